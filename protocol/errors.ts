@@ -1,0 +1,63 @@
+/**
+ * Every error code tutti puts on the wire, with its meaning. PROTOCOL.md's
+ * table is written from this one (see tests/unit/protocol_doc_test.ts).
+ *
+ * Codes borrow errno names where the meaning is the same, so that a spawn
+ * failure reads like the system call that failed.
+ */
+export const ERROR_CODES = {
+  // Message-level: the request could not be understood.
+  EBADMSG: "the payload is not a CBOR map (malformed, truncated or of the wrong type)",
+  EPROTO: "the message's protocol version is missing or not supported by this peer",
+  ENOSYS: "the verb is unknown to this agent",
+  EINVAL: "a field is missing, of the wrong type or out of range; the message names it",
+  EMSGSIZE: "the payload is larger than the agent accepts",
+  EBADSEL: "the selector (host set, glob, label condition) does not parse",
+  // Process-level.
+  ENOENT: "spawn: the program or the working directory does not exist",
+  EACCES: "spawn: permission denied on the program or the working directory",
+  ENOEXEC: "spawn: the file is not an executable the system can run",
+  ENOTDIR: "spawn: a component of the path is not a directory",
+  ESPAWN: "spawn failed for another reason; the message has the system's words",
+  EEXIST: "the process id is already used on this host by a different command",
+  ESRCH: "no process with that id on this host (never started, or expired from the table)",
+  EPERM:
+    "the agent may not do that (signal to a process it does not own, user switch without root)",
+  // Controller-side outcomes, reported per host in results and summaries.
+  ENORESPONSE: "the host did not answer before the deadline",
+  ELOST: "the host stopped sending heartbeats (or said bye) while a request was pending",
+  ETIMEDOUT: "the process or the request ran past its timeout",
+  EINTERNAL: "a bug in tutti; the message has the details (please report it)",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The error object carried in replies: `{code, message}`. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** An Error that carries a wire code; handlers throw it, the dispatcher turns it into a reply. */
+export class TuttiError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "TuttiError";
+    this.code = code;
+  }
+  toWire(): WireError {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === "string" && Object.hasOwn(ERROR_CODES, s);
+}
+
+/** Turns anything thrown into a wire error; unknown throwables become EINTERNAL. */
+export function toWireError(e: unknown): WireError {
+  if (e instanceof TuttiError) return e.toWire();
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: "EINTERNAL", message };
+}

@@ -1,0 +1,60 @@
+/**
+ * Signal names as they travel on the wire: always the full `SIGXXX` form.
+ * Users may write `TERM`, `sigterm`, `SIGTERM` or `15`; `parseSignal`
+ * accepts all of them and answers the canonical name.
+ */
+import { TuttiError } from "./errors.ts";
+
+/** Linux signal numbers (x86_64/arm64 agree on these). */
+export const SIGNALS = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
+  SIGSYS: 31,
+} as const;
+
+export type SignalName = keyof typeof SIGNALS;
+
+export function parseSignal(input: string | number): SignalName {
+  const s = String(input).trim().toUpperCase();
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    const found = (Object.keys(SIGNALS) as SignalName[]).find((k) => SIGNALS[k] === n);
+    if (found) return found;
+  } else {
+    const name = s.startsWith("SIG") ? s : `SIG${s}`;
+    if (Object.hasOwn(SIGNALS, name)) return name as SignalName;
+  }
+  throw new TuttiError("EINVAL", `unknown signal ${JSON.stringify(input)}`);
+}
+
+/** The shell's convention for a death by signal: 128 + number. */
+export function signalExitCode(name: SignalName): number {
+  return 128 + SIGNALS[name];
+}

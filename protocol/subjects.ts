@@ -1,0 +1,95 @@
+/**
+ * The only place that spells a subject. Everything else calls these.
+ *
+ * Host names and process ids become single subject tokens, so both are
+ * restricted to `[A-Za-z0-9_-]` (checked by `checkToken`).
+ */
+import { TuttiError } from "./errors.ts";
+
+export const DEFAULT_PREFIX = "tutti";
+
+const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function isToken(s: string): boolean {
+  return TOKEN.test(s);
+}
+
+/** Throws EINVAL naming `what` when `s` cannot be one subject token. */
+export function checkToken(what: string, s: string): string {
+  if (!isToken(s)) {
+    throw new TuttiError(
+      "EINVAL",
+      `${what} ${JSON.stringify(s)} is not a valid name: use 1-128 characters from A-Z a-z 0-9 _ -`,
+    );
+  }
+  return s;
+}
+
+/** A prefix may have several tokens (`lab.exp1`), each a valid token. */
+export function checkPrefix(prefix: string): string {
+  if (!prefix.split(".").every(isToken)) {
+    throw new TuttiError(
+      "EINVAL",
+      `prefix ${JSON.stringify(prefix)} is not valid: dot-separated tokens of A-Z a-z 0-9 _ -`,
+    );
+  }
+  return prefix;
+}
+
+export const VERBS = ["ping", "run", "signal", "ps", "logs"] as const;
+export type Verb = typeof VERBS[number];
+
+export const PROC_EVENTS = ["started", "stdout", "stderr", "exit", "dropped"] as const;
+export type ProcEvent = typeof PROC_EVENTS[number];
+
+/** Subjects of one prefix. `host` and `proc` may be `*` for subscriptions. */
+export class Subjects {
+  constructor(readonly prefix: string = DEFAULT_PREFIX) {
+    checkPrefix(prefix);
+  }
+  /** Request to one agent. */
+  host(host: string, verb: string): string {
+    return `${this.prefix}.host.${host}.${verb}`;
+  }
+  /** What an agent subscribes to for its own requests. */
+  hostAll(host: string): string {
+    return `${this.prefix}.host.${host}.*`;
+  }
+  /** Broadcast request; agents outside the message's target stay silent. */
+  all(verb: string): string {
+    return `${this.prefix}.all.${verb}`;
+  }
+  allAll(): string {
+    return `${this.prefix}.all.*`;
+  }
+  proc(host: string, proc: string, event: ProcEvent | "*" | ">"): string {
+    return `${this.prefix}.proc.${host}.${proc}.${event}`;
+  }
+  presence(host: string): string {
+    return `${this.prefix}.presence.${host}`;
+  }
+  log(host: string): string {
+    return `${this.prefix}.log.${host}`;
+  }
+  watch(host: string, watch: string): string {
+    return `${this.prefix}.watch.${host}.${watch}`;
+  }
+  tel(host: string): string {
+    return `${this.prefix}.tel.${host}`;
+  }
+  telProcs(host: string): string {
+    return `${this.prefix}.tel.${host}.procs`;
+  }
+  /** The verb is the last token of a request subject. */
+  verbOf(subject: string): string {
+    return subject.slice(subject.lastIndexOf(".") + 1);
+  }
+  /** `{host, proc, event}` of a `proc` subject, or null for anything else. */
+  parseProc(subject: string): { host: string; proc: string; event: string } | null {
+    const head = `${this.prefix}.proc.`;
+    if (!subject.startsWith(head)) return null;
+    const parts = subject.slice(head.length).split(".");
+    if (parts.length !== 3) return null;
+    return { host: parts[0], proc: parts[1], event: parts[2] };
+  }
+}
