@@ -1,4 +1,76 @@
-/** Agent entry point (stub). */
-export function agentMain(_args: string[]): Promise<number> {
-  return Promise.resolve(0);
+/**
+ * `agent [options]`: parses the options, runs the agent until SIGTERM or
+ * SIGINT, and answers the process exit status (0 after a clean stop, 2 for
+ * a usage error, 1 when the agent cannot start).
+ */
+import { Agent } from "./agent.ts";
+import { log } from "./log.ts";
+import { type AgentOptions, parseAgentOptions, USAGE, UsageError } from "./options.ts";
+
+const STOP_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+
+export async function agentMain(args: string[]): Promise<number> {
+  let opts: AgentOptions;
+  try {
+    opts = parseAgentOptions(args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`agent: ${e.message}\n${USAGE}`);
+    return 2;
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  keepServingOnStrayErrors();
+
+  // Installed before connecting: a stop must work while the broker is still unreachable.
+  let signals = 0;
+  let agent: Agent | null = null;
+  const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) requestStop();
+    else agent?.killAll();
+  };
+  for (const s of STOP_SIGNALS) Deno.addSignalListener(s, onSignal);
+
+  try {
+    const started = Agent.start(opts);
+    const first = await Promise.race([started, stopRequested]);
+    if (!first) {
+      started.catch(() => {}); // the process is about to exit; its failure no longer matters
+      return 0;
+    }
+    agent = first;
+    const closed = agent.closed;
+    const why = await Promise.race([stopRequested.then(() => "stop" as const), closed]);
+    if (why !== "stop") {
+      log(`connection closed${why instanceof Error ? `: ${why.message}` : ""}`);
+      return 1;
+    }
+    log("stopping");
+    await agent.stop();
+    return 0;
+  } catch (e) {
+    log(`cannot start: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+/**
+ * A bug in one handler or pump must not stop the agent serving everything
+ * else: log it and go on.
+ */
+function keepServingOnStrayErrors(): void {
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    log(`internal error (unhandled rejection): ${e.reason?.stack ?? e.reason}`);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    log(`internal error: ${e.error?.stack ?? e.message}`);
+  });
 }

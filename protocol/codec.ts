@@ -3,7 +3,7 @@
  * structured-clone tags) so that any CBOR library can read and write them.
  */
 import { Decoder, Encoder } from "cbor-x";
-import { TuttiError } from "./errors.ts";
+import { quoteValue, TuttiError } from "./errors.ts";
 
 export const PROTOCOL_VERSION = 1;
 export const TUTTI_VERSION = "0.1.0";
@@ -23,6 +23,10 @@ export function encode(value: unknown): Uint8Array {
 /** Decodes one CBOR item; anything malformed becomes EBADMSG, never a crash. */
 export function decode(bytes: Uint8Array): unknown {
   if (bytes.length === 0) throw new TuttiError("EBADMSG", "empty payload: expected a CBOR map");
+  // cbor-x answers a lone "break" code with an empty object instead of an error.
+  if (bytes[0] === 0xff) {
+    throw new TuttiError("EBADMSG", "payload is not valid CBOR: a break code outside a container");
+  }
   try {
     return decoder.decode(bytes);
   } catch (e) {
@@ -34,7 +38,10 @@ export function decode(bytes: Uint8Array): unknown {
 /** Decodes a message body that must be a map with a supported version `v`. */
 export function decodeMap(bytes: Uint8Array): Record<string, unknown> {
   const value = decode(bytes);
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+  // Byte strings and tagged items (a Date, a Set) decode to objects too: only a plain object is a map.
+  if (
+    value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype
+  ) {
     throw new TuttiError("EBADMSG", `payload is a CBOR ${describe(value)}, expected a map`);
   }
   const map = value as Record<string, unknown>;
@@ -42,7 +49,7 @@ export function decodeMap(bytes: Uint8Array): Record<string, unknown> {
     throw new TuttiError(
       "EPROTO",
       `protocol version ${
-        JSON.stringify(map.v)
+        quoteValue(map.v)
       } is not supported (this peer speaks v${PROTOCOL_VERSION})`,
     );
   }
@@ -53,5 +60,6 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
   if (value instanceof Uint8Array) return "byte string";
+  if (typeof value === "object") return "tagged item";
   return typeof value;
 }

@@ -58,8 +58,10 @@ export function splitServers(values: string[] | string | undefined): string[] {
 
 /** Fills unset flags from the environment and the NATS CLI context, the way `nats` does. */
 export async function resolveConnectFlags(flags: ConnectFlags): Promise<ConnectFlags> {
-  const ctxName = flags.context ?? env("NATS_CONTEXT") ?? await selectedContext();
-  const ctx = ctxName ? await readContext(ctxName, flags.context !== undefined) : {};
+  // A context named by flag or NATS_CONTEXT must exist; one merely selected in context.txt need not.
+  const named = flags.context ?? env("NATS_CONTEXT");
+  const ctxName = named ?? await selectedContext();
+  const ctx = ctxName ? await readContext(ctxName, named !== undefined) : {};
   const servers = flags.servers?.length
     ? flags.servers
     : splitServers(env("NATS_URL") ?? ctx.url ?? DEFAULT_SERVER);
@@ -88,6 +90,18 @@ interface NatsContext {
   ca?: string;
 }
 
+const CONTEXT_FIELDS = [
+  "url",
+  "creds",
+  "nkey",
+  "user",
+  "password",
+  "token",
+  "cert",
+  "key",
+  "ca",
+] as const satisfies readonly (keyof NatsContext)[];
+
 function configHome(): string {
   return env("XDG_CONFIG_HOME") ?? `${env("HOME") ?? "."}/.config`;
 }
@@ -104,6 +118,7 @@ async function selectedContext(): Promise<string | undefined> {
 async function readContext(name: string, explicit: boolean): Promise<NatsContext> {
   const path = `${configHome()}/nats/context/${name}.json`;
   let text: string;
+  let context: Record<string, unknown>;
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
@@ -113,11 +128,21 @@ async function readContext(name: string, explicit: boolean): Promise<NatsContext
   }
   try {
     const parsed = JSON.parse(text);
-    if (parsed === null || typeof parsed !== "object") throw new Error("not a JSON object");
-    return parsed as NatsContext;
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new Error("not a JSON object");
+    }
+    context = parsed as Record<string, unknown>;
   } catch (e) {
     throw new TuttiError("EINVAL", `NATS context "${name}": ${path} is not valid JSON: ${msg(e)}`);
   }
+  // The NATS CLI writes "" for unset fields; anything but a string would break later, far away.
+  for (const field of CONTEXT_FIELDS) {
+    const value = context[field];
+    if (value !== undefined && value !== null && typeof value !== "string") {
+      throw new TuttiError("EINVAL", `NATS context "${name}": ${path}: "${field}" is not a string`);
+    }
+  }
+  return context as NatsContext;
 }
 
 function msg(e: unknown): string {

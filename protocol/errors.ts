@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   ESRCH: "no process with that id on this host (never started, or expired from the table)",
   EPERM:
     "the agent may not do that (signal to a process it does not own, user switch without root)",
+  EIO: "the agent could not write or read a spool file (disk full, I/O error)",
   // Controller-side outcomes, reported per host in results and summaries.
   ENORESPONSE: "the host did not answer before the deadline",
   ELOST: "the host stopped sending heartbeats (or said bye) while a request was pending",
@@ -53,6 +54,20 @@ export class TuttiError extends Error {
 
 export function isErrorCode(s: unknown): s is ErrorCode {
   return typeof s === "string" && Object.hasOwn(ERROR_CODES, s);
+}
+
+/**
+ * A decoded wire value quoted for an error message, cut to `max` characters.
+ * Never throws: CBOR can carry 64-bit integers (BigInt) and, through its
+ * shared-reference tags, cyclic maps, both of which JSON.stringify rejects.
+ */
+export function quoteValue(x: unknown, max = 60): string {
+  if (typeof x === "bigint") return `${x}`.slice(0, max);
+  try {
+    return (JSON.stringify(x) ?? String(x)).slice(0, max);
+  } catch {
+    return Array.isArray(x) ? "an array" : typeof x;
+  }
 }
 
 /** Turns anything thrown into a wire error; unknown throwables become EINTERNAL. */

@@ -4,7 +4,7 @@
  * or throws a TuttiError naming the offending field: handlers never see a
  * half-valid request.
  */
-import { TuttiError, type WireError } from "./errors.ts";
+import { quoteValue, TuttiError, type WireError } from "./errors.ts";
 import { checkToken } from "./subjects.ts";
 import { parseSignal, type SignalName } from "./signals.ts";
 
@@ -187,7 +187,7 @@ export type ProcEventBody = { v: number } & ProcInfo;
 type Map = Record<string, unknown>;
 
 function fail(field: string, want: string, got: unknown): never {
-  const shown = got === undefined ? "missing" : `got ${JSON.stringify(got)?.slice(0, 60)}`;
+  const shown = got === undefined ? "missing" : `got ${quoteValue(got)}`;
   throw new TuttiError("EINVAL", `field "${field}": expected ${want}, ${shown}`);
 }
 

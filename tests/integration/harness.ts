@@ -7,8 +7,14 @@
  * Everything is stopped by PID; readiness is awaited on real events (the
  * broker's "ready" line, the agent's `hello`), never on sleeps.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { decodeMap } from "../../protocol/codec.ts";
+import {
+  connect,
+  createInbox,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
+import { decodeMap, encode, PROTOCOL_VERSION } from "../../protocol/codec.ts";
 import { Subjects } from "../../protocol/subjects.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -246,4 +252,249 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+// ------------------------------------------------------------------ raw protocol access
+// For tests that talk to agents directly over NATS with the wire format
+// (protocol/codec.ts), without the controller.
+
+/** A decoded control message: its CBOR body and its headers (first value of each). */
+export interface Decoded {
+  subject: string;
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+function headerRecord(m: Msg): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (m.headers) { for (const k of m.headers.keys()) out[k] = m.headers.get(k); }
+  return out;
+}
+
+function decodeAny(m: Msg): Decoded {
+  return { subject: m.subject, body: decodeMap(m.data), headers: headerRecord(m) };
+}
+
+/** Publishes raw bytes with a reply subject and resolves with the first reply, decoded. */
+export async function requestBytes(
+  nc: NatsConnection,
+  subject: string,
+  payload: Uint8Array,
+  timeoutMs = 10_000,
+): Promise<Decoded> {
+  const m = await nc.request(subject, payload, { timeout: timeoutMs });
+  return decodeAny(m);
+}
+
+/** `{v: 1, ...body}` to `P.host.<host>.<verb>`; resolves with the decoded reply. */
+export function ask(
+  world: World,
+  host: string,
+  verb: string,
+  body: Record<string, unknown> = {},
+  timeoutMs = 10_000,
+): Promise<Decoded> {
+  const payload = encode({ v: PROTOCOL_VERSION, ...body });
+  return requestBytes(world.nc, world.subjects.host(host, verb), payload, timeoutMs);
+}
+
+/**
+ * Broadcasts `{v: 1, target, ...body}` on `P.all.<verb>` and returns every
+ * reply. To know that silent agents really stayed silent without sleeping,
+ * it then pings each of `barrier` directly on the same reply stream: an
+ * agent handles messages in order, so once its ping reply is in, any reply
+ * it would have given to the broadcast is in too.
+ */
+export async function broadcast(
+  world: World,
+  verb: string,
+  body: Record<string, unknown>,
+  barrier: string[],
+  timeoutMs = 10_000,
+): Promise<Decoded[]> {
+  const inbox = createInbox();
+  const replies: Decoded[] = [];
+  const pending = new Set(barrier);
+  const { promise: done, resolve } = Promise.withResolvers<void>();
+  const sub = world.nc.subscribe(`${inbox}.*`, {
+    callback: (_err, m) => {
+      if (m.subject.endsWith(".b")) replies.push(decodeAny(m));
+      else {
+        pending.delete(decodeMap(m.data).host as string);
+        if (pending.size === 0) resolve();
+      }
+    },
+  });
+  if (pending.size === 0) resolve();
+  const timer = setTimeout(resolve, timeoutMs);
+  try {
+    await world.nc.flush();
+    world.nc.publish(world.subjects.all(verb), encode({ v: PROTOCOL_VERSION, ...body }), {
+      reply: `${inbox}.b`,
+    });
+    for (const h of barrier) {
+      world.nc.publish(world.subjects.host(h, "ping"), encode({ v: PROTOCOL_VERSION }), {
+        reply: `${inbox}.p`,
+      });
+    }
+    await done;
+    if (pending.size > 0) throw new Error(`no ping reply from ${[...pending].join(", ")}`);
+    return replies;
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+  }
+}
+
+/** One event of a process, as seen on `P.proc.<host>.<proc>.<event>`. */
+export interface ProcEventSeen {
+  proc: string;
+  event: string;
+  seq: number;
+  headers: Record<string, string>;
+  /** Raw bytes for stdout/stderr, else undefined. */
+  data?: Uint8Array;
+  /** Decoded body for CBOR events. */
+  body?: Record<string, unknown>;
+}
+
+/**
+ * Records the events of processes on one host (all of them, or one id) from
+ * the moment `open` resolves. `exit(id)` resolves with the exit body.
+ */
+export class ProcWatch {
+  readonly events: ProcEventSeen[] = [];
+  private readonly exits = new Map<string, PromiseWithResolvers<Record<string, unknown>>>();
+  private readonly sub: Subscription;
+  private constructor(world: World, host: string, proc: string) {
+    this.sub = world.nc.subscribe(world.subjects.proc(host, proc, "*"), {
+      callback: (_err, m) => this.add(world.subjects, m),
+    });
+  }
+
+  static async open(world: World, host: string, proc = "*"): Promise<ProcWatch> {
+    const watch = new ProcWatch(world, host, proc);
+    await world.nc.flush();
+    return watch;
+  }
+
+  private add(subjects: Subjects, m: Msg): void {
+    const where = subjects.parseProc(m.subject);
+    if (!where) return;
+    const headers = headerRecord(m);
+    const raw = where.event === "stdout" || where.event === "stderr";
+    const e: ProcEventSeen = {
+      proc: where.proc,
+      event: where.event,
+      seq: Number(headers["Tutti-Seq"]),
+      headers,
+      data: raw ? m.data : undefined,
+      body: raw ? undefined : decodeMap(m.data),
+    };
+    this.events.push(e);
+    if (e.event === "exit") this.exitOf(e.proc).resolve(e.body!);
+  }
+
+  private exitOf(id: string): PromiseWithResolvers<Record<string, unknown>> {
+    let p = this.exits.get(id);
+    if (!p) {
+      p = Promise.withResolvers();
+      this.exits.set(id, p);
+    }
+    return p;
+  }
+
+  /** The `exit` body of `id`; rejects after `timeoutMs`. */
+  async exit(id: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no exit event for ${id} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.exitOf(id).promise, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  of(id: string, event?: string): ProcEventSeen[] {
+    return this.events.filter((e) => e.proc === id && (event === undefined || e.event === event));
+  }
+
+  /** Concatenated live bytes of one stream of `id`, in arrival order. */
+  text(id: string, stream = "stdout"): string {
+    const d = new TextDecoder();
+    return this.of(id, stream).map((e) => d.decode(e.data)).join("");
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+  }
+}
+
+/** Polls `check` until it is truthy (for conditions no event announces); throws at the deadline. */
+export async function until<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Pids of live (non-zombie) processes in process group `pgid`, from /proc. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const state = rest[0];
+    const pgrp = Number(rest[2]);
+    if (pgrp === pgid && state !== "Z" && state !== "X") out.push(Number(e.name));
+  }
+  return out;
+}
+
+/** Resident memory of a process in bytes (VmRSS), or 0 when it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Resolves once no live process is left in group `pgid`. A process closes
+ * its pipes a moment before the kernel marks it dead, so an `exit` event can
+ * come just before the last member is gone: that last step has no event, so
+ * it is polled, and a group that survives for `timeoutMs` is an error.
+ */
+export async function groupGone(pgid: number, timeoutMs = 3000): Promise<void> {
+  await until(
+    `process group ${pgid} to be gone`,
+    () => groupMembers(pgid).length === 0,
+    timeoutMs,
+    10,
+  )
+    .catch(() => {
+      throw new Error(`process group ${pgid} still has ${groupMembers(pgid).join(", ")}`);
+    });
 }

@@ -1,0 +1,114 @@
+/**
+ * The agent assembled: connection, presence, process table, dispatcher, and
+ * the clean stop (bye, stop the processes it started, flush, close).
+ */
+import { resolveConnectFlags } from "../protocol/connect_options.ts";
+import { Subjects } from "../protocol/subjects.ts";
+import { Connection } from "./connection.ts";
+import { Dispatcher } from "./dispatch.ts";
+import { verbHandlers } from "./handlers.ts";
+import { Identity } from "./identity.ts";
+import { LiveBudget } from "./live_output.ts";
+import { log } from "./log.ts";
+import type { AgentOptions } from "./options.ts";
+import { Outbox } from "./outbox.ts";
+import { Presence } from "./presence.ts";
+import { ProcessTable } from "./process_table.ts";
+import { SpoolDir } from "./spool.ts";
+
+/** A clean stop sends SIGTERM to every group, then SIGKILL to those still there after this. */
+const STOP_GRACE_MS = 5000;
+/** After SIGKILL, how long to wait for pipes to close (a descendant may have left the group). */
+const STOP_DRAIN_MS = 2000;
+
+export class Agent {
+  private constructor(
+    private readonly conn: Connection,
+    private readonly presence: Presence,
+    private readonly table: ProcessTable,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const subjects = new Subjects(opts.prefix);
+    const identity = new Identity(opts.name, opts.labels, opts.heartbeatMs);
+    const spool = new SpoolDir(`${opts.stateDir}/spool`);
+    await spool.prepare();
+    const conn = await Connection.open(await resolveConnectFlags(opts.connect), opts.name);
+    const outbox = new Outbox(conn, opts.name);
+    const budget = new LiveBudget(conn, opts.liveWindow);
+    const table = new ProcessTable(
+      { host: opts.name, outbox, subjects, spool, budget },
+      { keep: opts.keep, keepForMs: opts.keepForMs },
+    );
+    const presence = new Presence(outbox, subjects, identity, () => table.running);
+    const dispatcher = new Dispatcher(
+      conn,
+      outbox,
+      subjects,
+      identity,
+      verbHandlers(identity, table, spool, () => conn.maxPayload),
+      opts.maxPayload,
+    );
+    dispatcher.start();
+    conn.onLink((e) => e === "reconnect" ? presence.hello() : presence.pause());
+    // Subscriptions are sent before the hello, so whoever sees it can address us at once.
+    await conn.nc.flush().catch(() => {});
+    presence.hello();
+    log(`${opts.name} ready (prefix ${opts.prefix}, state ${opts.stateDir})`);
+    return new Agent(conn, presence, table, dispatcher);
+  }
+
+  /** Resolves when the connection is closed for good. */
+  get closed(): Promise<void | Error> {
+    return this.conn.nc.closed();
+  }
+
+  /** Clean stop: bye, no new requests, stop every process (TERM, then KILL), flush, close. */
+  async stop(): Promise<void> {
+    this.presence.bye();
+    this.dispatcher.stop();
+    const procs = this.table.runningProcs();
+    if (procs.length > 0) log(`stopping ${procs.length} process(es)`);
+    for (const p of procs) {
+      try {
+        p.signal("SIGTERM");
+      } catch (e) {
+        log(`process ${p.id}: ${(e as Error).message}`);
+      }
+    }
+    const all = Promise.all(procs.map((p) => p.done));
+    if (!await within(all, STOP_GRACE_MS)) {
+      for (const p of procs) {
+        try {
+          p.signal("SIGKILL");
+        } catch (e) {
+          log(`process ${p.id}: ${(e as Error).message}`);
+        }
+      }
+      if (!await within(all, STOP_DRAIN_MS)) log("some process output pipes are still open");
+    }
+    await this.conn.close();
+  }
+
+  /** Second signal during a stop: no more waiting. */
+  killAll(): void {
+    for (const p of this.table.runningProcs()) {
+      try {
+        p.signal("SIGKILL");
+      } catch {
+        // nothing more to do on the way out
+      }
+    }
+  }
+}
+
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The verbs: `ping`, `run`, `signal`, `ps`, `logs` (protocol/PROTOCOL.md).
+ * Each takes the decoded request map, validates it with the protocol's
+ * parsers (EINVAL naming the field) and returns the reply's fields; errors
+ * are thrown as TuttiError and turned into replies by the dispatcher.
+ */
+import { toWireError, TuttiError } from "../protocol/errors.ts";
+import {
+  type LogsReply,
+  parseLogsRequest,
+  parsePsRequest,
+  parseRunRequest,
+  parseSignalRequest,
+  type PingReply,
+  type PsReply,
+  type RunReply,
+  type SignalReply,
+} from "../protocol/messages.ts";
+import type { Identity } from "./identity.ts";
+import type { ProcessTable } from "./process_table.ts";
+import type { SpoolDir } from "./spool.ts";
+
+/** A handler's answer: the reply's fields, and the process it is about (for Tutti-Proc). */
+export interface Handled {
+  body: PingReply | RunReply | SignalReply | PsReply | LogsReply;
+  proc?: string;
+}
+
+export type Handler = (req: Record<string, unknown>) => Handled | Promise<Handled>;
+
+/** Room for headers and the rest of a `logs` reply around its data. */
+const LOGS_OVERHEAD = 4096;
+
+export function verbHandlers(
+  identity: Identity,
+  table: ProcessTable,
+  spool: SpoolDir,
+  /** The server's max_payload: a `logs` chunk must fit in one reply. */
+  maxPayload: () => number,
+): Map<string, Handler> {
+  return new Map<string, Handler>([
+    ["ping", () => ({ body: identity.ping(table.running) })],
+
+    ["run", (m) => {
+      const { proc, existing } = table.run(parseRunRequest(m));
+      return { body: { proc: proc.info, existing }, proc: proc.id };
+    }],
+
+    ["signal", (m) => {
+      const req = parseSignalRequest(m);
+      const graceMs = req.grace === undefined ? undefined : req.grace * 1000;
+      const results = req.procs.map((id) => {
+        const p = table.get(id);
+        if (!p) return { proc: id, ok: false, error: noSuchProcess(id, identity.name).toWire() };
+        try {
+          p.signal(req.signal, graceMs);
+          return { proc: id, ok: true };
+        } catch (e) {
+          return { proc: id, ok: false, error: toWireError(e) };
+        }
+      });
+      return { body: { results } };
+    }],
+
+    ["ps", (m) => ({ body: { procs: table.list(parsePsRequest(m)) } })],
+
+    ["logs", async (m) => {
+      const req = parseLogsRequest(m);
+      const p = table.get(req.proc);
+      if (!p) throw noSuchProcess(req.proc, identity.name);
+      // Read the state first: if the process has exited now, `size` is final.
+      const exited = !p.running;
+      const size = p.info[req.stream];
+      const offset = req.offset ?? 0;
+      const limit = Math.min(req.limit ?? Infinity, maxPayload() - LOGS_OVERHEAD);
+      const failure = p.spoolFailure[req.stream];
+      if (failure && offset >= failure.at && offset < size) {
+        throw new TuttiError(
+          "EIO",
+          `${req.stream} of ${p.id} is not in the spool from byte ${failure.at} on: ${failure.why}`,
+        );
+      }
+      const readable = failure ? failure.at : size;
+      const data = await spool.read(p.id, req.stream, offset, limit, readable);
+      const body: LogsReply = {
+        proc: p.id,
+        stream: req.stream,
+        offset,
+        data,
+        size,
+        complete: exited && offset + data.length >= size,
+      };
+      return { body, proc: p.id };
+    }],
+  ]);
+}
+
+function noSuchProcess(id: string, host: string): TuttiError {
+  return new TuttiError("ESRCH", `no process ${JSON.stringify(id)} on ${host}`);
+}

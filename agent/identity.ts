@@ -1,0 +1,61 @@
+/**
+ * Who this agent is: what `ping` answers and presence messages carry. The
+ * machine facts are read once at start; only the running count changes.
+ */
+import { TUTTI_VERSION } from "../protocol/codec.ts";
+import type { PingReply } from "../protocol/messages.ts";
+
+export class Identity {
+  readonly started = Date.now();
+  readonly pid = Deno.pid;
+  readonly os = Deno.build.os;
+  readonly arch = Deno.build.arch;
+  readonly cores = navigator.hardwareConcurrency;
+  readonly memory = totalMemory();
+  readonly boot = bootTime();
+
+  constructor(
+    readonly name: string,
+    readonly labels: Record<string, string>,
+    readonly heartbeatMs: number,
+  ) {}
+
+  ping(running: number): PingReply {
+    return {
+      version: TUTTI_VERSION,
+      labels: this.labels,
+      started: this.started,
+      pid: this.pid,
+      running,
+      heartbeat: this.heartbeatMs,
+      os: this.os,
+      arch: this.arch,
+      cores: this.cores,
+      memory: this.memory,
+      boot: this.boot,
+    };
+  }
+}
+
+function totalMemory(): number {
+  try {
+    return Deno.systemMemoryInfo().total;
+  } catch {
+    return 0;
+  }
+}
+
+/** Boot time in ms since the epoch: /proc/stat's btime is exact, uptime is the fallback. */
+function bootTime(): number {
+  try {
+    const m = /^btime (\d+)$/m.exec(Deno.readTextFileSync("/proc/stat"));
+    if (m) return Number(m[1]) * 1000;
+  } catch {
+    // not Linux, or /proc not mounted
+  }
+  try {
+    return Math.round((Date.now() - Deno.osUptime() * 1000) / 1000) * 1000;
+  } catch {
+    return 0;
+  }
+}

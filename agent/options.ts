@@ -1,0 +1,203 @@
+/**
+ * Every agent option, with its default and its validation, in one place.
+ * `parseAgentOptions` either returns a complete `AgentOptions` or throws a
+ * `UsageError` whose message is one line suitable for stderr.
+ */
+import { parseArgs } from "node:util";
+import { type ConnectFlags, splitServers } from "../protocol/connect_options.ts";
+import { parseDuration } from "../protocol/duration.ts";
+import { checkPrefix, DEFAULT_PREFIX, isToken } from "../protocol/subjects.ts";
+
+export interface AgentOptions {
+  /** This agent's name: one subject token. */
+  name: string;
+  labels: Record<string, string>;
+  prefix: string;
+  /** Spool files and other state live here. */
+  stateDir: string;
+  /** Presence beat period in ms; 0 turns beats off (hello and bye are still sent). */
+  heartbeatMs: number;
+  /** Exited processes kept in the table for `ps`. */
+  keep: number;
+  /** Exited processes older than this (ms) leave the table. */
+  keepForMs: number;
+  /** Largest request payload accepted (bytes); larger ones get EMSGSIZE. */
+  maxPayload: number;
+  /** Bytes of live output allowed in flight on the connection before output goes to the spool only. */
+  liveWindow: number;
+  /** Unresolved connection flags (environment and NATS context are applied at connect time). */
+  connect: ConnectFlags;
+  help: boolean;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export const USAGE = `usage: agent [options]
+Runs the tutti agent: connects to NATS and runs, signals and watches processes on request.
+
+  -s, --server URL      NATS server, repeatable or comma list (env NATS_URL;
+                        default nats://127.0.0.1:4222)
+      --name NAME       this agent's name, one token of A-Z a-z 0-9 _ - (default: short host name)
+      --label K=V       a label for --where selections (repeatable)
+      --prefix P        subject prefix (env TUTTI_PREFIX; default tutti)
+      --state-dir DIR   spool and state (default $XDG_STATE_HOME/tutti/NAME,
+                        else ~/.local/state/tutti/NAME)
+      --heartbeat D     presence beat period, e.g. 5s; 0 turns it off (default 5s)
+      --keep N          exited processes kept for ps (default 1000)
+      --keep-for D      how long exited processes are kept (default 1h)
+      --max-payload B   largest request accepted, e.g. 1MiB (default 1MiB)
+      --live-window B   live output in flight before output is spooled only (default 8MiB)
+      --creds FILE      NATS credentials file (env NATS_CREDS)
+      --nkey FILE       NKey seed file (env NATS_NKEY)
+      --user U, --password P, --token T
+      --tls-ca FILE, --tls-cert FILE, --tls-key FILE
+      --context NAME    NATS CLI context (env NATS_CONTEXT)
+  -h, --help            this text`;
+
+const OPTIONS = {
+  server: { type: "string", short: "s", multiple: true },
+  name: { type: "string" },
+  label: { type: "string", multiple: true },
+  prefix: { type: "string" },
+  "state-dir": { type: "string" },
+  heartbeat: { type: "string" },
+  keep: { type: "string" },
+  "keep-for": { type: "string" },
+  "max-payload": { type: "string" },
+  "live-window": { type: "string" },
+  creds: { type: "string" },
+  nkey: { type: "string" },
+  user: { type: "string" },
+  password: { type: "string" },
+  token: { type: "string" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  context: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export function parseAgentOptions(
+  args: string[],
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n) || undefined,
+): AgentOptions {
+  let values;
+  try {
+    values = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    // node:util adds hint lines to some messages; the first says it all.
+    throw new UsageError((e instanceof Error ? e.message : String(e)).split("\n")[0]);
+  }
+  const name = values.name ?? defaultName();
+  if (!isToken(name)) {
+    throw new UsageError(
+      values.name === undefined
+        ? `the host name ${
+          JSON.stringify(name)
+        } cannot be an agent name: give one with --name (A-Z a-z 0-9 _ -)`
+        : `--name ${JSON.stringify(name)}: use 1-128 characters from A-Z a-z 0-9 _ -`,
+    );
+  }
+  const prefix = values.prefix ?? env("TUTTI_PREFIX") ?? DEFAULT_PREFIX;
+  try {
+    checkPrefix(prefix);
+  } catch (e) {
+    throw new UsageError(`--prefix: ${(e as Error).message}`);
+  }
+  return {
+    name,
+    labels: parseLabels(values.label ?? []),
+    prefix,
+    stateDir: values["state-dir"] ?? defaultStateDir(name, env),
+    heartbeatMs: duration("--heartbeat", values.heartbeat ?? "5s"),
+    keep: count("--keep", values.keep ?? "1000"),
+    keepForMs: duration("--keep-for", values["keep-for"] ?? "1h"),
+    maxPayload: bytes("--max-payload", values["max-payload"] ?? "1MiB"),
+    liveWindow: bytes("--live-window", values["live-window"] ?? "8MiB"),
+    connect: {
+      servers: values.server ? splitServers(values.server) : undefined,
+      creds: values.creds,
+      nkey: values.nkey,
+      user: values.user,
+      password: values.password,
+      token: values.token,
+      tlsCa: values["tls-ca"],
+      tlsCert: values["tls-cert"],
+      tlsKey: values["tls-key"],
+      context: values.context,
+    },
+    help: values.help ?? false,
+  };
+}
+
+function defaultName(): string {
+  const host = Deno.hostname();
+  return host.split(".")[0];
+}
+
+function defaultStateDir(name: string, env: (name: string) => string | undefined): string {
+  const base = env("XDG_STATE_HOME") ?? `${env("HOME") ?? "."}/.local/state`;
+  return `${base}/tutti/${name}`;
+}
+
+function parseLabels(list: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--label ${JSON.stringify(item)}: expected KEY=VALUE`);
+    labels[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return labels;
+}
+
+function duration(flag: string, text: string): number {
+  try {
+    return parseDuration(text, flag);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function count(flag: string, text: string): number {
+  if (!/^\d+$/.test(text)) {
+    throw new UsageError(`${flag} ${JSON.stringify(text)}: expected a whole number`);
+  }
+  return Number(text);
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1000,
+  kb: 1000,
+  kib: 1024,
+  m: 1000_000,
+  mb: 1000_000,
+  mib: 1024 * 1024,
+  g: 1000_000_000,
+  gb: 1000_000_000,
+  gib: 1024 * 1024 * 1024,
+};
+
+/** `65536`, `64KiB`, `1MiB`, `1M` (decimal) → bytes. */
+export function parseBytes(flag: string, text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = m ? BYTE_UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new UsageError(
+      `${flag} ${JSON.stringify(text)}: expected a size such as 65536, 64KiB or 1MiB`,
+    );
+  }
+  return Math.floor(Number(m[1]) * unit);
+}
+
+function bytes(flag: string, text: string): number {
+  const n = parseBytes(flag, text);
+  if (n < 1) throw new UsageError(`${flag} ${JSON.stringify(text)}: must be at least 1 byte`);
+  return n;
+}

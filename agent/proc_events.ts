@@ -1,0 +1,45 @@
+/**
+ * The events of one process on `P.proc.<host>.<id>.<event>`, numbered by
+ * `Tutti-Seq`: `started` is 0 and every later event (output chunk, dropped,
+ * exit) takes the next number, so a consumer can tell it missed something.
+ */
+import type { DroppedEvent, ProcInfo, StreamName } from "../protocol/messages.ts";
+import { H } from "../protocol/headers.ts";
+import type { Subjects } from "../protocol/subjects.ts";
+import type { Outbox } from "./outbox.ts";
+
+export class ProcEvents {
+  private seq = 0;
+  private readonly base: string;
+
+  constructor(private readonly outbox: Outbox, subjects: Subjects, private readonly id: string) {
+    // proc(host, id, "*") ends in ".*": keep everything up to the last dot.
+    const s = subjects.proc(outbox.host, id, "*");
+    this.base = s.slice(0, s.length - 1);
+  }
+
+  started(info: ProcInfo): void {
+    this.outbox.cbor(this.base + "started", "started", info, this.extra());
+  }
+
+  output(stream: StreamName, offset: number, data: Uint8Array): void {
+    const extra = this.extra();
+    extra[H.stream] = stream;
+    extra[H.offset] = offset;
+    this.outbox.raw(this.base + stream, stream, data, extra);
+  }
+
+  dropped(body: Omit<DroppedEvent, "v">): void {
+    const extra = this.extra();
+    extra[H.stream] = body.stream;
+    this.outbox.cbor(this.base + "dropped", "dropped", body, extra);
+  }
+
+  exit(info: ProcInfo): void {
+    this.outbox.cbor(this.base + "exit", "exit", info, this.extra());
+  }
+
+  private extra(): Record<string, string | number> {
+    return { [H.proc]: this.id, [H.seq]: this.seq++ };
+  }
+}
