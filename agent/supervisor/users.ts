@@ -1,0 +1,40 @@
+/**
+ * `user:` of a program: a name or a numeric uid looked up in /etc/passwd
+ * (like getpwnam(3) without NSS: users only known to LDAP or sssd are not
+ * found). Its primary group comes from the same line; supplementary groups
+ * are dropped (Deno's spawn calls setgroups(0) before setuid), where
+ * supervisord calls initgroups(3).
+ */
+
+export interface UserSpec {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/** `user` resolved against the text of a passwd file; null when unknown. */
+export function lookupUser(user: string | number, passwd: string): UserSpec | null {
+  const byUid = typeof user === "number" || /^\d+$/.test(user);
+  for (const line of passwd.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const f = line.split(":");
+    if (f.length < 7) continue;
+    const uid = Number(f[2]);
+    const gid = Number(f[3]);
+    if (!Number.isInteger(uid) || !Number.isInteger(gid)) continue;
+    if (byUid ? uid === Number(user) : f[0] === user) {
+      return { name: f[0], uid, gid, home: f[5] };
+    }
+  }
+  return null;
+}
+
+/** The system's passwd file, or "" when it cannot be read. */
+export function readPasswd(): string {
+  try {
+    return Deno.readTextFileSync("/etc/passwd");
+  } catch {
+    return "";
+  }
+}
