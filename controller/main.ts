@@ -1,4 +1,97 @@
-/** Controller entry point (stub). */
-export function controllerMain(_args: string[]): Promise<number> {
-  return Promise.resolve(0);
+/**
+ * The controller CLI: `controller [global options] VERB [options] ...`.
+ * Parses the global and the verb's options in one go, answers `--help`,
+ * connects on demand, and maps errors to messages and exit codes:
+ * 0 success, 1 failure (a host failed, the broker is unreachable, ...),
+ * 2 bad usage (unknown option, missing argument, bad selector: nothing sent).
+ */
+import { TuttiError } from "../protocol/errors.ts";
+import { parseArgv, str, UsageError } from "./cli/args.ts";
+import { hostsVerb } from "./cli/hosts.ts";
+import { killVerb, signalVerb } from "./cli/kill.ts";
+import { logsVerb } from "./cli/logs.ts";
+import { psVerb } from "./cli/ps.ts";
+import { runVerb } from "./cli/run.ts";
+import { subVerb } from "./cli/sub.ts";
+import type { CliContext, Verb } from "./cli/verb.ts";
+import { ConnectError } from "./connection.ts";
+import { Controller } from "./controller.ts";
+import { controllerOptions, GLOBAL_OPTIONS, GLOBAL_USAGE, splitVerb } from "./options.ts";
+import { type Out, ProcessOut } from "./render/out.ts";
+
+export const VERBS: Verb[] = [hostsVerb, runVerb, psVerb, killVerb, signalVerb, logsVerb, subVerb];
+
+export function usage(): string {
+  const width = Math.max(...VERBS.map((v) => v.name.length));
+  const verbs = VERBS.map((v) => `  ${v.name.padEnd(width)}  ${v.summary}`).join("\n");
+  return `usage: controller [options] VERB [options] ...
+Runs, signals and watches processes on many hosts through their tutti agents.
+
+verbs:
+${verbs}
+
+${GLOBAL_USAGE}
+
+controller VERB --help shows the options of VERB.`;
+}
+
+export async function controllerMain(args: string[], out: Out = new ProcessOut()): Promise<number> {
+  const { verb: name, rest } = splitVerb(args);
+  if (name === null) {
+    let help = false;
+    try {
+      help = parseArgv(rest, GLOBAL_OPTIONS).values.help === true;
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      out.stderr(`controller: ${e.message}\n${usage()}\n`);
+      return 2;
+    }
+    if (help) out.stdout(usage() + "\n");
+    else out.stderr(`controller: missing VERB\n${usage()}\n`);
+    return help ? 0 : 2;
+  }
+  const verb = VERBS.find((v) => v.name === name);
+  if (!verb) {
+    out.stderr(`controller: unknown verb ${JSON.stringify(name)}\n${usage()}\n`);
+    return 2;
+  }
+  let controller: Controller | undefined;
+  try {
+    const parsed = parseArgv(rest, { ...GLOBAL_OPTIONS, ...verb.options }, {
+      stopAtWord: verb.stopAtWord,
+    });
+    if (parsed.values.help === true) {
+      out.stdout(`${verb.usage}\n\n${GLOBAL_USAGE}\n`);
+      return 0;
+    }
+    const options = controllerOptions(parsed.values);
+    const ctx: CliContext = {
+      out,
+      prefix: str(parsed.values, "prefix"),
+      connect: async () => controller ??= await Controller.connect(options),
+    };
+    return await verb.main(parsed, ctx);
+  } catch (e) {
+    return report(e, verb, out);
+  } finally {
+    await controller?.close().catch(() => {});
+  }
+}
+
+function report(e: unknown, verb: Verb, out: Out): number {
+  if (e instanceof UsageError) {
+    out.stderr(`controller ${verb.name}: ${e.message}\n${verb.usage}\n`);
+    return 2;
+  }
+  if (e instanceof TuttiError) {
+    out.stderr(`controller ${verb.name}: ${e.code} ${e.message}\n`);
+    // Bad input is refused before anything is sent; anything else failed on the way.
+    return e.code === "EBADSEL" || e.code === "EINVAL" ? 2 : 1;
+  }
+  if (e instanceof ConnectError) {
+    out.stderr(`controller: ${e.message}\n`);
+    return 1;
+  }
+  out.stderr(`controller ${verb.name}: ${e instanceof Error ? e.message : String(e)}\n`);
+  return 1;
 }

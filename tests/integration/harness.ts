@@ -213,14 +213,28 @@ export class World {
     return Promise.all(names.map((n) => this.agent(n, opts)));
   }
 
-  /** Runs the controller CLI to completion. */
+  /**
+   * The controller CLI's environment: this world's broker and prefix, and a
+   * state directory (its known-hosts cache) inside the world's temp dir.
+   */
+  controllerEnv(env: Record<string, string> = {}): Record<string, string> {
+    return {
+      NO_COLOR: "1",
+      NATS_URL: this.broker.url,
+      TUTTI_PREFIX: this.prefix,
+      TUTTI_STATE_DIR: `${this.dir}/controller`,
+      ...env,
+    };
+  }
+
+  /** Runs the controller CLI to completion (`stdoutBytes`: stdout as it was written). */
   async controller(
     args: string[],
     opts: { env?: Record<string, string>; stdin?: string } = {},
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
+  ): Promise<{ code: number; stdout: string; stderr: string; stdoutBytes: Uint8Array }> {
     const cmd = new Deno.Command(DENO, {
       args: ["run", "-A", "--no-config", CONTROLLER_JS, ...args],
-      env: { NO_COLOR: "1", NATS_URL: this.broker.url, TUTTI_PREFIX: this.prefix, ...opts.env },
+      env: this.controllerEnv(opts.env),
       stdin: opts.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
@@ -233,14 +247,119 @@ export class World {
     }
     const out = await child.output();
     const d = new TextDecoder();
-    return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+    return {
+      code: out.code,
+      stdout: d.decode(out.stdout),
+      stderr: d.decode(out.stderr),
+      stdoutBytes: out.stdout,
+    };
+  }
+
+  readonly controllers: ControllerProcess[] = [];
+
+  /** Starts the controller CLI in the background, to watch its output while it runs. */
+  spawnController(args: string[], opts: { env?: Record<string, string> } = {}): ControllerProcess {
+    const child = new Deno.Command(DENO, {
+      args: ["run", "-A", "--no-config", CONTROLLER_JS, ...args],
+      env: this.controllerEnv(opts.env),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const c = new ControllerProcess(child);
+    this.controllers.push(c);
+    return c;
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.controllers.map((c) => c.kill()));
     await Promise.all(this.agents.map((a) => a.kill()));
     await this.nc.close().catch(() => {});
     await this.broker.stop();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * A controller CLI running in the background: its output so far, a wait for
+ * a condition on it (checked whenever output arrives), and its end.
+ */
+export class ControllerProcess {
+  stdout = "";
+  stderr = "";
+  readonly #changed = new Set<() => void>();
+  readonly #ended: Promise<void>;
+
+  constructor(readonly proc: Deno.ChildProcess) {
+    const pump = async (stream: ReadableStream<Uint8Array>, which: "stdout" | "stderr") => {
+      const d = new TextDecoder();
+      for await (const chunk of stream) {
+        this[which] += d.decode(chunk, { stream: true });
+        for (const fn of [...this.#changed]) fn();
+      }
+    };
+    this.#ended = Promise.all([pump(proc.stdout, "stdout"), pump(proc.stderr, "stderr")]).then(
+      () => {
+        for (const fn of [...this.#changed]) fn();
+      },
+    );
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  /** Resolves once `check(stdout, stderr)` holds; rejects if the process ends first or at the deadline. */
+  waitFor(
+    what: string,
+    check: (stdout: string, stderr: string) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let finished = false;
+      const timer = setTimeout(() => done(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      const done = (err?: Error) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        this.#changed.delete(test);
+        if (err) {
+          reject(new Error(`${err.message}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`));
+        } else resolve();
+      };
+      const test = () => {
+        if (check(this.stdout, this.stderr)) done();
+      };
+      this.#changed.add(test);
+      this.#ended.then(() => done(new Error(`the controller ended before ${what}`)));
+      test();
+    });
+  }
+
+  /** Waits for the end: its exit code and everything it wrote. */
+  async result(timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`controller still running after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      const status = await Promise.race([this.proc.status, late]);
+      await this.#ended;
+      return { code: status.code, stdout: this.stdout, stderr: this.stderr };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async kill(): Promise<void> {
+    try {
+      this.proc.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await this.proc.status;
+    await this.#ended.catch(() => {});
   }
 }
 

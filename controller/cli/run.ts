@@ -1,0 +1,111 @@
+/**
+ * `controller run --hosts SEL [...] -- CMD [ARGS...]`: one broadcast, live
+ * output prefixed by host (or gathered, or JSON lines, or just the started
+ * processes with --detach), a progress line on a terminal, and always a
+ * summary on stderr. Exit 0 only when every host ran the command and it
+ * exited 0.
+ */
+import { parseDuration } from "../../protocol/duration.ts";
+import { TuttiError } from "../../protocol/errors.ts";
+import { DetachView } from "../render/detach.ts";
+import { GatherView } from "../render/gather.ts";
+import { JsonView } from "../render/json.ts";
+import { LiveView } from "../render/live.ts";
+import { ProgressView } from "../render/progress.ts";
+import { SummaryView } from "../render/summary.ts";
+import { present, type RunView } from "../render/view.ts";
+import { prepareRun, type RunOptions } from "../run.ts";
+import { flag, list, str, UsageError, type Values } from "./args.ts";
+import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
+import type { Verb } from "./verb.ts";
+
+export const runVerb: Verb = {
+  name: "run",
+  summary: "run a command on many hosts and report every exit status",
+  stopAtWord: true,
+  options: {
+    ...SELECTION_OPTIONS,
+    timeout: { type: "string" },
+    grace: { type: "string" },
+    id: { type: "string" },
+    env: { type: "string", multiple: true },
+    cwd: { type: "string" },
+    shell: { type: "boolean" },
+    detach: { type: "boolean" },
+    gather: { type: "boolean" },
+    json: { type: "boolean" },
+  },
+  usage: `usage: controller run --hosts SEL [options] [--] CMD [ARGS...]
+Runs CMD on every selected host with one broadcast, prints the output prefixed by host,
+then a summary. Exit status 0 when every host ran it and it exited 0, else 1.
+
+${SELECTION_USAGE}
+  --timeout D          the agents stop the process after D (10s, 5m, or seconds)
+  --grace D            then SIGKILL after D more (default 5s)
+  --id ID              process id on every host (default: a new one); a retry with
+                       the same id never starts a second process
+  --env K=V            add to the environment (repeatable)
+  --cwd DIR            working directory on the hosts
+  --shell              run the command line with /bin/sh -c
+  --detach             print the started processes and return
+  --gather             group hosts with identical output and exit status (like clush -b)
+  --json               one JSON object per event on stdout`,
+
+  async main(p, ctx) {
+    const v = p.values;
+    const opts = runOptions(v, p.positionals);
+    const modes = ["detach", "gather", "json"].filter((m) => flag(v, m));
+    if (modes.length > 1) throw new UsageError(`--${modes.join(" and --")} cannot be combined`);
+    // Everything is checked before connecting: a bad selector sends nothing.
+    const prepared = prepareRun(opts);
+    const c = await ctx.connect();
+    const run = c.run({ ...opts, id: prepared.id });
+    const out = ctx.out;
+    const main: RunView = opts.detach
+      ? new DetachView(out)
+      : flag(v, "gather")
+      ? new GatherView(out)
+      : flag(v, "json")
+      ? new JsonView(out)
+      : new LiveView(out);
+    const views = [
+      main,
+      new ProgressView(out, run.id, () => run.expected),
+      new SummaryView(out, opts.detach ? "started" : "ok"),
+    ];
+    const summary = await present(run, views);
+    return summary.ok ? 0 : 1;
+  },
+};
+
+function runOptions(v: Values, command: string[]): RunOptions {
+  if (command.length === 0) throw new UsageError("missing the command to run");
+  const opts: RunOptions = { ...selection(v, true) };
+  if (flag(v, "shell")) opts.shell = command.join(" ");
+  else opts.argv = command;
+  const timeout = str(v, "timeout");
+  if (timeout !== undefined) opts.timeout = seconds("--timeout", timeout);
+  const grace = str(v, "grace");
+  if (grace !== undefined) opts.grace = seconds("--grace", grace);
+  opts.id = str(v, "id");
+  opts.cwd = str(v, "cwd");
+  const env = list(v, "env");
+  if (env.length > 0) {
+    opts.env = {};
+    for (const item of env) {
+      const eq = item.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--env ${JSON.stringify(item)}: expected NAME=VALUE`);
+      opts.env[item.slice(0, eq)] = item.slice(eq + 1);
+    }
+  }
+  opts.detach = flag(v, "detach");
+  return opts;
+}
+
+export function seconds(flagName: string, text: string): number {
+  try {
+    return parseDuration(text, flagName) / 1000;
+  } catch (e) {
+    throw new UsageError(e instanceof TuttiError ? e.message : String(e));
+  }
+}

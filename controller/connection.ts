@@ -1,0 +1,169 @@
+/**
+ * The controller's NATS connection: connects once with a short timeout (an
+ * unreachable broker is a clear error at once, not a silent wait), then
+ * reconnects forever, and tells the operations in flight when the link goes
+ * down and comes back so they can re-sync. Requests are sent here with the
+ * same readable headers the agents put on their messages.
+ */
+import {
+  connect,
+  createInbox,
+  headers,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
+import { decodeMap, encode, PROTOCOL_VERSION } from "../protocol/codec.ts";
+import {
+  type ConnectFlags,
+  natsOptions,
+  resolveConnectFlags,
+} from "../protocol/connect_options.ts";
+import { TuttiError } from "../protocol/errors.ts";
+import { H } from "../protocol/headers.ts";
+import type { Target } from "../protocol/messages.ts";
+import { Subjects } from "../protocol/subjects.ts";
+
+/** How long the first connection may take before the controller gives up. */
+export const CONNECT_TIMEOUT_MS = 3000;
+/** Default wait for one agent's reply to a single request (`logs`). */
+export const REQUEST_TIMEOUT_MS = 5000;
+
+/** The broker could not be reached (or refused us) on the first attempt. */
+export class ConnectError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConnectError";
+  }
+}
+
+export type LinkEvent = "disconnect" | "reconnect";
+
+export class Link {
+  /** False between a disconnect and the following reconnect. */
+  connected = true;
+  readonly #listeners = new Set<(e: LinkEvent) => void>();
+
+  constructor(readonly nc: NatsConnection, readonly subjects: Subjects) {
+    this.#watch();
+  }
+
+  static async open(flags: ConnectFlags, prefix: string): Promise<Link> {
+    const subjects = new Subjects(prefix);
+    const resolved = await resolveConnectFlags(flags);
+    const options = await natsOptions(resolved, "tutti-controller");
+    const servers = [options.servers ?? []].flat().join(", ");
+    try {
+      const nc = await connect({
+        ...options,
+        // Fail fast the first time; once connected, reconnect forever (natsOptions).
+        waitOnFirstConnect: false,
+        timeout: CONNECT_TIMEOUT_MS,
+      });
+      return new Link(nc, subjects);
+    } catch (e) {
+      throw new ConnectError(`cannot connect to ${servers}: ${connectReason(e)}`);
+    }
+  }
+
+  /** `fn` on every disconnect and reconnect; returns its removal. */
+  onLink(fn: (e: LinkEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  inbox(): string {
+    return createInbox();
+  }
+
+  subscribe(subject: string, fn: (m: Msg) => void): Subscription {
+    return this.nc.subscribe(subject, {
+      callback: (err, m) => {
+        if (!err) fn(m);
+      },
+    });
+  }
+
+  /** Publishes `{v, ...body}` (plus `target` on a broadcast) with a reply subject. */
+  send(subject: string, verb: string, body: object, reply?: string, target?: Target): void {
+    const payload = encode({ v: PROTOCOL_VERSION, ...body, ...(target ? { target } : {}) });
+    this.nc.publish(subject, payload, { reply, headers: requestHeaders(verb) });
+  }
+
+  /**
+   * One request to one agent and its decoded reply map (`ok` true or false).
+   * A host that does not answer within `timeoutMs`, or that nobody serves,
+   * is an `ENORESPONSE`.
+   */
+  async request(
+    host: string,
+    verb: string,
+    body: object,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<Record<string, unknown>> {
+    const payload = encode({ v: PROTOCOL_VERSION, ...body });
+    let m: Msg;
+    try {
+      m = await this.nc.request(this.subjects.host(host, verb), payload, {
+        timeout: timeoutMs,
+        headers: requestHeaders(verb),
+      });
+    } catch (e) {
+      const why = isNoResponders(e)
+        ? "no agent of that name is connected"
+        : `no answer within ${timeoutMs / 1000}s`;
+      throw new TuttiError("ENORESPONSE", `${host}: ${verb}: ${why}`);
+    }
+    return decodeMap(m.data);
+  }
+
+  flush(): Promise<void> {
+    return this.nc.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  async #watch(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type !== "disconnect" && s.type !== "reconnect") continue;
+      this.connected = s.type === "reconnect";
+      for (const fn of [...this.#listeners]) fn(s.type);
+    }
+  }
+}
+
+function requestHeaders(verb: string): MsgHdrs {
+  const h = headers();
+  h.append(H.version, String(PROTOCOL_VERSION));
+  h.append(H.type, verb);
+  h.append(H.encoding, "cbor");
+  return h;
+}
+
+/** A "503 no responders" status in place of a reply: nobody subscribes to the subject. */
+export function isNoRespondersMsg(m: Msg): boolean {
+  return m.data.length === 0 && m.headers?.code === 503;
+}
+
+function isNoResponders(e: unknown): boolean {
+  const err = e as { name?: string; message?: string; cause?: { name?: string } } | undefined;
+  return err?.name === "NoRespondersError" || err?.cause?.name === "NoRespondersError" ||
+    /no responders/i.test(err?.message ?? "");
+}
+
+/** nats.js's reasons, worded for a person: "connection refused", "no answer within 3s". */
+function connectReason(e: unknown): string {
+  if (e instanceof TuttiError) return e.message;
+  const err = e as { name?: string; message?: string };
+  if (err?.name === "TimeoutError" || err?.message === "timeout") {
+    return `no answer within ${CONNECT_TIMEOUT_MS / 1000}s`;
+  }
+  const m = err?.message ?? String(e);
+  const dns = /getaddrinfo (ENOTFOUND|EAI_AGAIN) (\S+)/.exec(m);
+  if (dns) return `unknown host ${dns[2]}`;
+  return m;
+}

@@ -1,0 +1,195 @@
+/**
+ * The controller library's entry point: one connection, the known-hosts
+ * cache, and every operation. Each operation is one broadcast (or, for
+ * `logs`, one request per chunk to one host) and hands out an async stream
+ * of typed events with a typed result.
+ *
+ * @example
+ * ```ts ignore
+ * import { Controller } from "./mod.ts";
+ * const c = await Controller.connect({ servers: ["nats://127.0.0.1:4222"] });
+ * const run = c.run({ hosts: "g5k-[1-4]", argv: ["hostname"] });
+ * for await (const e of run) if (e.type === "exit") console.log(e.host, e.proc.code);
+ * console.log((await run.done).ok);
+ * await c.close();
+ * ```
+ */
+import type { Msg } from "@nats-io/transport-node";
+import type { ConnectFlags } from "../protocol/connect_options.ts";
+import { TuttiError, type WireError } from "../protocol/errors.ts";
+import type { PingReply, PsReply, SignalReply } from "../protocol/messages.ts";
+import { parseSelector } from "../protocol/selector.ts";
+import { parseSignal, type SignalName } from "../protocol/signals.ts";
+import { checkPrefix, checkToken, DEFAULT_PREFIX } from "../protocol/subjects.ts";
+import { Link } from "./connection.ts";
+import type { HostReply } from "./events.ts";
+import { DEFAULT_TIMES, type ExpectationTimes } from "./expectation.ts";
+import { fanout, type Scope } from "./fanout.ts";
+import { defaultStateDir, KnownHosts } from "./known_hosts.ts";
+import { type LogsOptions, LogsReader } from "./logs.ts";
+import { type MessageJson, messageJson } from "./message_json.ts";
+import type { Operation } from "./operation.ts";
+import { type RunHandle, type RunOptions, startRun } from "./run.ts";
+import { type HostSpec, resolveTarget } from "./target.ts";
+
+export interface ControllerOptions extends ConnectFlags, Partial<ExpectationTimes> {
+  /** Subject prefix (default `$TUTTI_PREFIX`, else `tutti`). */
+  prefix?: string;
+  /** Directory of the known-hosts cache (default: see `defaultStateDir`); false: memory only. */
+  stateDir?: string | false;
+}
+
+/** One line of `hosts`: an agent that answered, or a known one that did not. */
+export interface HostStatus {
+  host: string;
+  state: "up" | "lost";
+  /** What it answered (when up). */
+  info?: PingReply;
+  /** When it was last seen (ms since the epoch), from the cache for a lost host. */
+  lastSeen?: number;
+  /** An error it answered with instead. */
+  error?: WireError;
+}
+
+export interface PsOptions {
+  /** Only these process ids. */
+  procs?: string[];
+  /** Include exited processes (default: running ones only). */
+  all?: boolean;
+}
+
+export interface KillOptions {
+  /** Default SIGTERM. */
+  signal?: string | SignalName;
+  /** Seconds until SIGKILL for groups still alive (default 5; 0: at once). */
+  grace?: number;
+}
+
+export class Controller {
+  readonly #scope: Scope;
+
+  private constructor(readonly link: Link, readonly known: KnownHosts, times: ExpectationTimes) {
+    this.#scope = { link, known, times };
+  }
+
+  static async connect(opts: ControllerOptions = {}): Promise<Controller> {
+    const prefix = checkPrefix(opts.prefix ?? (Deno.env.get("TUTTI_PREFIX") || DEFAULT_PREFIX));
+    const known = opts.stateDir === false
+      ? KnownHosts.memory(prefix)
+      : await KnownHosts.load(opts.stateDir ?? defaultStateDir(), prefix);
+    const link = await Link.open(opts, prefix);
+    const times: ExpectationTimes = {
+      ackTimeoutMs: opts.ackTimeoutMs ?? DEFAULT_TIMES.ackTimeoutMs,
+      quietMs: opts.quietMs ?? DEFAULT_TIMES.quietMs,
+      minWindowMs: opts.minWindowMs ?? DEFAULT_TIMES.minWindowMs,
+    };
+    return new Controller(link, known, times);
+  }
+
+  get prefix(): string {
+    return this.link.subjects.prefix;
+  }
+
+  /** Every agent that answers a ping, and every known one that does not (as lost). */
+  async hosts(spec: HostSpec = {}): Promise<HostStatus[]> {
+    const before = new Map(this.known.entries());
+    const replies = await this.ping(spec).done;
+    return replies.map((r): HostStatus => {
+      if (r.ok) {
+        const { host: _h, ok: _ok, ...info } = r;
+        return { host: r.host, state: "up", info, lastSeen: Date.now() };
+      }
+      if (r.error.code === "ENORESPONSE") {
+        return { host: r.host, state: "lost", lastSeen: before.get(r.host)?.lastSeen };
+      }
+      return { host: r.host, state: "up", error: r.error, lastSeen: Date.now() };
+    });
+  }
+
+  ping(spec: HostSpec = {}): Operation<HostReply<PingReply>, HostReply<PingReply>[]> {
+    return this.#track(fanout<PingReply>(this.#scope, "ping", {}, resolveTarget(spec)));
+  }
+
+  /** Runs a command on every selected host; see run.ts for what is guaranteed. */
+  run(opts: RunOptions): RunHandle {
+    return this.#track(startRun(this.#scope, opts));
+  }
+
+  /** Sends `signal` to the process groups `procs` (no escalation unless `grace` is given). */
+  signal(
+    spec: HostSpec,
+    procs: string[],
+    signal: string | SignalName,
+    opts: { grace?: number } = {},
+  ): Operation<HostReply<SignalReply>, HostReply<SignalReply>[]> {
+    const resolved = resolveTarget(spec);
+    if (procs.length === 0) throw new TuttiError("EINVAL", "no process id given");
+    for (const p of procs) checkToken("process id", p);
+    const body = { procs, signal: parseSignal(signal), grace: opts.grace };
+    if (body.grace === undefined) delete body.grace;
+    return this.#track(fanout<SignalReply>(this.#scope, "signal", body, resolved));
+  }
+
+  /** SIGTERM (or `signal`) to the groups, then SIGKILL after `grace` seconds (default 5). */
+  kill(
+    spec: HostSpec,
+    procs: string[],
+    opts: KillOptions = {},
+  ): Operation<HostReply<SignalReply>, HostReply<SignalReply>[]> {
+    return this.signal(spec, procs, opts.signal ?? "SIGTERM", { grace: opts.grace ?? 5 });
+  }
+
+  ps(
+    spec: HostSpec = {},
+    opts: PsOptions = {},
+  ): Operation<HostReply<PsReply>, HostReply<PsReply>[]> {
+    const resolved = resolveTarget(spec);
+    for (const p of opts.procs ?? []) checkToken("process id", p);
+    const body: Record<string, unknown> = {};
+    if (opts.procs) body.procs = opts.procs;
+    if (!opts.all) body.running = true;
+    return this.#track(fanout<PsReply>(this.#scope, "ps", body, resolved));
+  }
+
+  /** The spooled output of one process: iterate the chunks, or `await .bytes()`. */
+  logs(host: string, proc: string, opts: LogsOptions = {}): LogsReader {
+    return new LogsReader(this.link, host, proc, opts);
+  }
+
+  /**
+   * Subscribes to `subject` (NATS wildcards allowed, no prefix added) and
+   * resolves once the server has the subscription, with the messages decoded
+   * to plain data; `max` ends them after that many.
+   */
+  async sub(subject: string, opts: { max?: number } = {}): Promise<AsyncIterable<MessageJson>> {
+    const sub = this.link.nc.subscribe(subject, { max: opts.max });
+    await this.link.flush();
+    return (async function* () {
+      for await (const m of sub as AsyncIterable<Msg>) yield messageJson(m);
+    })();
+  }
+
+  /** Removes known hosts matching `selector` (globs and node sets); returns their names. */
+  async forget(selector: string): Promise<string[]> {
+    const sel = parseSelector(selector);
+    const gone = this.known.names().filter((h) => sel.matches(h));
+    for (const h of gone) this.known.forget(h);
+    await this.known.save();
+    return gone;
+  }
+
+  /**
+   * Saves the known hosts and closes the connection (after flushing what was
+   * sent). Operations still in flight stop receiving: await their `done` first.
+   */
+  async close(): Promise<void> {
+    await this.known.save();
+    await this.link.close();
+  }
+
+  /** Saves what an operation learnt about hosts once it is done. */
+  #track<T extends Operation<unknown, unknown>>(op: T): T {
+    op.done.then(() => this.known.save(), () => {});
+    return op;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * What the controller library hands out: the typed events of every
+ * operation and the per-host results they end with. Renderers consume these
+ * and nothing else, so a new view never touches the fan-out code.
+ */
+import type { WireError } from "../protocol/errors.ts";
+import type { ProcInfo, StreamName } from "../protocol/messages.ts";
+
+/**
+ * One host's answer to a fan-out request (`ping`, `ps`, `signal`): the
+ * reply's fields, or the wire error it sent, or one the controller
+ * concluded (`ENORESPONSE` when it did not answer in time).
+ */
+export type HostReply<T> =
+  | ({ host: string; ok: true } & T)
+  | { host: string; ok: false; error: WireError };
+
+/** The events of one `run`, per host, in the order the controller learnt them. */
+export type RunEvent =
+  /** The agent spawned the process (or already had it: an idempotent retry). */
+  | { type: "started"; host: string; proc: ProcInfo; existing: boolean }
+  /** Output bytes, in order and without gaps for each host and stream. */
+  | { type: "output"; host: string; stream: StreamName; offset: number; data: Uint8Array }
+  /**
+   * Bytes that could be neither received live nor fetched from the agent's
+   * spool (the agent vanished, its spool failed): never silent.
+   */
+  | {
+    type: "missing";
+    host: string;
+    stream: StreamName;
+    offset: number;
+    bytes: number;
+    error: WireError;
+  }
+  /** The process ended; every output byte of it came before this event. */
+  | { type: "exit"; host: string; proc: ProcInfo }
+  /** The host will not run or report it: spawn error, no response, lost, timed out. */
+  | { type: "error"; host: string; error: WireError };
+
+/**
+ * How a host ended a request, for summaries and exit codes:
+ * - `ok`: exited 0 (a detached run: started; other requests: answered ok)
+ * - `failed`: ran and failed (exit code, signal, timeout) or refused (spawn error, ...)
+ * - `noresponse`: never answered (`ENORESPONSE`)
+ * - `lost`: answered, then vanished (`ELOST`)
+ */
+export type OutcomeStatus = "ok" | "failed" | "noresponse" | "lost";
+
+export interface HostOutcome {
+  host: string;
+  status: OutcomeStatus;
+  /** The process as last known (its exit status when it exited). */
+  proc?: ProcInfo;
+  error?: WireError;
+}
+
+export interface RunSummary {
+  /** The process id, the same on every host. */
+  id: string;
+  /** One entry per expected or answering host, sorted by host name. */
+  hosts: HostOutcome[];
+  /** True when there was at least one host and every host is `ok`. */
+  ok: boolean;
+}
+
+/** The status of a host whose process exited. */
+export function exitStatus(proc: ProcInfo): OutcomeStatus {
+  return proc.code === 0 && !proc.timedOut ? "ok" : "failed";
+}
+
+/** The status of a host that answered with, or was given, an error. */
+export function errorStatus(error: WireError): OutcomeStatus {
+  if (error.code === "ENORESPONSE") return "noresponse";
+  if (error.code === "ELOST") return "lost";
+  return "failed";
+}
+
+/** The outcome of one fan-out reply. */
+export function replyOutcome<T>(r: HostReply<T>): HostOutcome {
+  return r.ok
+    ? { host: r.host, status: "ok" }
+    : { host: r.host, status: errorStatus(r.error), error: r.error };
+}

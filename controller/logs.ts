@@ -1,0 +1,73 @@
+/**
+ * A process's spooled output, read from its agent with `logs` requests of at
+ * most 512 KiB each, byte-exact. For an exited process it is all of it; for
+ * a running one, what was written so far.
+ */
+import { TuttiError } from "../protocol/errors.ts";
+import type { StreamName } from "../protocol/messages.ts";
+import { checkToken } from "../protocol/subjects.ts";
+import type { Link } from "./connection.ts";
+import { wireError } from "./fanout.ts";
+
+export interface LogsOptions {
+  /** Default `stdout`. */
+  stream?: StreamName;
+  /** Start at this byte (default 0). */
+  offset?: number;
+}
+
+/** Chunks of the spool as they arrive (`for await`), or all of it at once (`bytes()`). */
+export class LogsReader implements AsyncIterable<Uint8Array> {
+  readonly stream: StreamName;
+
+  constructor(
+    private readonly link: Link,
+    readonly host: string,
+    readonly proc: string,
+    private readonly opts: LogsOptions = {},
+  ) {
+    checkToken("host name", host);
+    checkToken("process id", proc);
+    this.stream = opts.stream ?? "stdout";
+    if (this.stream !== "stdout" && this.stream !== "stderr") {
+      throw new TuttiError("EINVAL", `stream ${JSON.stringify(this.stream)}: stdout or stderr`);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    let offset = this.opts.offset ?? 0;
+    for (;;) {
+      const r = await this.link.request(this.host, "logs", {
+        proc: this.proc,
+        stream: this.stream,
+        offset,
+      });
+      if (r.ok !== true) {
+        const e = wireError(r.error);
+        throw new TuttiError(e.code, e.message);
+      }
+      const data = r.data instanceof Uint8Array ? r.data : new Uint8Array(0);
+      if (data.length > 0) yield data;
+      offset += data.length;
+      // Complete, or caught up with a process that is still writing.
+      if (r.complete === true || data.length === 0) return;
+    }
+  }
+
+  /** The whole content as one byte array. */
+  async bytes(): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for await (const p of this) {
+      parts.push(p);
+      n += p.length;
+    }
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}

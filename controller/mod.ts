@@ -1,0 +1,50 @@
+/**
+ * The tutti controller library: its whole public surface.
+ *
+ * `Controller.connect()` once, then every operation is one broadcast that
+ * hands out an async stream of typed events and a `done` promise with a
+ * typed result. Every per-host failure carries a wire error `{code, message}`
+ * (protocol/errors.ts).
+ *
+ * ```ts ignore
+ * import { Controller } from "./controller/mod.ts";
+ *
+ * const c = await Controller.connect(); // NATS_URL, TUTTI_PREFIX, NATS CLI context
+ * const run = c.run({ hosts: "g5k-[1-4]", argv: ["uname", "-r"] });
+ * for await (const e of run) {
+ *   if (e.type === "output") await Deno.stdout.write(e.data);
+ *   if (e.type === "error") console.error(e.host, e.error.code, e.error.message);
+ * }
+ * const summary = await run.done; // one outcome per host, summary.ok when all exited 0
+ * await c.close();
+ * ```
+ *
+ * The CLI's views (controller/render/) are consumers of these same streams.
+ */
+export {
+  Controller,
+  type ControllerOptions,
+  type HostStatus,
+  type KillOptions,
+  type PsOptions,
+} from "./controller.ts";
+export { ConnectError } from "./connection.ts";
+export {
+  errorStatus,
+  exitStatus,
+  type HostOutcome,
+  type HostReply,
+  type OutcomeStatus,
+  replyOutcome,
+  type RunEvent,
+  type RunSummary,
+} from "./events.ts";
+export { defaultStateDir, type KnownHost, KnownHosts } from "./known_hosts.ts";
+export { type LogsOptions, LogsReader } from "./logs.ts";
+export { type MessageJson, messageJson } from "./message_json.ts";
+export type { Operation } from "./operation.ts";
+export { newRunId, type RunHandle, type RunOptions } from "./run.ts";
+export { type HostSpec, parseWhere, type ResolvedTarget, resolveTarget } from "./target.ts";
+export { TuttiError, type WireError } from "../protocol/errors.ts";
+export type { PingReply, ProcInfo, PsReply, SignalReply } from "../protocol/messages.ts";
+export { fold } from "../protocol/selector.ts";

@@ -1,0 +1,105 @@
+/**
+ * The controller's global options, parsed and defaulted in one place. They
+ * are the NATS CLI's own names (`-s/--server`, `--creds`, `--context`, ...)
+ * plus `--prefix`, and are accepted before or after the verb:
+ * `controller -s nats://h:4222 run ...` and `controller run -s nats://h:4222 ...`.
+ * Unset ones come from the environment (NATS_URL, NATS_CREDS, NATS_CONTEXT,
+ * TUTTI_PREFIX) when connecting.
+ */
+import { type ConnectFlags, splitServers } from "../protocol/connect_options.ts";
+import { parseDuration } from "../protocol/duration.ts";
+import { checkPrefix } from "../protocol/subjects.ts";
+import { type OptionTable, parseArgv, str, UsageError, type Values } from "./cli/args.ts";
+import type { ControllerOptions } from "./controller.ts";
+
+export const GLOBAL_OPTIONS: OptionTable = {
+  server: { type: "string", short: "s", multiple: true },
+  creds: { type: "string" },
+  nkey: { type: "string" },
+  user: { type: "string" },
+  password: { type: "string" },
+  token: { type: "string" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  context: { type: "string" },
+  prefix: { type: "string" },
+  "ack-timeout": { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+export const GLOBAL_USAGE = `global options (before or after the verb):
+  -s, --server URL      NATS server, repeatable or comma list (env NATS_URL;
+                        default nats://127.0.0.1:4222)
+      --prefix P        subject prefix (env TUTTI_PREFIX; default tutti)
+      --ack-timeout D   a named host that has not answered after D is reported
+                        "no response" (default 5s)
+      --creds FILE      NATS credentials file (env NATS_CREDS)
+      --nkey FILE       NKey seed file (env NATS_NKEY)
+      --user U, --password P, --token T
+      --tls-ca FILE, --tls-cert FILE, --tls-key FILE
+      --context NAME    NATS CLI context (env NATS_CONTEXT)
+  -h, --help            usage`;
+
+/**
+ * Splits `args` into the verb and the rest (global options before the verb
+ * stay in the rest, to be parsed with the verb's own). No verb: null.
+ */
+export function splitVerb(args: string[]): { verb: string | null; rest: string[] } {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") break;
+    if (!a.startsWith("-") || a === "-") {
+      return { verb: a, rest: [...args.slice(0, i), ...args.slice(i + 1)] };
+    }
+    // Skip the value of a global option given as a separate word.
+    const name = a.startsWith("--") ? a.slice(2) : shortName(a.slice(1));
+    const spec = name === undefined ? undefined : GLOBAL_OPTIONS[name];
+    if (spec?.type === "string" && !a.includes("=") && (a.startsWith("--") || a.length === 2)) i++;
+  }
+  return { verb: null, rest: args };
+}
+
+function shortName(s: string): string | undefined {
+  return Object.entries(GLOBAL_OPTIONS).find(([, spec]) => spec.short === s)?.[0];
+}
+
+/** Only global options (for `controller --help` and friends). */
+export function parseGlobalOnly(args: string[]): Values {
+  return parseArgv(args, GLOBAL_OPTIONS).values;
+}
+
+/** The library's connect options from parsed values. */
+export function controllerOptions(v: Values): ControllerOptions {
+  const prefix = str(v, "prefix");
+  if (prefix !== undefined) {
+    try {
+      checkPrefix(prefix);
+    } catch (e) {
+      throw new UsageError(`--prefix: ${(e as Error).message}`);
+    }
+  }
+  const servers = v.server ? splitServers(v.server as string[]) : undefined;
+  const connect: ConnectFlags = {
+    servers: servers?.length ? servers : undefined,
+    creds: str(v, "creds"),
+    nkey: str(v, "nkey"),
+    user: str(v, "user"),
+    password: str(v, "password"),
+    token: str(v, "token"),
+    tlsCa: str(v, "tls-ca"),
+    tlsCert: str(v, "tls-cert"),
+    tlsKey: str(v, "tls-key"),
+    context: str(v, "context"),
+  };
+  const ack = str(v, "ack-timeout");
+  let ackTimeoutMs: number | undefined;
+  if (ack !== undefined) {
+    try {
+      ackTimeoutMs = parseDuration(ack, "--ack-timeout");
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  return { ...connect, prefix, ackTimeoutMs };
+}

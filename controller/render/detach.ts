@@ -1,0 +1,26 @@
+/**
+ * A detached run prints, per host, the process it started and returns:
+ * `t-1: started r1a2b (pid 4242)`. An idempotent retry says so:
+ * `t-1: r1a2b already running (pid 4242)`.
+ */
+import type { RunEvent } from "../events.ts";
+import { describeExit } from "./describe.ts";
+import type { Out } from "./out.ts";
+import type { RunView } from "./view.ts";
+
+export class DetachView implements RunView {
+  constructor(private readonly out: Out) {}
+
+  event(e: RunEvent): void {
+    if (e.type !== "started") return;
+    const p = e.proc;
+    const line = !e.existing
+      ? `${e.host}: started ${p.id} (pid ${p.pid})`
+      : p.state === "running"
+      ? `${e.host}: ${p.id} already running (pid ${p.pid})`
+      : `${e.host}: ${p.id} already ran (pid ${p.pid}, ${describeExit(p)})`;
+    this.out.stdout(line + "\n");
+  }
+
+  end(): void {}
+}

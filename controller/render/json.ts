@@ -1,0 +1,83 @@
+/**
+ * One JSON object per line and per event, for scripts:
+ *
+ *   {"type":"started","host":"t-1","id":"r1","pid":4242,"existing":false}
+ *   {"type":"output","host":"t-1","stream":"stdout","offset":0,"text":"hello\n"}
+ *   {"type":"exit","host":"t-1","code":0,"signal":null,"timedOut":false}
+ *   {"type":"error","host":"t-4","error":{"code":"ENORESPONSE","message":"..."}}
+ *   {"type":"summary","id":"r1","ok":false,"hosts":[{"host":"t-1","status":"ok","code":0},...]}
+ *
+ * Output text is decoded as UTF-8 per host and stream, so a character split
+ * between two chunks is whole in one of them.
+ */
+import type { ProcInfo } from "../../protocol/messages.ts";
+import type { RunEvent, RunSummary } from "../events.ts";
+import type { Out } from "./out.ts";
+import type { RunView } from "./view.ts";
+
+export class JsonView implements RunView {
+  readonly #decoders = new Map<string, TextDecoder>();
+
+  constructor(private readonly out: Out) {}
+
+  event(e: RunEvent): void {
+    this.#line(jsonOf(e, this.#decoders));
+  }
+
+  end(s: RunSummary): void {
+    const hosts = s.hosts.map((o) => ({
+      host: o.host,
+      status: o.status,
+      ...(o.proc ? exitFields(o.proc) : {}),
+      ...(o.error ? { error: o.error } : {}),
+    }));
+    this.#line({ type: "summary", id: s.id, ok: s.ok, hosts });
+  }
+
+  #line(x: unknown): void {
+    this.out.stdout(JSON.stringify(x) + "\n");
+  }
+}
+
+function exitFields(p: ProcInfo) {
+  return { pid: p.pid, code: p.code, signal: p.signal, timedOut: p.timedOut };
+}
+
+export function jsonOf(e: RunEvent, decoders: Map<string, TextDecoder>): Record<string, unknown> {
+  switch (e.type) {
+    case "started":
+      return {
+        type: e.type,
+        host: e.host,
+        id: e.proc.id,
+        pid: e.proc.pid,
+        existing: e.existing,
+        started: e.proc.started,
+      };
+    case "output": {
+      const k = `${e.stream}\0${e.host}`;
+      let d = decoders.get(k);
+      if (!d) decoders.set(k, d = new TextDecoder());
+      return {
+        type: e.type,
+        host: e.host,
+        stream: e.stream,
+        offset: e.offset,
+        text: d.decode(e.data, { stream: true }),
+      };
+    }
+    case "missing":
+      return { ...e };
+    case "exit":
+      return {
+        type: e.type,
+        host: e.host,
+        ...exitFields(e.proc),
+        ended: e.proc.ended,
+        stdout: e.proc.stdout,
+        stderr: e.proc.stderr,
+      };
+    case "error":
+      return { type: e.type, host: e.host, error: e.error };
+  }
+}

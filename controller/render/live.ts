@@ -1,0 +1,54 @@
+/**
+ * Live output, each line prefixed by its host (`g5k-3: line`), stdout to
+ * stdout and stderr to stderr. Lines are whole: a partial line waits for its
+ * newline, and is ended when its host is done.
+ */
+import type { StreamName } from "../../protocol/messages.ts";
+import type { RunEvent } from "../events.ts";
+import { LineBuffer } from "./line_buffer.ts";
+import type { Out } from "./out.ts";
+import type { RunView } from "./view.ts";
+
+export class LiveView implements RunView {
+  readonly #buffers = new Map<string, LineBuffer>();
+  readonly #encoder = new TextEncoder();
+
+  constructor(private readonly out: Out) {}
+
+  event(e: RunEvent): void {
+    if (e.type === "output") {
+      this.#buffer(e.host, e.stream).push(e.data);
+    } else if (e.type === "missing") {
+      const b = this.#buffer(e.host, e.stream);
+      b.flush();
+      b.push(this.#encoder.encode(
+        `[${e.bytes} bytes of ${e.stream} missing: ${e.error.code} ${e.error.message}]\n`,
+      ));
+    } else if (e.type === "exit" || e.type === "error") {
+      for (const stream of ["stdout", "stderr"] as const) {
+        this.#buffers.get(key(e.host, stream))?.flush();
+      }
+    }
+  }
+
+  end(): void {
+    for (const b of this.#buffers.values()) b.flush();
+  }
+
+  #buffer(host: string, stream: StreamName): LineBuffer {
+    const k = key(host, stream);
+    let b = this.#buffers.get(k);
+    if (!b) {
+      const write = stream === "stdout"
+        ? (line: Uint8Array) => this.out.stdout(line)
+        : (line: Uint8Array) => this.out.stderr(line);
+      b = new LineBuffer(this.#encoder.encode(`${host}: `), write);
+      this.#buffers.set(k, b);
+    }
+    return b;
+  }
+}
+
+function key(host: string, stream: StreamName): string {
+  return `${stream}\0${host}`;
+}

@@ -1,0 +1,127 @@
+/**
+ * Where the CLI's views write: stdout, stderr, and a status line (the live
+ * progress) kept at the bottom of a terminal. Every write to a terminal
+ * first clears the status line and redraws it afterwards, so output and
+ * progress never mix. `MemoryOut` collects text for tests.
+ */
+
+export interface Out {
+  stdout(data: Uint8Array | string): void;
+  stderr(data: Uint8Array | string): void;
+  /** Shows (or with null, removes) the status line; a no-op where there is no terminal. */
+  status(line: string | null): void;
+}
+
+const encoder = new TextEncoder();
+
+function bytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? encoder.encode(data) : data;
+}
+
+function writeAll(w: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
+  let at = 0;
+  try {
+    while (at < data.length) at += w.writeSync(data.subarray(at));
+  } catch (e) {
+    // A reader that went away (`controller run ... | head`) is not the run's failure.
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+  }
+}
+
+/** Redraws of the status line are at most this often. */
+const STATUS_EVERY_MS = 100;
+
+export class ProcessOut implements Out {
+  readonly #tty: boolean;
+  #shown = "";
+  #wanted: string | null = null;
+  #lastDraw = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(statusOnTerminal = true) {
+    this.#tty = statusOnTerminal && Deno.stderr.isTerminal();
+  }
+
+  stdout(data: Uint8Array | string): void {
+    this.#around(() => writeAll(Deno.stdout, bytes(data)));
+  }
+
+  stderr(data: Uint8Array | string): void {
+    this.#around(() => writeAll(Deno.stderr, bytes(data)));
+  }
+
+  status(line: string | null): void {
+    if (!this.#tty) return;
+    this.#wanted = line;
+    if (line === null) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#clear();
+      return;
+    }
+    const wait = this.#lastDraw + STATUS_EVERY_MS - Date.now();
+    if (wait <= 0) this.#draw();
+    else {this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        this.#draw();
+      }, wait);}
+  }
+
+  #around(write: () => void): void {
+    if (!this.#shown) return write();
+    this.#clear();
+    write();
+    this.#draw();
+  }
+
+  #clear(): void {
+    if (!this.#shown) return;
+    writeAll(Deno.stderr, encoder.encode("\r\x1b[2K"));
+    this.#shown = "";
+  }
+
+  #draw(): void {
+    const line = this.#wanted;
+    if (line === null) return;
+    const width = Deno.consoleSize?.().columns ?? 80;
+    const text = line.length >= width ? line.slice(0, Math.max(0, width - 1)) : line;
+    writeAll(Deno.stderr, encoder.encode(`\r\x1b[2K${text}`));
+    this.#shown = text;
+    this.#lastDraw = Date.now();
+  }
+}
+
+/** Collects what views write, as text, for tests. */
+export class MemoryOut implements Out {
+  #out: Uint8Array[] = [];
+  #err: Uint8Array[] = [];
+  readonly statuses: (string | null)[] = [];
+
+  stdout(data: Uint8Array | string): void {
+    this.#out.push(bytes(data).slice());
+  }
+  stderr(data: Uint8Array | string): void {
+    this.#err.push(bytes(data).slice());
+  }
+  status(line: string | null): void {
+    this.statuses.push(line);
+  }
+  get out(): string {
+    return new TextDecoder().decode(concat(this.#out));
+  }
+  get err(): string {
+    return new TextDecoder().decode(concat(this.#err));
+  }
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

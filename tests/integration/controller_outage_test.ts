@@ -1,0 +1,154 @@
+/**
+ * The controller through failures: the broker stopped during a run and
+ * restarted (every exit status still reported, output complete), and an
+ * agent killed with SIGKILL during a run (reported lost, no hang).
+ */
+import assert from "node:assert/strict";
+import { alive, until, World } from "./harness.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+function events(stdout: string): Record<string, unknown>[] {
+  return stdout.trimEnd().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+Deno.test(
+  "broker stopped during a run and restarted: every exit status is reported",
+  opts,
+  async () => {
+    const world = await World.create();
+    try {
+      await world.agentsNamed(["o-1", "o-2", "o-3"]);
+      const c = world.spawnController([
+        "run",
+        "--hosts",
+        "o-[1-3]",
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        "echo before; sleep 2; echo after",
+      ]);
+      await c.waitFor(
+        "three started processes",
+        (out) => events(out).filter((e) => e.type === "started").length === 3,
+      );
+      const pids = events(c.stdout).filter((e) => e.type === "started").map((e) => e.pid as number);
+      await world.broker.stop();
+      // The processes end while nobody can hear about it (no event exists for that: poll).
+      await until("the processes to end", () => pids.every((p) => !alive(p)), 20_000);
+      await world.broker.restart();
+      const r = await c.result();
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr.trimEnd().split("\n").at(-1), "3 hosts: 3 ok");
+      const all = events(r.stdout);
+      for (const host of ["o-1", "o-2", "o-3"]) {
+        const text = all.filter((e) => e.host === host && e.type === "output").map((e) => e.text)
+          .join("");
+        assert.equal(text, "before\nafter\n", `${host}: output complete and in order`);
+        const exit = all.find((e) => e.host === host && e.type === "exit");
+        assert.equal(exit?.code, 0);
+      }
+    } finally {
+      await world.close();
+    }
+  },
+);
+
+Deno.test("an agent killed with SIGKILL during a run is reported lost", opts, async () => {
+  const world = await World.create();
+  try {
+    const agents = await world.agentsNamed(["l-1", "l-2", "l-3"], {
+      args: ["--heartbeat", "300ms"],
+    });
+    const c = world.spawnController(["run", "--hosts", "l-[1-3]", "--json", "--", "sleep", "2"]);
+    await c.waitFor(
+      "three started processes",
+      (out) => events(out).filter((e) => e.type === "started").length === 3,
+    );
+    await agents[1].kill();
+    const r = await c.result(30_000);
+    assert.equal(r.code, 1);
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.equal(lines.at(-1), "3 hosts: 2 ok, 1 lost (l-2)");
+    assert.match(lines.at(-2)!, /^l-2: ELOST no heartbeat from l-2 for \d+\.\ds$/);
+    const error = events(r.stdout).find((e) => e.type === "error");
+    assert.equal((error?.error as { code: string }).code, "ELOST");
+  } finally {
+    await world.close();
+  }
+});
+
+Deno.test(
+  "an agent stopped cleanly during a run reports the exit of what it stopped",
+  opts,
+  async () => {
+    const world = await World.create();
+    try {
+      const [b1] = await world.agentsNamed(["b-1", "b-2"]);
+      const c = world.spawnController([
+        "run",
+        "--hosts",
+        "b-[1-2]",
+        "--json",
+        "--",
+        "sleep",
+        "600",
+      ]);
+      await c.waitFor(
+        "two started processes",
+        (out) => events(out).filter((e) => e.type === "started").length === 2,
+      );
+      const id = events(c.stdout).find((e) => e.type === "started")!.id as string;
+      // b-1 says bye, then stops its processes with SIGTERM and reports their exit.
+      await b1.stop();
+      const k = await world.controller([
+        "kill",
+        "--hosts",
+        "b-2",
+        "--signal",
+        "KILL",
+        "--grace",
+        "0",
+        id,
+      ]);
+      assert.equal(k.code, 0, k.stderr);
+      const r = await c.result(30_000);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        "b-1: killed by SIGTERM\nb-2: killed by SIGKILL\n2 hosts: 0 ok, 2 failed (b-[1-2])\n",
+      );
+    } finally {
+      await world.close();
+    }
+  },
+);
+
+Deno.test("an agent restarted during a run no longer knows the process: lost", opts, async () => {
+  const world = await World.create();
+  let pgid = 0;
+  try {
+    const [a] = await world.agentsNamed(["re-1"]);
+    const c = world.spawnController(["run", "--hosts", "re-1", "--json", "--", "sleep", "600"]);
+    await c.waitFor("the start", (out) => events(out).some((e) => e.type === "started"));
+    pgid = events(c.stdout).find((e) => e.type === "started")!.pid as number;
+    await a.kill();
+    // Its `hello` makes the controller ask for the process, which the new agent never had.
+    await world.agent("re-1");
+    const r = await c.result(30_000);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.replace(/process \S+ /, "process ID "),
+      "re-1: ELOST the agent no longer knows process ID (it was restarted)\n" +
+        "1 host: 0 ok, 1 lost (re-1)\n",
+    );
+  } finally {
+    if (pgid) {
+      try {
+        Deno.kill(-pgid, "SIGKILL"); // the orphan of the killed agent
+      } catch { /* gone */ }
+    }
+    await world.close();
+  }
+});
