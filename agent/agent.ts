@@ -1,6 +1,7 @@
 /**
- * The agent assembled: connection, presence, process table, dispatcher, and
- * the clean stop (bye, stop the processes it started, flush, close).
+ * The agent assembled: connection, presence, process table, watches,
+ * telemetry, dispatcher, and the clean stop (cancel the watches, bye, stop the
+ * processes it started, flush, close).
  */
 import { resolveConnectFlags } from "../protocol/connect_options.ts";
 import { Subjects } from "../protocol/subjects.ts";
@@ -9,17 +10,22 @@ import { Dispatcher } from "./dispatch.ts";
 import { verbHandlers } from "./handlers.ts";
 import { Identity } from "./identity.ts";
 import { LiveBudget } from "./live_output.ts";
-import { log } from "./log.ts";
+import { log, RateLimitedLog } from "./log.ts";
 import type { AgentOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Presence } from "./presence.ts";
 import { ProcessTable } from "./process_table.ts";
 import { SpoolDir } from "./spool.ts";
+import { requireLinux } from "./telemetry/proc_file.ts";
+import { TelemetryLoop } from "./telemetry/telemetry_loop.ts";
+import { WatchTable } from "./watch/watch_table.ts";
 
 /** A clean stop sends SIGTERM to every group, then SIGKILL to those still there after this. */
 const STOP_GRACE_MS = 5000;
 /** After SIGKILL, how long to wait for pipes to close (a descendant may have left the group). */
 const STOP_DRAIN_MS = 2000;
+/** Cancelling a watch releases an inotify watch, a timer or a probe killed with SIGKILL: quick. */
+const WATCH_CLOSE_MS = 2000;
 
 export class Agent {
   private constructor(
@@ -27,11 +33,15 @@ export class Agent {
     private readonly presence: Presence,
     private readonly table: ProcessTable,
     private readonly dispatcher: Dispatcher,
+    private readonly watches: WatchTable,
+    private readonly telemetry: TelemetryLoop | null,
   ) {}
 
   static async start(opts: AgentOptions): Promise<Agent> {
     const subjects = new Subjects(opts.prefix);
-    const identity = new Identity(opts.name, opts.labels, opts.heartbeatMs);
+    const identity = new Identity(opts.name, opts.labels, opts.heartbeatMs, opts.telemetryMs);
+    // Refused before connecting: an agent asked for telemetry it cannot give should not start.
+    if (opts.telemetryMs > 0) requireLinux("--telemetry");
     const spool = new SpoolDir(`${opts.stateDir}/spool`);
     await spool.prepare();
     const conn = await Connection.open(await resolveConnectFlags(opts.connect), opts.name);
@@ -42,12 +52,18 @@ export class Agent {
       { keep: opts.keep, keepForMs: opts.keepForMs },
     );
     const presence = new Presence(outbox, subjects, identity, () => table.running);
+    const host = opts.name;
+    const watches = new WatchTable({
+      processes: table,
+      onResult: (id, condition, r) =>
+        outbox.cbor(subjects.watch(host, id), r.status, { host, watch: id, condition, ...r }),
+    });
     const dispatcher = new Dispatcher(
       conn,
       outbox,
       subjects,
       identity,
-      verbHandlers(identity, table, spool, () => conn.maxPayload),
+      verbHandlers(identity, table, spool, watches, () => conn.maxPayload),
       opts.maxPayload,
     );
     dispatcher.start();
@@ -55,8 +71,12 @@ export class Agent {
     // Subscriptions are sent before the hello, so whoever sees it can address us at once.
     await conn.nc.flush().catch(() => {});
     presence.hello();
-    log(`${opts.name} ready (prefix ${opts.prefix}, state ${opts.stateDir})`);
-    return new Agent(conn, presence, table, dispatcher);
+    const telemetry = opts.telemetryMs > 0
+      ? startTelemetry(opts.telemetryMs, host, subjects, outbox, table)
+      : null;
+    const every = opts.telemetryMs > 0 ? `, telemetry every ${opts.telemetryMs} ms` : "";
+    log(`${opts.name} ready (prefix ${opts.prefix}, state ${opts.stateDir}${every})`);
+    return new Agent(conn, presence, table, dispatcher, watches, telemetry);
   }
 
   /** Resolves when the connection is closed for good. */
@@ -64,10 +84,18 @@ export class Agent {
     return this.conn.nc.closed();
   }
 
-  /** Clean stop: bye, no new requests, stop every process (TERM, then KILL), flush, close. */
+  /**
+   * Clean stop: no new requests, cancel every watch (their `cancelled`
+   * outcomes go out before the bye, and before the processes they may be
+   * watching are stopped), stop telemetry, bye, stop every process (TERM,
+   * then KILL), flush, close.
+   */
   async stop(): Promise<void> {
-    this.presence.bye();
     this.dispatcher.stop();
+    if (this.watches.size > 0) log(`cancelling ${this.watches.size} watch(es)`);
+    if (!await within(this.watches.close(), WATCH_CLOSE_MS)) log("some watches did not end");
+    this.telemetry?.stop();
+    this.presence.bye();
     const procs = this.table.runningProcs();
     if (procs.length > 0) log(`stopping ${procs.length} process(es)`);
     for (const p of procs) {
@@ -101,6 +129,33 @@ export class Agent {
       }
     }
   }
+}
+
+/**
+ * Samples every `intervalMs` from the first tick on. While the connection is
+ * down samples are taken (so the first rates after a reconnect are right) but
+ * not published: the client would only buffer stale figures.
+ */
+function startTelemetry(
+  intervalMs: number,
+  host: string,
+  subjects: Subjects,
+  outbox: Outbox,
+  table: ProcessTable,
+): TelemetryLoop {
+  const errors = new RateLimitedLog(60_000);
+  const tel = new TelemetryLoop(intervalMs, {
+    procs: () => table.runningProcs().map((p) => ({ id: p.id, pid: p.info.pid })),
+    machine: (s) => {
+      if (outbox.conn.connected) outbox.cbor(subjects.tel(host), "tel", { host, ...s });
+    },
+    processes: (s) => {
+      if (outbox.conn.connected) outbox.cbor(subjects.telProcs(host), "procs", { host, ...s });
+    },
+    error: (e) => errors.report(`telemetry: ${(e as Error)?.message ?? e}`),
+  });
+  tel.start();
+  return tel;
 }
 
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -1,5 +1,6 @@
 /**
- * The verbs: `ping`, `run`, `signal`, `ps`, `logs` (protocol/PROTOCOL.md).
+ * The verbs: `ping`, `run`, `signal`, `ps`, `logs`, `watch`, `unwatch`
+ * (protocol/PROTOCOL.md).
  * Each takes the decoded request map, validates it with the protocol's
  * parsers (EINVAL naming the field) and returns the reply's fields; errors
  * are thrown as TuttiError and turned into replies by the dispatcher.
@@ -16,13 +17,20 @@ import {
   type RunReply,
   type SignalReply,
 } from "../protocol/messages.ts";
+import {
+  parseUnwatchRequest,
+  parseWatchRequest,
+  type UnwatchReply,
+  type WatchReply,
+} from "../protocol/watch_messages.ts";
 import type { Identity } from "./identity.ts";
 import type { ProcessTable } from "./process_table.ts";
 import type { SpoolDir } from "./spool.ts";
+import type { WatchTable } from "./watch/watch_table.ts";
 
 /** A handler's answer: the reply's fields, and the process it is about (for Tutti-Proc). */
 export interface Handled {
-  body: PingReply | RunReply | SignalReply | PsReply | LogsReply;
+  body: PingReply | RunReply | SignalReply | PsReply | LogsReply | WatchReply | UnwatchReply;
   proc?: string;
 }
 
@@ -35,6 +43,7 @@ export function verbHandlers(
   identity: Identity,
   table: ProcessTable,
   spool: SpoolDir,
+  watches: WatchTable,
   /** The server's max_payload: a `logs` chunk must fit in one reply. */
   maxPayload: () => number,
 ): Map<string, Handler> {
@@ -92,6 +101,15 @@ export function verbHandlers(
       };
       return { body, proc: p.id };
     }],
+
+    // Answered once the watch holds what it waits on, so a caller that saw the
+    // reply knows that anything happening from then on is seen.
+    ["watch", (m) => ({ body: watches.start(parseWatchRequest(m)) })],
+
+    // Answered once each watch has released everything it held and published its outcome.
+    ["unwatch", async (m) => ({
+      body: { results: await watches.cancel(parseUnwatchRequest(m).watches) },
+    })],
   ]);
 }
 

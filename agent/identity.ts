@@ -18,6 +18,7 @@ export class Identity {
     readonly name: string,
     readonly labels: Record<string, string>,
     readonly heartbeatMs: number,
+    readonly telemetryMs = 0,
   ) {}
 
   ping(running: number): PingReply {
@@ -28,6 +29,7 @@ export class Identity {
       pid: this.pid,
       running,
       heartbeat: this.heartbeatMs,
+      telemetry: this.telemetryMs,
       os: this.os,
       arch: this.arch,
       cores: this.cores,

@@ -17,6 +17,8 @@ export interface AgentOptions {
   stateDir: string;
   /** Presence beat period in ms; 0 turns beats off (hello and bye are still sent). */
   heartbeatMs: number;
+  /** Telemetry period in ms; 0 (the default) publishes none and reads nothing. */
+  telemetryMs: number;
   /** Exited processes kept in the table for `ps`. */
   keep: number;
   /** Exited processes older than this (ms) leave the table. */
@@ -48,6 +50,9 @@ Runs the tutti agent: connects to NATS and runs, signals and watches processes o
       --state-dir DIR   spool and state (default $XDG_STATE_HOME/tutti/NAME,
                         else ~/.local/state/tutti/NAME)
       --heartbeat D     presence beat period, e.g. 5s; 0 turns it off (default 5s)
+      --telemetry D     publish machine and process telemetry every D, e.g. 5s, at
+                        least 100ms (default 0: off, so that an experiment's nodes
+                        are not disturbed unless asked)
       --keep N          exited processes kept for ps (default 1000)
       --keep-for D      how long exited processes are kept (default 1h)
       --max-payload B   largest request accepted, e.g. 1MiB (default 1MiB)
@@ -66,6 +71,7 @@ const OPTIONS = {
   prefix: { type: "string" },
   "state-dir": { type: "string" },
   heartbeat: { type: "string" },
+  telemetry: { type: "string" },
   keep: { type: "string" },
   "keep-for": { type: "string" },
   "max-payload": { type: "string" },
@@ -115,6 +121,7 @@ export function parseAgentOptions(
     prefix,
     stateDir: values["state-dir"] ?? defaultStateDir(name, env),
     heartbeatMs: duration("--heartbeat", values.heartbeat ?? "5s"),
+    telemetryMs: telemetryPeriod(values.telemetry ?? "0"),
     keep: count("--keep", values.keep ?? "1000"),
     keepForMs: duration("--keep-for", values["keep-for"] ?? "1h"),
     maxPayload: bytes("--max-payload", values["max-payload"] ?? "1MiB"),
@@ -161,6 +168,21 @@ function duration(flag: string, text: string): number {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/** Below this, sampling /proc would itself become the load being measured. */
+const MIN_TELEMETRY_MS = 100;
+
+function telemetryPeriod(text: string): number {
+  const ms = duration("--telemetry", text);
+  if (ms > 0 && ms < MIN_TELEMETRY_MS) {
+    throw new UsageError(
+      `--telemetry ${
+        JSON.stringify(text)
+      }: use 0 to turn it off, or at least ${MIN_TELEMETRY_MS}ms`,
+    );
+  }
+  return ms;
 }
 
 function count(flag: string, text: string): number {

@@ -58,6 +58,8 @@ export class ProcessTable {
     };
     const key = commandKey(spec);
     const id = req.id ?? this.newId();
+    // Every child learns where it runs, so one command line can act per host (`$TUTTI_HOST`).
+    spec.env = { TUTTI_HOST: this.ctx.host, TUTTI_PROC: id, ...spec.env };
     const old = this.procs.get(id);
     if (old) {
       if (old.key === key) return { proc: old, existing: true };

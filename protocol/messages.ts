@@ -43,6 +43,8 @@ export interface PingReply {
   running: number;
   /** Heartbeat period in ms (0: no heartbeat). */
   heartbeat: number;
+  /** Telemetry period in ms (0: telemetry off, nothing is published on `P.tel.<host>`). */
+  telemetry: number;
   os: string;
   arch: string;
   cores: number;

@@ -36,7 +36,7 @@ export function checkPrefix(prefix: string): string {
   return prefix;
 }
 
-export const VERBS = ["ping", "run", "signal", "ps", "logs"] as const;
+export const VERBS = ["ping", "run", "signal", "ps", "logs", "watch", "unwatch"] as const;
 export type Verb = typeof VERBS[number];
 
 export const PROC_EVENTS = ["started", "stdout", "stderr", "exit", "dropped"] as const;

@@ -23,7 +23,6 @@ nats-server -a 127.0.0.1 -p "$port" >"$work/nats.log" 2>&1 &
 pids+=($!)
 
 ctl() { deno run -A --no-config dist/controller.js "$@"; }
-show() { printf '\n$ controller %s\n' "$*"; ctl "$@"; }
 
 for i in 1 2 3; do
   rack=$(( (i + 1) / 2 ))
@@ -31,7 +30,7 @@ for i in 1 2 3; do
     --state-dir "$work/agent-$i" 2>"$work/agent-$i.log" &
   pids+=($!)
 done
-# Wait for the three hellos (the agents start in well under a second; give up after 20 s).
+# Wait for the three agents (they start in well under a second; give up after 20 s).
 for _ in $(seq 1 100); do
   n=$(ctl hosts --json 2>/dev/null | grep -c '"up"' || true)
   [ "$n" -ge 3 ] && break
@@ -39,11 +38,18 @@ for _ in $(seq 1 100); do
 done
 
 echo "broker $NATS_URL, agents demo-[1-3]"
-show hosts
-show run --hosts 'demo-[1-3]' -- sh -c 'echo "$TUTTI_HOST says hello"; uname -s'
-show run --hosts 'demo-*' --gather -- uname -s
-show run --hosts 'demo-*' --where rack=r1 -- sh -c 'echo "$TUTTI_HOST is in rack r1"'
-show run --hosts 'demo-[1-4]' -- ./no-such-program || true
-show run --hosts 'demo-[1-3]' --id sleeper --detach -- sh -c 'sleep 600 & sleep 600'
-show ps --hosts 'demo-*'
-show kill --hosts 'demo-*' sleeper
+# Each line is shown as typed, then run.
+while IFS= read -r line; do
+  printf '\n$ controller %s\n' "$line"
+  eval "ctl $line" || true
+done <<'COMMANDS'
+hosts
+run --hosts 'demo-[1-3]' -- sh -c 'echo "$TUTTI_HOST says hello"'
+run --hosts 'demo-*' --gather -- uname -s
+run --hosts 'demo-*' --where rack=r1 -- sh -c 'echo "$TUTTI_HOST is in rack r1"'
+run --hosts 'demo-[1-4]' -- ./no-such-program
+run --hosts 'demo-[1-3]' -- sh -c 'exit $(( ${TUTTI_HOST#demo-} - 1 ))'
+run --hosts 'demo-[1-3]' --id sleeper --detach -- sh -c 'sleep 600 & sleep 600'
+ps --hosts 'demo-*'
+kill --hosts 'demo-*' sleeper
+COMMANDS

@@ -44,23 +44,23 @@ export class CommandWatch extends BaseWatch {
       const child = spawnGroup(this.spec);
       this.probes++;
       this.probePid = child.pid;
+      let reaped = false;
+      const exited = child.status.then((s) => {
+        reaped = true;
+        return s;
+      });
       const kill = () => {
-        // The group and the leader: Deno starts a detached child through `setsid(1)`, so for the
-        // first moments the group does not exist yet and only the leader's pid reaches it.
+        // The group, or while the leader is unreaped and has not made its group yet (the agent
+        // spawns through setsid(1)), the leader alone. Once reaped, its pid may be anyone's.
         try {
-          signalGroup(child.pid, "SIGKILL");
+          signalGroup(child.pid, "SIGKILL", !reaped);
         } catch {
           // EPERM: a setuid descendant; the leader is ours and dies all the same
-        }
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already exited
         }
       };
       const release = this.hold(async () => {
         kill();
-        await child.status;
+        await exited;
         kill(); // what the leader started before it died
       });
       let timedOut = false;
@@ -70,7 +70,7 @@ export class CommandWatch extends BaseWatch {
       }, this.probeTimeoutMs);
       const out = new Tail(child.stdout);
       const err = new Tail(child.stderr);
-      const status = await child.status;
+      const status = await exited;
       clearTimeout(timer);
       // The leader is gone; its group may not be (a background `&`): a probe leaves nothing.
       await release();

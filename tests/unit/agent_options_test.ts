@@ -9,6 +9,7 @@ Deno.test("defaults", () => {
   assert.equal(o.prefix, "tutti");
   assert.equal(o.stateDir, "/home/u/.local/state/tutti/n1");
   assert.equal(o.heartbeatMs, 5000);
+  assert.equal(o.telemetryMs, 0, "telemetry is off unless asked for");
   assert.equal(o.keep, 1000);
   assert.equal(o.keepForMs, 3_600_000);
   assert.equal(o.maxPayload, 1024 * 1024);
@@ -68,6 +69,15 @@ Deno.test("every option", () => {
   );
 });
 
+Deno.test("--telemetry takes a period, 0 for off", () => {
+  const at = (t: string) =>
+    parseAgentOptions(["--name", "x", "--telemetry", t], env({})).telemetryMs;
+  assert.equal(at("5s"), 5000);
+  assert.equal(at("200ms"), 200);
+  assert.equal(at("1"), 1000);
+  assert.equal(at("0"), 0);
+});
+
 Deno.test("environment: TUTTI_PREFIX and XDG_STATE_HOME", () => {
   const o = parseAgentOptions(["--name", "x"], env({ TUTTI_PREFIX: "p2", XDG_STATE_HOME: "/s" }));
   assert.equal(o.prefix, "p2");
@@ -82,6 +92,11 @@ Deno.test("usage errors are one line and name the flag", () => {
     [["--name", "x", "extra"], /extra/],
     [["--name", "x", "--label", "novalue"], /--label "novalue": expected KEY=VALUE/],
     [["--name", "x", "--heartbeat", "soon"], /--heartbeat/],
+    [["--name", "x", "--telemetry", "often"], /--telemetry/],
+    [
+      ["--name", "x", "--telemetry", "10ms"],
+      /--telemetry "10ms": use 0 to turn it off, or at least/,
+    ],
     [["--name", "x", "--keep", "-1"], /--keep/],
     [["--name", "x", "--max-payload", "big"], /--max-payload "big"/],
     [["--name", "x", "--live-window", "0"], /--live-window/],
