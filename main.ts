@@ -32,6 +32,12 @@ if (import.meta.main) {
   }
   if (mode === null) {
     const asked = args[0] === "--help" || args[0] === "-h";
+    if (!asked) {
+      const what = args[0] === undefined
+        ? "no mode given"
+        : `unknown mode ${JSON.stringify(args[0])}`;
+      console.error(`tutti: ${what}: expected agent or controller`);
+    }
     (asked ? console.log : console.error)(USAGE);
     Deno.exit(asked ? 0 : 2);
   }

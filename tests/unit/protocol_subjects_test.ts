@@ -1,0 +1,100 @@
+// Subjects: the one place that spells them, names that must be single tokens, prefixes, and
+// the parsing of process-event subjects.
+import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
+import {
+  checkPrefix,
+  checkToken,
+  DEFAULT_PREFIX,
+  isToken,
+  Subjects,
+} from "../../protocol/subjects.ts";
+import { assertTuttiError } from "./assert_tutti_error.ts";
+
+Deno.test("subjects: tokens are 1-128 of A-Z a-z 0-9 _ -", () => {
+  for (const ok of ["a", "g5k-12", "NODE_01", "-", "_", "x".repeat(128), "0"]) {
+    strictEqual(isToken(ok), true, ok);
+    strictEqual(checkToken("host name", ok), ok);
+  }
+  for (
+    const bad of ["", "a.b", "a b", "*", ">", "g5k-*", "x".repeat(129), "é", "a\n", "a/b", "a\tb"]
+  ) {
+    strictEqual(isToken(bad), false, JSON.stringify(bad));
+    assertTuttiError(
+      () => checkToken("host name", bad),
+      "EINVAL",
+      "host name",
+      JSON.stringify(bad),
+    );
+  }
+});
+
+Deno.test("subjects: prefixes are dot-separated tokens", () => {
+  for (const ok of ["tutti", "lab.exp1", "a.b.c", "exp-2_x"]) strictEqual(checkPrefix(ok), ok);
+  for (const bad of ["", ".", "a.", ".a", "a..b", "a.*", "a.>", "a b", "tutti.>"]) {
+    assertTuttiError(() => checkPrefix(bad), "EINVAL", "prefix", JSON.stringify(bad));
+  }
+  throws(() => new Subjects("bad prefix"), { code: "EINVAL" });
+});
+
+Deno.test("subjects: the default prefix spells every subject of PROTOCOL.md", () => {
+  const s = new Subjects();
+  strictEqual(s.prefix, DEFAULT_PREFIX);
+  strictEqual(DEFAULT_PREFIX, "tutti");
+  strictEqual(s.host("g5k-1", "run"), "tutti.host.g5k-1.run");
+  strictEqual(s.hostAll("g5k-1"), "tutti.host.g5k-1.*");
+  strictEqual(s.all("ping"), "tutti.all.ping");
+  strictEqual(s.allAll(), "tutti.all.*");
+  strictEqual(s.proc("h", "p", "stdout"), "tutti.proc.h.p.stdout");
+  strictEqual(s.proc("*", "*", ">"), "tutti.proc.*.*.>");
+  strictEqual(s.presence("h"), "tutti.presence.h");
+  strictEqual(s.log("h"), "tutti.log.h");
+  strictEqual(s.watch("h", "w1"), "tutti.watch.h.w1");
+  strictEqual(s.tel("h"), "tutti.tel.h");
+  strictEqual(s.telProcs("h"), "tutti.tel.h.procs");
+});
+
+Deno.test("subjects: a multi-token prefix is used as given", () => {
+  const s = new Subjects("lab.exp1");
+  strictEqual(s.host("n1", "ps"), "lab.exp1.host.n1.ps");
+  strictEqual(s.all("run"), "lab.exp1.all.run");
+  strictEqual(s.proc("n1", "p9", "exit"), "lab.exp1.proc.n1.p9.exit");
+  strictEqual(s.presence("*"), "lab.exp1.presence.*");
+});
+
+Deno.test("subjects: verbOf takes the last token", () => {
+  const s = new Subjects("lab.exp1");
+  strictEqual(s.verbOf(s.host("n1", "signal")), "signal");
+  strictEqual(s.verbOf(s.all("logs")), "logs");
+  strictEqual(s.verbOf("nodots"), "nodots");
+});
+
+Deno.test("subjects: parseProc reads host, proc and event of its own prefix only", () => {
+  const s = new Subjects();
+  deepStrictEqual(s.parseProc("tutti.proc.g5k-1.p42.stdout"), {
+    host: "g5k-1",
+    proc: "p42",
+    event: "stdout",
+  });
+  deepStrictEqual(s.parseProc(s.proc("h", "p", "exit")), { host: "h", proc: "p", event: "exit" });
+  for (
+    const other of [
+      "tutti.proc.h.p", // too short
+      "tutti.proc.h.p.exit.more", // too long
+      "tutti.presence.h",
+      "other.proc.h.p.exit",
+      "tutti.procx.h.p.exit",
+      "xtutti.proc.h.p.exit",
+      "",
+    ]
+  ) {
+    strictEqual(s.parseProc(other), null, other);
+  }
+  const lab = new Subjects("lab.exp1");
+  deepStrictEqual(lab.parseProc("lab.exp1.proc.n.p.started"), {
+    host: "n",
+    proc: "p",
+    event: "started",
+  });
+  strictEqual(lab.parseProc("tutti.proc.n.p.started"), null);
+  strictEqual(lab.parseProc("lab.exp2.proc.n.p.started"), null);
+});
