@@ -159,7 +159,7 @@ Deno.test("events come in order: started (seq 0), output, exit last", opts, asyn
 });
 
 Deno.test(
-  "clearEnv starts from an empty environment; live:false streams nothing",
+  "clearEnv starts from an empty environment (plus TUTTI_*); live:false streams nothing",
   opts,
   async () => {
     const world = await World.create();
@@ -173,7 +173,12 @@ Deno.test(
         env: { ONLY: "this" },
       });
       await watch.exit("env");
-      assert.deepEqual(watch.text("env"), "ONLY=this\n");
+      // Only the request's env and the two variables every child gets.
+      assert.deepEqual(watch.text("env").trim().split("\n").sort(), [
+        "ONLY=this",
+        "TUTTI_HOST=a1",
+        "TUTTI_PROC=env",
+      ]);
 
       await ask(world, "a1", "run", { id: "quiet", shell: "echo spooled", live: false });
       const exit = await watch.exit("quiet");
