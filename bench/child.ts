@@ -1,0 +1,134 @@
+/**
+ * Starting the commands the benchmark times or keeps running: each child is
+ * tracked by the scope, its output is drained (a full pipe would stall it)
+ * into a short tail kept for error messages, and timed runs have a deadline
+ * after which the child is killed.
+ */
+import type { Scope } from "./scope.ts";
+
+const TAIL_BYTES = 4096;
+
+/** Keeps the last few KiB of a stream, read to its end, and tells waiters when a pattern shows up. */
+export class Tail {
+  private text = "";
+  private ended = false;
+  private readonly waiters: { pattern: RegExp; resolve: () => void; reject: (e: Error) => void }[] =
+    [];
+  readonly done: Promise<void>;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    const decoder = new TextDecoder();
+    this.done = (async () => {
+      try {
+        for await (const chunk of stream) {
+          this.text = (this.text + decoder.decode(chunk, { stream: true })).slice(-TAIL_BYTES);
+          this.wake();
+        }
+      } catch { /* the child was killed: its stream ends here */ }
+      this.ended = true;
+      this.wake();
+    })();
+  }
+
+  /** Resolves when `pattern` matches the tail; rejects when the stream ends first or at the deadline. */
+  waitFor(pattern: RegExp, what: string, timeoutMs: number): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const timer = setTimeout(
+      () => reject(new Error(`${what} not ready within ${timeoutMs} ms:\n${this.text}`)),
+      timeoutMs,
+    );
+    this.waiters.push({
+      pattern,
+      resolve,
+      reject: (e) => reject(new Error(`${what}: ${e.message}`)),
+    });
+    this.wake();
+    return promise.finally(() => clearTimeout(timer));
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) {
+      if (w.pattern.test(this.text)) w.resolve();
+      else if (this.ended) w.reject(new Error(`exited before it was ready:\n${this.text}`));
+      else continue;
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+    }
+  }
+
+  toString(): string {
+    return this.text;
+  }
+}
+
+export interface SpawnOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** A long-running child with its own stop in a scope cleanup (see Scope.track). */
+  service?: boolean;
+}
+
+export interface Started {
+  child: Deno.ChildProcess;
+  stdout: Tail;
+  stderr: Tail;
+}
+
+export function start(scope: Scope, cmd: string, args: string[], opts: SpawnOptions = {}): Started {
+  const child = scope.track(
+    new Deno.Command(cmd, {
+      args,
+      env: opts.env,
+      cwd: opts.cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn(),
+    opts.service,
+  );
+  return { child, stdout: new Tail(child.stdout), stderr: new Tail(child.stderr) };
+}
+
+export interface TimedRun {
+  /** Wall time from just before the spawn to the exit status, in ms. */
+  ms: number;
+  code: number;
+  timedOut: boolean;
+  /** The end of stderr (or stdout when stderr is empty), for failure reports. */
+  output: string;
+}
+
+export async function timed(
+  scope: Scope,
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { timeoutMs: number },
+): Promise<TimedRun> {
+  const t0 = performance.now();
+  const s = start(scope, cmd, args, opts);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      s.child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+  }, opts.timeoutMs);
+  const status = await s.child.status;
+  const ms = performance.now() - t0;
+  clearTimeout(timer);
+  await Promise.all([s.stdout.done, s.stderr.done]);
+  const output = String(s.stderr).trim() || String(s.stdout).trim();
+  return { ms, code: status.code, timedOut, output };
+}
+
+/** Runs a command to completion and answers its stdout (for versions and setup steps). */
+export async function capture(
+  cmd: string,
+  args: string[],
+): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdin: "null" }).output();
+    const d = new TextDecoder();
+    return { ok: out.success, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  } catch (e) {
+    return { ok: false, stdout: "", stderr: (e as Error).message };
+  }
+}

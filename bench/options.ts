@@ -1,0 +1,136 @@
+/** The benchmark's options, with their defaults, in one place. */
+import { parseArgs } from "node:util";
+import { parseDuration } from "../protocol/duration.ts";
+import { type Peer, PEERS } from "./ssh_peers.ts";
+
+export const SECTIONS = ["idle", "roundtrip", "spawnrate", "cli", "fanout"] as const;
+export type Section = typeof SECTIONS[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  /** How long the idle agent is watched, ms. */
+  idleMs: number;
+  /** Rounds of each fan-out (and CLI start) measurement. */
+  rounds: number;
+  /** Rounds of the single-host round trip. */
+  rtRounds: number;
+  /** Fan-out sizes (number of agent processes). */
+  sizes: number[];
+  /** ssh fan-out width, like pdsh's default. */
+  sshWidth: number;
+  /** Rounds of each ssh-based peer (slow and steady: fewer than tutti's). */
+  sshRounds: number;
+  /** Which ssh-based peers run. */
+  peers: Peer[];
+  /** The bundles measured: DIR/agent.js and DIR/controller.js. */
+  agentJs: string;
+  controllerJs: string;
+  /** Where latest.json and latest.md go. */
+  out: string;
+  sections: Section[];
+  help: boolean;
+}
+
+export const USAGE = `usage: deno task bench [options]
+Measures tutti beside its peers (parallel ssh, raw NATS, a bare deno process) on this machine and
+writes bench/results/latest.json and latest.md.
+
+  --quick           a fast smoke run: 3 rounds (ssh 2, no pdsh/clush), 30 round trips, 5 s idle
+  --idle D          how long the idle agent is watched (default 60s; quick 5s)
+  --rounds N        rounds of each fan-out measurement (default 10; quick 3)
+  --rt-rounds N     single-host round trips (default 200; quick 30)
+  --sizes LIST      fan-out sizes, agent processes (default 10,50)
+  --ssh-width N     parallel ssh connections at once (default 32, pdsh's default)
+  --ssh-rounds N    rounds of each ssh-based peer (default 5; quick 2; at most --rounds)
+  --peers LIST      ssh-based peers, of ${PEERS.join(",")} (default all; quick ssh)
+  --only LIST       sections to run, of ${SECTIONS.join(",")} (default all)
+  --dist DIR        where agent.js and controller.js are (default dist, from deno task bundle)
+  --out DIR         output directory (default bench/results)
+  -h, --help        this text`;
+
+export class UsageError extends Error {}
+
+export function parseBenchOptions(args: string[]): BenchOptions {
+  let v;
+  try {
+    v = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: "boolean" },
+        idle: { type: "string" },
+        rounds: { type: "string" },
+        "rt-rounds": { type: "string" },
+        sizes: { type: "string" },
+        "ssh-width": { type: "string" },
+        "ssh-rounds": { type: "string" },
+        peers: { type: "string" },
+        only: { type: "string" },
+        dist: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const quick = v.quick ?? false;
+  const rounds = v.rounds === undefined ? (quick ? 3 : 10) : count("--rounds", v.rounds);
+  const sshRounds = v["ssh-rounds"] === undefined
+    ? (quick ? 2 : 5)
+    : count("--ssh-rounds", v["ssh-rounds"]);
+  const dist = (v.dist ?? new URL("../dist", import.meta.url).pathname).replace(/\/$/, "");
+  return {
+    quick,
+    idleMs: v.idle === undefined ? (quick ? 5_000 : 60_000) : duration("--idle", v.idle),
+    rounds,
+    rtRounds: v["rt-rounds"] === undefined
+      ? (quick ? 30 : 200)
+      : count("--rt-rounds", v["rt-rounds"]),
+    sizes: v.sizes === undefined
+      ? [10, 50]
+      : v.sizes.split(",").map((s) => count("--sizes", s.trim())),
+    sshWidth: v["ssh-width"] === undefined ? 32 : count("--ssh-width", v["ssh-width"]),
+    sshRounds: Math.min(sshRounds, rounds),
+    peers: v.peers === undefined ? (quick ? ["ssh"] : [...PEERS]) : v.peers.split(",").map(peer),
+    agentJs: `${dist}/agent.js`,
+    controllerJs: `${dist}/controller.js`,
+    out: v.out ?? new URL("./results", import.meta.url).pathname,
+    sections: v.only === undefined ? [...SECTIONS] : v.only.split(",").map(section),
+    help: v.help ?? false,
+  };
+}
+
+function duration(flag: string, text: string): number {
+  try {
+    const ms = parseDuration(text, flag);
+    if (ms < 1000) throw new Error(`${flag} ${JSON.stringify(text)}: at least 1s`);
+    return ms;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function count(flag: string, text: string): number {
+  if (!/^[1-9]\d*$/.test(text)) {
+    throw new UsageError(`${flag} ${JSON.stringify(text)}: expected a whole number ≥ 1`);
+  }
+  return Number(text);
+}
+
+function peer(text: string): Peer {
+  const p = text.trim() as Peer;
+  if (!PEERS.includes(p)) {
+    throw new UsageError(`--peers ${JSON.stringify(text)}: peers are ${PEERS.join(", ")}`);
+  }
+  return p;
+}
+
+function section(text: string): Section {
+  const s = text.trim() as Section;
+  if (!SECTIONS.includes(s)) {
+    throw new UsageError(`--only ${JSON.stringify(text)}: sections are ${SECTIONS.join(", ")}`);
+  }
+  return s;
+}

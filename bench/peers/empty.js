@@ -1,0 +1,1 @@
+// The bare peer of the controller CLI's start: a Deno process with nothing to do.

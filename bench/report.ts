@@ -1,0 +1,110 @@
+/**
+ * Writes a run's rows as JSON (every raw sample, for later analysis) and as
+ * a Markdown table (each figure beside its peer, the ratio and the target).
+ */
+import { fanoutChart } from "./chart.ts";
+import type { Row, Series } from "./figures.ts";
+import type { MachineInfo } from "./machine.ts";
+import type { BenchOptions } from "./options.ts";
+
+export interface Report {
+  command: string;
+  options: BenchOptions;
+  machine: MachineInfo;
+  seconds: number;
+  rows: Row[];
+  /** Sections that could not run, with why. */
+  errors: { section: string; error: string }[];
+}
+
+export async function writeReport(report: Report, dir: string): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const root = new URL("../", import.meta.url).pathname;
+  const m = report.machine;
+  const svg = fanoutChart(
+    report.rows,
+    `tutti vs ssh fan-out of true, ${m.date.slice(0, 10)}, ${m.cores} cores ${m.model}`,
+  );
+  const chart = svg ? "\n![fan-out time against N](fanout.svg)\n" : "";
+  const md = (markdown(report) + chart).replaceAll(root, "");
+  // Microseconds are plenty: the clock's noise is far above them. Paths are
+  // given from the repository's root: the results are committed.
+  const json = JSON.stringify(
+    report,
+    (_k, v) => {
+      if (typeof v === "number" && !Number.isInteger(v)) return Number(v.toFixed(4));
+      if (typeof v === "string" && v.includes(root)) return v.replaceAll(root, "");
+      return v;
+    },
+    2,
+  );
+  await Deno.writeTextFile(`${dir}/latest.json`, json + "\n");
+  await Deno.writeTextFile(`${dir}/latest.md`, md);
+  if (svg) await Deno.writeTextFile(`${dir}/fanout.svg`, svg);
+  return md;
+}
+
+export function markdown(r: Report): string {
+  const m = r.machine;
+  const out = [
+    "# tutti benchmark",
+    "",
+    `${m.date.slice(0, 16).replace("T", " ")} UTC · ${m.cores} cores (${m.model}) · ` +
+    `${m.memoryGiB.toFixed(1)} GiB · Linux ${m.kernel} · Deno ${m.deno} · ` +
+    `nats-server ${m.natsServer} · ${m.openssh} · load average ${m.loadAverage} at start, ${
+      m.loadAverageEnd ?? "?"
+    } at end · tutti ${m.tutti}`,
+    "",
+    `\`${r.command}\` (${Math.round(r.seconds)} s). Every figure is the median (p95) of rounds ` +
+    "measured in the same run as its peer, interleaved; ratio = tutti ÷ peer on medians.",
+    "",
+    "| figure | tutti | peer | peer value | ratio | target | met |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const row of r.rows) {
+    const met = row.target ? (row.target.met ? "yes" : "**no**") : "";
+    out.push(
+      `| ${row.figure} | ${value(row.tutti)} | ${row.peer.label} | ${value(row.peer)} | ` +
+        `${ratio(row.ratio, row.tutti.unit)} | ${row.target?.text ?? ""} | ${met} |`,
+    );
+  }
+  const notes = r.rows.filter((row) => row.note).map((row) => `- ${row.figure}: ${row.note}`);
+  const failures = r.rows.flatMap((row) =>
+    [row.tutti, row.peer].filter((s) => s.failures.length > 0).map((s) =>
+      `- ${s.label}: ${s.failures.length} failed round(s), first: ${oneLine(s.failures[0])}`
+    )
+  );
+  const errors = r.errors.map((e) => `- section ${e.section}: ${oneLine(e.error)}`);
+  if (notes.length) out.push("", "Notes:", "", ...notes);
+  if (failures.length || errors.length) {
+    out.push("", "Failures:", "", ...new Set(failures), ...errors);
+  }
+  return out.join("\n") + "\n";
+}
+
+function value(s: Series): string {
+  if (s.summary.n === 0) return "—";
+  const { median, p95 } = s.summary;
+  const f = (x: number) => num(x, s.unit);
+  const spread = s.unit === "ms" && s.summary.n > 1 ? ` (${f(p95)})` : "";
+  return `${f(median)}${spread} ${s.unit === "%" ? "%" : s.unit}`;
+}
+
+function num(x: number, unit: Series["unit"]): string {
+  if (unit === "%") return x.toFixed(3);
+  if (unit === "MiB") return x.toFixed(1);
+  if (x < 10) return x.toFixed(2);
+  if (x < 100) return x.toFixed(1);
+  return x.toFixed(0);
+}
+
+function ratio(x: number, unit: Series["unit"]): string {
+  if (!Number.isFinite(x)) return "—";
+  const r = x < 0.1 ? x.toFixed(3) : x.toFixed(2);
+  return x < 1 && unit === "ms" ? `${r} (${(1 / x).toFixed(1)}x faster)` : r;
+}
+
+function oneLine(s: string): string {
+  const flat = s.replace(/\s+/g, " ").trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+}
