@@ -1,7 +1,8 @@
 /**
- * The agent assembled: connection, presence, process table, watches,
- * telemetry, dispatcher, and the clean stop (cancel the watches, bye, stop the
- * processes it started, flush, close).
+ * The agent assembled: supervised programs (opened first: they run whether
+ * or not the broker is reachable), connection, presence, process table,
+ * watches, telemetry, dispatcher, and the clean stop (cancel the watches,
+ * bye, stop the processes it started and its programs, flush, close).
  */
 import { resolveConnectFlags } from "../protocol/connect_options.ts";
 import { Subjects } from "../protocol/subjects.ts";
@@ -11,6 +12,8 @@ import { verbHandlers } from "./handlers.ts";
 import { Identity } from "./identity.ts";
 import { LiveBudget } from "./live_output.ts";
 import { log, RateLimitedLog } from "./log.ts";
+import { programHandlers } from "./program_handlers.ts";
+import { Programs } from "./programs.ts";
 import type { AgentOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Presence } from "./presence.ts";
@@ -27,6 +30,16 @@ const STOP_DRAIN_MS = 2000;
 /** Cancelling a watch releases an inotify watch, a timer or a probe killed with SIGKILL: quick. */
 const WATCH_CLOSE_MS = 2000;
 
+/** How `main` and the agent talk about stopping. */
+export interface Lifecycle {
+  /** Resolves on the first stop signal. */
+  stopRequested: Promise<void>;
+  /** `fn` is what a second stop signal does (no more waiting). */
+  onKill(fn: () => void): void;
+  /** The `shutdown` verb: a stop requested by a controller. */
+  requestStop(): void;
+}
+
 export class Agent {
   private constructor(
     private readonly conn: Connection,
@@ -35,16 +48,43 @@ export class Agent {
     private readonly dispatcher: Dispatcher,
     private readonly watches: WatchTable,
     private readonly telemetry: TelemetryLoop | null,
+    private readonly programs: Programs,
   ) {}
 
-  static async start(opts: AgentOptions): Promise<Agent> {
+  /**
+   * Starts everything; null when a stop was requested before the broker
+   * answered (the programs are stopped by then).
+   */
+  static async start(opts: AgentOptions, life: Lifecycle): Promise<Agent | null> {
     const subjects = new Subjects(opts.prefix);
     const identity = new Identity(opts.name, opts.labels, opts.heartbeatMs, opts.telemetryMs);
     // Refused before connecting: an agent asked for telemetry it cannot give should not start.
     if (opts.telemetryMs > 0) requireLinux("--telemetry");
     const spool = new SpoolDir(`${opts.stateDir}/spool`);
     await spool.prepare();
-    const conn = await Connection.open(await resolveConnectFlags(opts.connect), opts.name);
+    const flags = await resolveConnectFlags(opts.connect);
+    const programs = await Programs.open({
+      host: opts.name,
+      stateDir: opts.stateDir,
+      eventLog: opts.eventLog,
+      config: opts.config,
+    });
+    life.onKill(() => programs.killAll());
+    let conn: Connection;
+    try {
+      const opened = await Promise.race([
+        Connection.open(flags, opts.name),
+        life.stopRequested.then(() => null),
+      ]);
+      if (opened === null) {
+        await programs.shutdown();
+        return null;
+      }
+      conn = opened;
+    } catch (e) {
+      await programs.shutdown();
+      throw e;
+    }
     const outbox = new Outbox(conn, opts.name);
     const budget = new LiveBudget(conn, opts.liveWindow);
     const table = new ProcessTable(
@@ -63,9 +103,16 @@ export class Agent {
       outbox,
       subjects,
       identity,
-      verbHandlers(identity, table, spool, watches, () => conn.maxPayload),
+      new Map([
+        ...verbHandlers(identity, table, spool, watches, () => conn.maxPayload),
+        ...programHandlers(programs, {
+          running: () => table.running,
+          request: () => life.requestStop(),
+        }),
+      ]),
       opts.maxPayload,
     );
+    programs.connected(outbox, subjects, budget);
     dispatcher.start();
     conn.onLink((e) => e === "reconnect" ? presence.hello() : presence.pause());
     // Subscriptions are sent before the hello, so whoever sees it can address us at once.
@@ -76,7 +123,7 @@ export class Agent {
       : null;
     const every = opts.telemetryMs > 0 ? `, telemetry every ${opts.telemetryMs} ms` : "";
     log(`${opts.name} ready (prefix ${opts.prefix}, state ${opts.stateDir}${every})`);
-    return new Agent(conn, presence, table, dispatcher, watches, telemetry);
+    return new Agent(conn, presence, table, dispatcher, watches, telemetry, programs);
   }
 
   /** Resolves when the connection is closed for good. */
@@ -88,7 +135,8 @@ export class Agent {
    * Clean stop: no new requests, cancel every watch (their `cancelled`
    * outcomes go out before the bye, and before the processes they may be
    * watching are stopped), stop telemetry, bye, stop every process (TERM,
-   * then KILL), flush, close.
+   * then KILL) and every program (its stop signal, SIGKILL after its
+   * stoptime; their events are published), flush, close.
    */
   async stop(): Promise<void> {
     this.dispatcher.stop();
@@ -96,6 +144,11 @@ export class Agent {
     if (!await within(this.watches.close(), WATCH_CLOSE_MS)) log("some watches did not end");
     this.telemetry?.stop();
     this.presence.bye();
+    await Promise.all([this.stopProcesses(), this.programs.shutdown()]);
+    await this.conn.close();
+  }
+
+  private async stopProcesses(): Promise<void> {
     const procs = this.table.runningProcs();
     if (procs.length > 0) log(`stopping ${procs.length} process(es)`);
     for (const p of procs) {
@@ -116,11 +169,11 @@ export class Agent {
       }
       if (!await within(all, STOP_DRAIN_MS)) log("some process output pipes are still open");
     }
-    await this.conn.close();
   }
 
   /** Second signal during a stop: no more waiting. */
   killAll(): void {
+    this.programs.killAll();
     for (const p of this.table.runningProcs()) {
       try {
         p.signal("SIGKILL");

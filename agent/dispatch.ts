@@ -73,7 +73,7 @@ export class Dispatcher {
           }`,
         );
       }
-      const out = handler(req);
+      const out = handler(req, { accept: (body) => this.accept(msg, verb, body) });
       if (out instanceof Promise) {
         out.then((r) => this.reply(msg, verb, r), (e) => this.fail(msg, verb, e));
       } else {
@@ -99,6 +99,13 @@ export class Dispatcher {
     } catch (e) {
       this.fail(msg, verb, e);
     }
+  }
+
+  /** An early `{ok: true, ...body}` on the reply subject; the answer follows. */
+  private accept(msg: Msg, verb: string, body: object): void {
+    if (!msg.reply) return;
+    const data = encode({ v: PROTOCOL_VERSION, ok: true, host: this.identity.name, ...body });
+    this.conn.publish(msg.reply, data, this.outbox.headers(verb, "cbor"));
   }
 
   private fail(msg: Msg, verb: string, e: unknown): void {

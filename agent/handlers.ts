@@ -23,6 +23,13 @@ import {
   type UnwatchReply,
   type WatchReply,
 } from "../protocol/watch_messages.ts";
+import type {
+  FollowReply,
+  InputReply,
+  ProgramsReply,
+  ShutdownReply,
+  TailReply,
+} from "../protocol/program_messages.ts";
 import type { Identity } from "./identity.ts";
 import type { ProcessTable } from "./process_table.ts";
 import type { SpoolDir } from "./spool.ts";
@@ -30,11 +37,32 @@ import type { WatchTable } from "./watch/watch_table.ts";
 
 /** A handler's answer: the reply's fields, and the process it is about (for Tutti-Proc). */
 export interface Handled {
-  body: PingReply | RunReply | SignalReply | PsReply | LogsReply | WatchReply | UnwatchReply;
+  body:
+    | PingReply
+    | RunReply
+    | SignalReply
+    | PsReply
+    | LogsReply
+    | WatchReply
+    | UnwatchReply
+    | ProgramsReply
+    | TailReply
+    | FollowReply
+    | InputReply
+    | ShutdownReply;
   proc?: string;
 }
 
-export type Handler = (req: Record<string, unknown>) => Handled | Promise<Handled>;
+/** What a handler may do besides answering. */
+export interface RequestContext {
+  /** Publishes `{v, ok: true, host, ...body}` on the reply subject now, before the answer. */
+  accept(body: object): void;
+}
+
+export type Handler = (
+  req: Record<string, unknown>,
+  ctx: RequestContext,
+) => Handled | Promise<Handled>;
 
 /** Room for headers and the rest of a `logs` reply around its data. */
 const LOGS_OVERHEAD = 4096;

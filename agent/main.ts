@@ -1,7 +1,8 @@
 /**
- * `agent [options]`: parses the options, runs the agent until SIGTERM or
- * SIGINT, and answers the process exit status (0 after a clean stop, 2 for
- * a usage error, 1 when the agent cannot start).
+ * `agent [options]`: parses the options, runs the agent until SIGTERM,
+ * SIGINT or a controller's `shutdown`, and answers the process exit status
+ * (0 after a clean stop, 2 for a usage error, 1 when the agent cannot
+ * start).
  */
 import { Agent } from "./agent.ts";
 import { log } from "./log.ts";
@@ -26,23 +27,23 @@ export async function agentMain(args: string[]): Promise<number> {
 
   // Installed before connecting: a stop must work while the broker is still unreachable.
   let signals = 0;
-  let agent: Agent | null = null;
+  let kill = () => {};
   const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
   const onSignal = () => {
     signals++;
     if (signals === 1) requestStop();
-    else agent?.killAll();
+    else kill();
   };
   for (const s of STOP_SIGNALS) Deno.addSignalListener(s, onSignal);
 
   try {
-    const started = Agent.start(opts);
-    const first = await Promise.race([started, stopRequested]);
-    if (!first) {
-      started.catch(() => {}); // the process is about to exit; its failure no longer matters
-      return 0;
-    }
-    agent = first;
+    const agent = await Agent.start(opts, {
+      stopRequested,
+      onKill: (fn) => kill = fn,
+      requestStop: () => requestStop(),
+    });
+    if (agent === null) return 0; // stopped before the broker answered
+    kill = () => agent.killAll();
     const closed = agent.closed;
     const why = await Promise.race([stopRequested.then(() => "stop" as const), closed]);
     if (why !== "stop") {

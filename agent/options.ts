@@ -27,6 +27,10 @@ export interface AgentOptions {
   maxPayload: number;
   /** Bytes of live output allowed in flight on the connection before output goes to the spool only. */
   liveWindow: number;
+  /** The programs file to supervise (`--config`); null: none until a controller pushes one. */
+  config: string | null;
+  /** Where supervision events are appended, one JSON line each (default `<state-dir>/events.log`). */
+  eventLog: string;
   /** Unresolved connection flags (environment and NATS context are applied at connect time). */
   connect: ConnectFlags;
   help: boolean;
@@ -57,6 +61,10 @@ Runs the tutti agent: connects to NATS and runs, signals and watches processes o
       --keep-for D      how long exited processes are kept (default 1h)
       --max-payload B   largest request accepted, e.g. 1MiB (default 1MiB)
       --live-window B   live output in flight before output is spooled only (default 8MiB)
+      --config FILE     supervise the programs of this YAML file (SIGHUP re-reads it,
+                        SIGUSR2 reopens the programs' output files)
+      --event-log FILE  supervision events, one JSON line each (default
+                        STATE-DIR/events.log)
       --creds FILE      NATS credentials file (env NATS_CREDS)
       --nkey FILE       NKey seed file (env NATS_NKEY)
       --user U, --password P, --token T
@@ -76,6 +84,8 @@ const OPTIONS = {
   "keep-for": { type: "string" },
   "max-payload": { type: "string" },
   "live-window": { type: "string" },
+  config: { type: "string" },
+  "event-log": { type: "string" },
   creds: { type: "string" },
   nkey: { type: "string" },
   user: { type: "string" },
@@ -115,17 +125,20 @@ export function parseAgentOptions(
   } catch (e) {
     throw new UsageError(`--prefix: ${(e as Error).message}`);
   }
+  const stateDir = values["state-dir"] ?? defaultStateDir(name, env);
   return {
     name,
     labels: parseLabels(values.label ?? []),
     prefix,
-    stateDir: values["state-dir"] ?? defaultStateDir(name, env),
+    stateDir,
     heartbeatMs: duration("--heartbeat", values.heartbeat ?? "5s"),
     telemetryMs: telemetryPeriod(values.telemetry ?? "0"),
     keep: count("--keep", values.keep ?? "1000"),
     keepForMs: duration("--keep-for", values["keep-for"] ?? "1h"),
     maxPayload: bytes("--max-payload", values["max-payload"] ?? "1MiB"),
     liveWindow: bytes("--live-window", values["live-window"] ?? "8MiB"),
+    config: nonEmpty("--config", values.config) ?? null,
+    eventLog: nonEmpty("--event-log", values["event-log"]) ?? `${stateDir}/events.log`,
     connect: {
       servers: values.server ? splitServers(values.server) : undefined,
       creds: values.creds,
@@ -150,6 +163,11 @@ function defaultName(): string {
 function defaultStateDir(name: string, env: (name: string) => string | undefined): string {
   const base = env("XDG_STATE_HOME") ?? `${env("HOME") ?? "."}/.local/state`;
   return `${base}/tutti/${name}`;
+}
+
+function nonEmpty(flag: string, value: string | undefined): string | undefined {
+  if (value === "") throw new UsageError(`${flag}: expected a file name`);
+  return value;
 }
 
 function parseLabels(list: string[]): Record<string, string> {

@@ -18,6 +18,7 @@ import type { Msg } from "@nats-io/transport-node";
 import type { ConnectFlags } from "../protocol/connect_options.ts";
 import { TuttiError, type WireError } from "../protocol/errors.ts";
 import type { PingReply, PsReply, SignalReply } from "../protocol/messages.ts";
+import type { ProgramAction, ShutdownReply } from "../protocol/program_messages.ts";
 import { parseSelector } from "../protocol/selector.ts";
 import { parseSignal, type SignalName } from "../protocol/signals.ts";
 import { checkPrefix, checkToken, DEFAULT_PREFIX } from "../protocol/subjects.ts";
@@ -29,8 +30,12 @@ import { defaultStateDir, KnownHosts } from "./known_hosts.ts";
 import { type LogsOptions, LogsReader } from "./logs.ts";
 import { type MessageJson, messageJson } from "./message_json.ts";
 import type { Operation } from "./operation.ts";
+import { type ProgramsOperation, type ProgramsOptions, startPrograms } from "./programs.ts";
+import { ProgramAttachment, ProgramOutput, type ProgramTailOptions } from "./programs_output.ts";
 import { type RunHandle, type RunOptions, startRun } from "./run.ts";
 import { type HostSpec, resolveTarget } from "./target.ts";
+import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from "./telemetry.ts";
+import { startWatch, type WatchHandle, type WatchOptions } from "./watch.ts";
 
 export interface ControllerOptions extends ConnectFlags, Partial<ExpectationTimes> {
   /** Subject prefix (default `$TUTTI_PREFIX`, else `tutti`). */
@@ -115,6 +120,16 @@ export class Controller {
     return this.#track(startRun(this.#scope, opts));
   }
 
+  /** Waits for a condition on every (or any) selected host; see watch.ts for what is guaranteed. */
+  watch(opts: WatchOptions): WatchHandle {
+    return this.#track(startWatch(this.#scope, opts));
+  }
+
+  /** Presence and telemetry of the selected hosts (and their processes), live until `close()`. */
+  telemetry(opts: TelemetryOptions = {}): TelemetryHandle {
+    return this.#track(startTelemetry(this.#scope, opts));
+  }
+
   /** Sends `signal` to the process groups `procs` (no escalation unless `grace` is given). */
   signal(
     spec: HostSpec,
@@ -167,6 +182,39 @@ export class Controller {
     return (async function* () {
       for await (const m of sub as AsyncIterable<Msg>) yield messageJson(m);
     })();
+  }
+
+  /**
+   * A supervision action on every selected host: `status` (of `names`, or
+   * all), `start`/`stop`/`restart` (of `names`: processes, programs,
+   * `web:*`, `all`), `reload` (re-read the configuration file), `apply`
+   * (push `config`), `reopen` (reopen output files after a rotation).
+   * One reply per host; see programs.ts for the waiting rules.
+   */
+  programs(action: ProgramAction, opts: ProgramsOptions = {}): ProgramsOperation {
+    return this.#track(startPrograms(this.#scope, action, opts));
+  }
+
+  /**
+   * The last bytes of a supervised process's stream on `host`; with
+   * `follow`, then everything it writes (and its events) until `close()`.
+   */
+  programTail(host: string, name: string, opts: ProgramTailOptions = {}): ProgramOutput {
+    return new ProgramOutput(this.link, host, name, [opts.stream ?? "stdout"], {
+      bytes: opts.bytes,
+      follow: opts.follow ?? false,
+    });
+  }
+
+  /** Both output streams of a supervised process, live, and its stdin (`write`, `closeInput`). */
+  attach(host: string, name: string): ProgramAttachment {
+    return new ProgramAttachment(this.link, host, name);
+  }
+
+  /** Stops the selected agents cleanly (their programs and processes first); one reply each. */
+  shutdown(spec: HostSpec): Operation<HostReply<ShutdownReply>, HostReply<ShutdownReply>[]> {
+    const resolved = resolveTarget(spec);
+    return this.#track(fanout<ShutdownReply>(this.#scope, "shutdown", {}, resolved));
   }
 
   /** Removes known hosts matching `selector` (globs and node sets); returns their names. */

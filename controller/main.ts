@@ -7,19 +7,39 @@
  */
 import { TuttiError } from "../protocol/errors.ts";
 import { parseArgv, str, UsageError } from "./cli/args.ts";
+import { dashboardVerb } from "./cli/dashboard.ts";
 import { hostsVerb } from "./cli/hosts.ts";
 import { killVerb, signalVerb } from "./cli/kill.ts";
 import { logsVerb } from "./cli/logs.ts";
+import { programsVerb } from "./cli/programs.ts";
 import { psVerb } from "./cli/ps.ts";
 import { runVerb } from "./cli/run.ts";
+import { shellVerb } from "./cli/shell.ts";
+import { shutdownVerb } from "./cli/shutdown.ts";
 import { subVerb } from "./cli/sub.ts";
+import { topVerb } from "./cli/top.ts";
+import { watchVerb } from "./cli/watch.ts";
 import type { CliContext, Verb } from "./cli/verb.ts";
 import { ConnectError } from "./connection.ts";
 import { Controller } from "./controller.ts";
 import { controllerOptions, GLOBAL_OPTIONS, GLOBAL_USAGE, splitVerb } from "./options.ts";
 import { type Out, ProcessOut } from "./render/out.ts";
 
-export const VERBS: Verb[] = [hostsVerb, runVerb, psVerb, killVerb, signalVerb, logsVerb, subVerb];
+export const VERBS: Verb[] = [
+  hostsVerb,
+  runVerb,
+  psVerb,
+  killVerb,
+  signalVerb,
+  logsVerb,
+  subVerb,
+  watchVerb,
+  topVerb,
+  dashboardVerb,
+  programsVerb,
+  shutdownVerb,
+  shellVerb,
+];
 
 export function usage(): string {
   const width = Math.max(...VERBS.map((v) => v.name.length));

@@ -45,6 +45,52 @@ export { type MessageJson, messageJson } from "./message_json.ts";
 export type { Operation } from "./operation.ts";
 export { newRunId, type RunHandle, type RunOptions } from "./run.ts";
 export { type HostSpec, parseWhere, type ResolvedTarget, resolveTarget } from "./target.ts";
+export {
+  newWatchId,
+  type WatchHandle,
+  type WatchHostResult,
+  type WatchHostStatus,
+  type WatchMode,
+  type WatchOptions,
+  type WatchSummary,
+  type WatchUpdate,
+} from "./watch.ts";
+export { describeCondition, parseConditionWords } from "./watch_condition.ts";
+export type { DownReason, TelemetryEvent, TelemetryHandle, TelemetryOptions } from "./telemetry.ts";
+export { ClusterState, type HostRow, type ProcRow } from "./telemetry_state.ts";
+export type {
+  FileCondition,
+  OutputCondition,
+  PortCondition,
+  WatchCondition,
+} from "../protocol/watch_messages.ts";
+export type {
+  MachineTelemetry,
+  ProcSample,
+  ProcsTelemetry,
+} from "../protocol/telemetry_messages.ts";
 export { TuttiError, type WireError } from "../protocol/errors.ts";
 export type { PingReply, ProcInfo, PsReply, SignalReply } from "../protocol/messages.ts";
 export { fold } from "../protocol/selector.ts";
+export {
+  DEFAULT_PROGRAMS_TIMEOUT_S,
+  type ProgramsOperation,
+  type ProgramsOptions,
+} from "./programs.ts";
+export {
+  FOLLOW_LEASE_S,
+  ProgramAttachment,
+  ProgramOutput,
+  type ProgramOutputEvent,
+  type ProgramTailOptions,
+} from "./programs_output.ts";
+export type {
+  ProgramAction,
+  ProgramEvent,
+  ProgramResult,
+  ProgramsReply,
+  ProgramState,
+  ProgramStatus,
+  ReloadSummary,
+  ShutdownReply,
+} from "../protocol/program_messages.ts";

@@ -36,11 +36,45 @@ export function checkPrefix(prefix: string): string {
   return prefix;
 }
 
-export const VERBS = ["ping", "run", "signal", "ps", "logs", "watch", "unwatch"] as const;
+export const VERBS = [
+  "ping",
+  "run",
+  "signal",
+  "ps",
+  "logs",
+  "watch",
+  "unwatch",
+  "programs",
+  "tail",
+  "follow",
+  "input",
+  "shutdown",
+] as const;
 export type Verb = typeof VERBS[number];
 
 export const PROC_EVENTS = ["started", "stdout", "stderr", "exit", "dropped"] as const;
 export type ProcEvent = typeof PROC_EVENTS[number];
+
+/**
+ * A supervised process name as two subject tokens, program then number:
+ * `web:0` is `web.0`, and a program with one process (`nginx`, no number)
+ * is `nginx._`. Program names are tokens and numbers are digits, so the
+ * mapping is reversible, and every process has the same number of tokens:
+ * `web.*` is every process of web, `*.*` every process. `*` and `web:*`
+ * map to those wildcards.
+ */
+export function processTokens(process: string): string {
+  if (process === "*") return "*.*";
+  const colon = process.indexOf(":");
+  return colon < 0 ? `${process}._` : `${process.slice(0, colon)}.${process.slice(colon + 1)}`;
+}
+
+/** The process name of `processTokens`'s two tokens, or null when they are not such a pair. */
+export function processFromTokens(program: string, n: string): string | null {
+  if (!isToken(program)) return null;
+  if (n === "_") return program;
+  return /^\d{1,6}$/.test(n) ? `${program}:${n}` : null;
+}
 
 /** Subjects of one prefix. `host` and `proc` may be `*` for subscriptions. */
 export class Subjects {
@@ -79,6 +113,22 @@ export class Subjects {
   }
   telProcs(host: string): string {
     return `${this.prefix}.tel.${host}.procs`;
+  }
+  /**
+   * Live output of a supervised process: `P.prog.<host>.<program>.<n>.<stream>`
+   * (see `processTokens`). `process` may be `*` (every process) or `web:*`.
+   */
+  prog(host: string, process: string, stream: "stdout" | "stderr" | "*"): string {
+    return `${this.prefix}.prog.${host}.${processTokens(process)}.${stream}`;
+  }
+  /** `{host, process, stream}` of a `prog` subject, or null for anything else. */
+  parseProg(subject: string): { host: string; process: string; stream: string } | null {
+    const head = `${this.prefix}.prog.`;
+    if (!subject.startsWith(head)) return null;
+    const parts = subject.slice(head.length).split(".");
+    if (parts.length !== 4) return null;
+    const process = processFromTokens(parts[1], parts[2]);
+    return process === null ? null : { host: parts[0], process, stream: parts[3] };
   }
   /** The verb is the last token of a request subject. */
   verbOf(subject: string): string {

@@ -109,8 +109,23 @@ _tutti_env() {
   fi
 }
 
-if _tutti_env; then _tutti_status=0; else _tutti_status=1; fi
+# tmux: the pseudo-terminal of the interactive shell's tests (tests/integration/shell_tty_test.ts).
+_tutti_env_tmux() {
+  command -v tmux >/dev/null 2>&1 && return 0
+  _tutti_apt_install tmux || return 1
+  command -v tmux >/dev/null 2>&1 || _tutti_fail "apt-get installed tmux but it is not on PATH ($PATH)"
+}
+
+# Chromium: the browser of the dashboard's test (tests/integration/controller_dashboard_test.ts),
+# Debian's package, driven by playwright-core at /usr/bin/chromium.
+_tutti_env_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  _tutti_apt_install chromium || return 1
+  [ -x /usr/bin/chromium ] || _tutti_fail "apt-get installed chromium but /usr/bin/chromium is missing"
+}
+
+if _tutti_env && _tutti_env_tmux && _tutti_env_chromium; then _tutti_status=0; else _tutti_status=1; fi
 # Leave nothing but PATH, TUTTI_ROOT and TUTTI_DENO_VERSION behind in the calling shell.
-eval "unset -f _tutti_env _tutti_find_deno _tutti_install_deno _tutti_apt_install _tutti_fail
+eval "unset -f _tutti_env _tutti_env_tmux _tutti_env_chromium _tutti_find_deno _tutti_install_deno _tutti_apt_install _tutti_fail
   unset _tutti_status
   return $_tutti_status"

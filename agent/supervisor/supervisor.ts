@@ -324,6 +324,17 @@ export class Supervisor {
     return procs.map((p) => p.status());
   }
 
+  /** Rows of the processes `names` match (all without names), and the names that match none. */
+  statusReport(names: string[] = []): { rows: StatusRow[]; unknown: string[] } {
+    const { procs, unknown } = this.resolve(names.length === 0 ? ["all"] : names);
+    return { rows: procs.map((p) => p.status()), unknown };
+  }
+
+  /** Whether `name` is a process of the configuration in force. */
+  has(name: string): boolean {
+    return this.processes.has(name);
+  }
+
   /**
    * The last `bytes` (at most 64 KiB) of a process's stream, and the stream
    * offset of their first byte: live chunks from `onOutput` continue from

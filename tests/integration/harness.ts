@@ -126,6 +126,15 @@ export class Agent {
     } catch { /* already gone */ }
     return await this.proc.status;
   }
+  /** Clean stop, escalated to SIGKILL after `ms`. */
+  async stopWithin(ms: number): Promise<void> {
+    const timer = setTimeout(() => this.kill(), ms);
+    try {
+      await this.stop();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   async kill(): Promise<void> {
     try {
       this.proc.kill("SIGKILL");
@@ -273,7 +282,9 @@ export class World {
 
   async close(): Promise<void> {
     await Promise.all(this.controllers.map((c) => c.kill()));
-    await Promise.all(this.agents.map((a) => a.kill()));
+    // SIGTERM first: a clean stop takes the agent's processes and programs with it, where a
+    // SIGKILL would leave them running after the test. SIGKILL only if it does not stop in time.
+    await Promise.all(this.agents.map((a) => a.stopWithin(15_000)));
     await this.nc.close().catch(() => {});
     await this.broker.stop();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});

@@ -119,3 +119,16 @@ Deno.test("parseBytes", () => {
   assert.equal(parseBytes("f", "1k"), 1000);
   assert.throws(() => parseBytes("f", "1 parsec"), UsageError);
 });
+
+Deno.test("--config and --event-log (default: events.log in the state dir)", () => {
+  const none = parseAgentOptions(["--name", "n1", "--state-dir", "/s"], env({}));
+  assert.equal(none.config, null);
+  assert.equal(none.eventLog, "/s/events.log");
+  const o = parseAgentOptions(
+    ["--name", "n1", "--config", "programs.yaml", "--event-log", "/var/log/tutti.events"],
+    env({ HOME: "/h" }),
+  );
+  assert.equal(o.config, "programs.yaml");
+  assert.equal(o.eventLog, "/var/log/tutti.events");
+  assert.throws(() => parseAgentOptions(["--name", "n1", "--config", ""], env({})), UsageError);
+});

@@ -1,0 +1,141 @@
+/**
+ * The verbs of supervised programs (protocol/PROTOCOL.md, Programs):
+ * `programs` (status, start, stop, restart, reload, apply, reopen), `tail`,
+ * `follow`, `input`, and `shutdown` (stop this agent, after the reply).
+ */
+import { TuttiError } from "../protocol/errors.ts";
+import {
+  parseFollowRequest,
+  parseInputRequest,
+  parseProgramsRequest,
+  parseTailRequest,
+  type ProgramResult,
+  type ProgramsReply,
+  type ProgramsRequest,
+  type ProgramStatus,
+} from "../protocol/program_messages.ts";
+import type { Handled, Handler } from "./handlers.ts";
+import type { Programs } from "./programs.ts";
+import type { ReloadResult } from "./supervisor/supervisor.ts";
+
+/** How long an action may take unless the request says (seconds). */
+const DEFAULT_TIMEOUT_S = 60;
+
+export function programHandlers(
+  programs: Programs,
+  /** Runs after the `shutdown` reply has gone out; answers the count of `run` processes. */
+  shutdown: { running(): number; request(): void },
+): Map<string, Handler> {
+  const sup = programs.sup;
+  return new Map<string, Handler>([
+    ["programs", async (m, ctx) => {
+      const req = parseProgramsRequest(m);
+      if (req.ack) ctx.accept({ action: req.action, accepted: true });
+      const body = await within(act(programs, req), req);
+      return { body };
+    }],
+
+    ["tail", (m) => {
+      const req = parseTailRequest(m);
+      const { data, offset } = sup.tail(req.name, req.stream, req.bytes);
+      return { body: { name: req.name, stream: req.stream, offset, data } };
+    }],
+
+    ["follow", (m) => {
+      const req = parseFollowRequest(m);
+      if (!sup.has(req.name)) throw noSuchProcess(req.name);
+      return { body: { name: req.name, until: programs.follow(req.name, req.seconds) } };
+    }],
+
+    ["input", async (m) => {
+      const req = parseInputRequest(m);
+      if (!sup.has(req.name)) throw noSuchProcess(req.name);
+      if (req.data !== undefined && req.data.length > 0) await sup.write(req.name, req.data);
+      if (req.eof) sup.closeInput(req.name);
+      return { body: { name: req.name, written: req.data?.length ?? 0 } };
+    }],
+
+    ["shutdown", (): Handled => {
+      const body = { pid: Deno.pid, programs: programs.running, processes: shutdown.running() };
+      // The dispatcher publishes the reply as this returns; the stop begins after it.
+      setTimeout(() => shutdown.request(), 0);
+      return { body };
+    }],
+  ]);
+}
+
+async function act(programs: Programs, req: ProgramsRequest): Promise<ProgramsReply> {
+  const sup = programs.sup;
+  const names = req.names ?? [];
+  let results: ProgramResult[] = [];
+  let reload: ReloadResult | undefined;
+  let rowsOf = names;
+  switch (req.action) {
+    case "status": {
+      const { rows, unknown } = sup.statusReport(names);
+      return {
+        action: req.action,
+        results: unknown.map(unknownName),
+        processes: rows,
+        config: sup.configSource,
+      };
+    }
+    case "start":
+      results = await sup.start(names);
+      break;
+    case "stop":
+      results = await sup.stop(names);
+      break;
+    case "restart":
+      results = await sup.restart(names);
+      break;
+    case "reload":
+      reload = await sup.reload();
+      rowsOf = [];
+      break;
+    case "apply":
+      reload = await sup.load({
+        text: req.config!,
+        name: req.file ?? "pushed",
+        baseDir: Deno.cwd(),
+      });
+      rowsOf = [];
+      break;
+    case "reopen":
+      sup.reopenLogs();
+      return { action: req.action, results: [], processes: [], config: sup.configSource };
+  }
+  const processes: ProgramStatus[] = sup.statusReport(rowsOf).rows;
+  const reply: ProgramsReply = { action: req.action, results, processes, config: sup.configSource };
+  if (reload) reply.reload = reload;
+  return reply;
+}
+
+function unknownName(name: string): ProgramResult {
+  const error = { code: "ESRCH" as const, message: `${name}: no such process` };
+  return { name, ok: false, message: "no such process", error };
+}
+
+function noSuchProcess(name: string): TuttiError {
+  return new TuttiError("ESRCH", `${name}: no such process`);
+}
+
+/** The action's reply, or ETIMEDOUT once its timeout has passed (the action goes on). */
+async function within<T>(p: Promise<T>, req: ProgramsRequest): Promise<T> {
+  const seconds = req.timeout ?? DEFAULT_TIMEOUT_S;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new TuttiError("ETIMEDOUT", `${req.action} still in progress after ${seconds}s`),
+        ),
+      seconds * 1000,
+    );
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
