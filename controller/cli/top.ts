@@ -64,8 +64,12 @@ ${SELECTION_USAGE}
 /** Whether every host up has sent a sample with CPU figures (or says its telemetry is off). */
 function complete(state: ClusterState): boolean {
   if (!state.ready) return false;
+  // A host with running processes publishes their sample right after the machine's: wait for
+  // it too, or the table would show the machine's figures beside no processes.
   return state.hostList().every((h) =>
-    h.state !== "up" || h.info.telemetry === 0 || (h.machine?.cpu.total ?? null) !== null
+    h.state !== "up" || h.info.telemetry === 0 ||
+    ((h.machine?.cpu.total ?? null) !== null &&
+      ((h.info.running ?? 0) === 0 || h.procs.some((p) => p.cpu !== null)))
   );
 }
 
