@@ -4,7 +4,13 @@
  * `UsageError` whose message is one line suitable for stderr.
  */
 import { parseArgs } from "node:util";
-import { type ConnectFlags, splitServers } from "../protocol/connect_options.ts";
+import {
+  CONNECT_ARG_OPTIONS,
+  CONNECT_USAGE,
+  type ConnectFlags,
+  connectFlagsFromArgs,
+  splitServers,
+} from "../protocol/connect_options.ts";
 import { parseDuration } from "../protocol/duration.ts";
 import { checkPrefix, DEFAULT_PREFIX, isToken } from "../protocol/subjects.ts";
 
@@ -65,11 +71,7 @@ Runs the tutti agent: connects to NATS and runs, signals and watches processes o
                         SIGUSR2 reopens the programs' output files)
       --event-log FILE  supervision events, one JSON line each (default
                         STATE-DIR/events.log)
-      --creds FILE      NATS credentials file (env NATS_CREDS)
-      --nkey FILE       NKey seed file (env NATS_NKEY)
-      --user U, --password P, --token T
-      --tls-ca FILE, --tls-cert FILE, --tls-key FILE
-      --context NAME    NATS CLI context (env NATS_CONTEXT)
+${CONNECT_USAGE}
   -h, --help            this text`;
 
 const OPTIONS = {
@@ -86,15 +88,7 @@ const OPTIONS = {
   "live-window": { type: "string" },
   config: { type: "string" },
   "event-log": { type: "string" },
-  creds: { type: "string" },
-  nkey: { type: "string" },
-  user: { type: "string" },
-  password: { type: "string" },
-  token: { type: "string" },
-  "tls-ca": { type: "string" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  context: { type: "string" },
+  ...CONNECT_ARG_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -141,15 +135,7 @@ export function parseAgentOptions(
     eventLog: nonEmpty("--event-log", values["event-log"]) ?? `${stateDir}/events.log`,
     connect: {
       servers: values.server ? splitServers(values.server) : undefined,
-      creds: values.creds,
-      nkey: values.nkey,
-      user: values.user,
-      password: values.password,
-      token: values.token,
-      tlsCa: values["tls-ca"],
-      tlsCert: values["tls-cert"],
-      tlsKey: values["tls-key"],
-      context: values.context,
+      ...connectFlagsFromArgs(values),
     },
     help: values.help ?? false,
   };

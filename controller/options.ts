@@ -6,7 +6,13 @@
  * Unset ones come from the environment (NATS_URL, NATS_CREDS, NATS_CONTEXT,
  * TUTTI_PREFIX) when connecting.
  */
-import { type ConnectFlags, splitServers } from "../protocol/connect_options.ts";
+import {
+  CONNECT_ARG_OPTIONS,
+  CONNECT_USAGE,
+  type ConnectFlags,
+  connectFlagsFromArgs,
+  splitServers,
+} from "../protocol/connect_options.ts";
 import { parseDuration } from "../protocol/duration.ts";
 import { checkPrefix } from "../protocol/subjects.ts";
 import { type OptionTable, parseArgv, str, UsageError, type Values } from "./cli/args.ts";
@@ -14,15 +20,7 @@ import type { ControllerOptions } from "./controller.ts";
 
 export const GLOBAL_OPTIONS: OptionTable = {
   server: { type: "string", short: "s", multiple: true },
-  creds: { type: "string" },
-  nkey: { type: "string" },
-  user: { type: "string" },
-  password: { type: "string" },
-  token: { type: "string" },
-  "tls-ca": { type: "string" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  context: { type: "string" },
+  ...CONNECT_ARG_OPTIONS,
   prefix: { type: "string" },
   "ack-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -34,11 +32,7 @@ export const GLOBAL_USAGE = `global options (before or after the verb):
       --prefix P        subject prefix (env TUTTI_PREFIX; default tutti)
       --ack-timeout D   a named host that has not answered after D is reported
                         "no response" (default 5s)
-      --creds FILE      NATS credentials file (env NATS_CREDS)
-      --nkey FILE       NKey seed file (env NATS_NKEY)
-      --user U, --password P, --token T
-      --tls-ca FILE, --tls-cert FILE, --tls-key FILE
-      --context NAME    NATS CLI context (env NATS_CONTEXT)
+${CONNECT_USAGE}
   -h, --help            usage`;
 
 /**
@@ -82,15 +76,7 @@ export function controllerOptions(v: Values): ControllerOptions {
   const servers = v.server ? splitServers(v.server as string[]) : undefined;
   const connect: ConnectFlags = {
     servers: servers?.length ? servers : undefined,
-    creds: str(v, "creds"),
-    nkey: str(v, "nkey"),
-    user: str(v, "user"),
-    password: str(v, "password"),
-    token: str(v, "token"),
-    tlsCa: str(v, "tls-ca"),
-    tlsCert: str(v, "tls-cert"),
-    tlsKey: str(v, "tls-key"),
-    context: str(v, "context"),
+    ...connectFlagsFromArgs(v),
   };
   const ack = str(v, "ack-timeout");
   let ackTimeoutMs: number | undefined;

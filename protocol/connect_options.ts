@@ -32,19 +32,46 @@ export interface ConnectFlags {
 
 export const DEFAULT_SERVER = "nats://127.0.0.1:4222";
 
-/** The flags' names, for parseArgs option tables in agent/ and controller/. */
-export const CONNECT_FLAG_NAMES = [
-  "server",
-  "creds",
-  "nkey",
-  "user",
-  "password",
-  "token",
-  "tls-ca",
-  "tls-cert",
-  "tls-key",
-  "context",
-] as const;
+/**
+ * The authentication and context options both programs take, as `node:util`
+ * parseArgs entries (`--server` is declared by each, with its own default),
+ * with their usage lines and the mapping of parsed values to ConnectFlags.
+ */
+export const CONNECT_ARG_OPTIONS = {
+  creds: { type: "string" },
+  nkey: { type: "string" },
+  user: { type: "string" },
+  password: { type: "string" },
+  token: { type: "string" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  context: { type: "string" },
+} as const;
+
+export const CONNECT_USAGE = `      --creds FILE      NATS credentials file (env NATS_CREDS)
+      --nkey FILE       NKey seed file (env NATS_NKEY)
+      --user U, --password P, --token T
+      --tls-ca FILE, --tls-cert FILE, --tls-key FILE
+      --context NAME    NATS CLI context (env NATS_CONTEXT)`;
+
+/** The ConnectFlags (but `servers`) of values parsed with CONNECT_ARG_OPTIONS. */
+export function connectFlagsFromArgs(
+  values: { [K in keyof typeof CONNECT_ARG_OPTIONS]?: unknown },
+): Omit<ConnectFlags, "servers"> {
+  const str = (x: unknown) => typeof x === "string" ? x : undefined;
+  return {
+    creds: str(values.creds),
+    nkey: str(values.nkey),
+    user: str(values.user),
+    password: str(values.password),
+    token: str(values.token),
+    tlsCa: str(values["tls-ca"]),
+    tlsCert: str(values["tls-cert"]),
+    tlsKey: str(values["tls-key"]),
+    context: str(values.context),
+  };
+}
 
 function env(name: string): string | undefined {
   return Deno.env.get(name) || undefined;
