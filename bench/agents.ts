@@ -13,8 +13,16 @@ import type { Scope } from "./scope.ts";
 /** The real Deno binary (not the npm package's Node wrapper, which would hide the PID). */
 export const DENO = Deno.execPath();
 
-/** Starting many Deno processes at once on two cores only makes each of them slower. */
+/**
+ * Agents are started in batches of this many at once: starting many Deno
+ * processes at once on two cores only makes each of them slower (and the
+ * heartbeats of those already up late).
+ */
 const START_WIDTH = 8;
+/** What one agent process is assumed to need (an idle one holds about 50 MiB), to refuse early. */
+const AGENT_MIB = 64;
+/** Left to the rest of the machine (broker, controller, peers, page cache). */
+const SPARE_MIB = 2048;
 const HELLO_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -60,6 +68,7 @@ export class AgentPool {
   async grow(n: number): Promise<void> {
     await this.nc.flush(); // the presence subscription is active before any agent starts
     const missing = AgentPool.names(n).slice(this.agents.length);
+    await checkMemory(missing.length);
     let next = 0;
     const lane = async () => {
       while (next < missing.length) this.agents.push(await this.startOne(missing[next++], []));
@@ -77,6 +86,7 @@ export class AgentPool {
 
   async stopExtra(agent: RunningAgent): Promise<void> {
     this.extras.splice(this.extras.indexOf(agent), 1);
+    this.hellos.delete(agent.name);
     await stopAll([agent]);
   }
 
@@ -127,6 +137,13 @@ export class AgentPool {
     return agent;
   }
 
+  /** Stops b-1 ... b-n (the pool can grow again later): frees the machine for another section. */
+  async release(): Promise<void> {
+    const agents = this.agents.splice(0);
+    for (const a of agents) this.hellos.delete(a.name);
+    await stopAll(agents);
+  }
+
   async stop(): Promise<void> {
     try {
       this.sub.unsubscribe();
@@ -151,4 +168,24 @@ async function stopAll(agents: RunningAgent[]): Promise<void> {
   }, STOP_GRACE_MS);
   await Promise.all(agents.map((a) => a.s.child.status));
   clearTimeout(timer);
+}
+
+/** MemAvailable from /proc/meminfo, in MiB (Infinity where it cannot be read). */
+export async function availableMiB(): Promise<number> {
+  const text = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+  const kb = /^MemAvailable:\s+(\d+) kB/m.exec(text)?.[1];
+  return kb === undefined ? Infinity : Number(kb) / 1024;
+}
+
+/** Refuses to start `more` agents that would push the machine into swap or the OOM killer. */
+async function checkMemory(more: number): Promise<void> {
+  if (more === 0) return;
+  const available = await availableMiB();
+  const needed = more * AGENT_MIB + SPARE_MIB;
+  if (needed > available) {
+    throw new Error(
+      `${more} more agents need about ${needed} MiB (${AGENT_MIB} MiB each + ${SPARE_MIB} spare); ` +
+        `${Math.round(available)} MiB available: use smaller --sizes`,
+    );
+  }
 }

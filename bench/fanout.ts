@@ -31,14 +31,16 @@ export async function fanoutSection(ctx: BenchContext): Promise<Row[]> {
 }
 
 /** `N hosts: N ok`: a CLI that exits 0 without reaching every host must not look fast. */
-function allOk(output: string, n: number): boolean {
+export function allOk(output: string, n: number): boolean {
   const m = /(\d+) hosts?: (\d+) ok/.exec(output);
   return m !== null && Number(m[1]) === n && Number(m[2]) === n;
 }
 
 async function fanoutOf(ctx: BenchContext, n: number): Promise<Row[]> {
   say(`fan-out: starting agents up to ${n}`);
+  const t0 = performance.now();
   await ctx.pool.grow(n);
+  say(`fan-out: ${n} agents up (${((performance.now() - t0) / 1000).toFixed(1)} s to start)`);
   const hosts = `b-[1-${n}]`;
   const env = { NATS_URL: ctx.broker.url, NO_COLOR: "1" };
 

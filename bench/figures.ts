@@ -6,7 +6,7 @@
  */
 import { summarize, type Summary } from "./stats.ts";
 
-export type Unit = "ms" | "%" | "MiB";
+export type Unit = "ms" | "%" | "MiB" | "MB/s";
 
 export interface Series {
   label: string;
@@ -62,13 +62,21 @@ export interface Row {
   note?: string;
 }
 
-/** A goal for a row, checked on the row's medians. */
-export type Goal = (row: Omit<Row, "target">) => Target;
+/**
+ * A goal for a row, checked on the row's medians. `ownValue`: it judges
+ * tutti's figure alone, so it can be met while the peer was not measured.
+ */
+export type Goal = ((row: Omit<Row, "target">) => Target) & { ownValue?: boolean };
 
 /** tutti ÷ peer at most `max` (a speed-up of at least 1/max when max < 1). */
 export function ratioAtMost(max: number): Goal {
   const text = max < 1 ? `≤ ${fmt(max)} (≥ ${fmt(1 / max)}x faster)` : `≤ ${fmt(max)}`;
   return (r) => ({ text, met: r.ratio <= max });
+}
+
+/** tutti ÷ peer at least `min`: for rates, where more is better. */
+export function ratioAtLeast(min: number): Goal {
+  return (r) => ({ text: `≥ ${fmt(min)}`, met: r.ratio >= min });
 }
 
 /** tutti ÷ peer strictly below `max`. */
@@ -78,10 +86,12 @@ export function ratioBelow(max: number): Goal {
 
 /** tutti's own median strictly below `max` (e.g. idle CPU in % of a core). */
 export function valueBelow(max: number): Goal {
-  return (r) => ({
+  const goal: Goal = (r) => ({
     text: `tutti < ${fmt(max)} ${r.tutti.unit}`,
     met: r.tutti.summary.median < max,
   });
+  goal.ownValue = true;
+  return goal;
 }
 
 export function row(
@@ -101,7 +111,8 @@ export function row(
     note,
   };
   // A target cannot be met by a figure that was not measured (a peer of 0 is measured).
-  const measured = Number.isFinite(tutti.summary.median) && Number.isFinite(peer.summary.median);
+  const measured = Number.isFinite(tutti.summary.median) &&
+    (goal?.ownValue || Number.isFinite(peer.summary.median));
   const target = goal ? goal(base) : undefined;
   if (target && !measured) target.met = false;
   return { ...base, target };

@@ -1,7 +1,8 @@
 /**
  * Agent cost at rest: CPU time and resident memory of an idle agent (fresh,
- * default heartbeat) beside a bare `deno` process that only waits, and
- * beside a Deno process that only holds a NATS connection and beats; all
+ * default heartbeat), with telemetry off and at 1 Hz, beside a bare `deno`
+ * process that only waits, a Deno process that only holds a NATS connection
+ * and beats, and an idle `supervisord` supervising one sleeping program; all
  * watched over the same window so that they share the machine's noise.
  */
 import { DENO } from "./agents.ts";
@@ -9,6 +10,7 @@ import { start } from "./child.ts";
 import { type BenchContext, say } from "./context.ts";
 import { ratioBelow, type Row, row, type Series, series, valueBelow } from "./figures.ts";
 import { clockTicks, cpuTicks, rssBytes } from "./proc_stat.ts";
+import { Supervisord } from "./supervisord.ts";
 
 const BARE_JS = new URL("./peers/idle.js", import.meta.url).pathname;
 const BEAT_TS = new URL("./peers/beat.ts", import.meta.url).pathname;
@@ -25,6 +27,9 @@ export async function idleSection(ctx: BenchContext): Promise<Row[]> {
   const beat = start(ctx.scope, DENO, ["run", "-A", "--config", CONFIG, BEAT_TS, ctx.broker.url], {
     service: true,
   });
+  // Not there (no root to install it, apt failed): the other figures are still measured.
+  const supervisord = await Supervisord.start(ctx.scope).catch((e: Error) => e.message);
+  if (typeof supervisord === "string") say(`idle: supervisord not measured: ${supervisord}`);
   try {
     await bare.stderr.waitFor(/ready/, "bare deno process", 30_000);
     await beat.stderr.waitFor(/ready/, "deno with a NATS connection", 30_000);
@@ -32,13 +37,14 @@ export async function idleSection(ctx: BenchContext): Promise<Row[]> {
     const settleMs = Math.min(5_000, Math.max(1_000, ctx.opts.idleMs / 10));
     say(`idle: settling ${settleMs / 1000} s, then watching ${ctx.opts.idleMs / 1000} s`);
     await sleep(settleMs);
-    const [a, t, b, n] = await watch(
-      [agent.pid, telemetry.pid, bare.child.pid, beat.child.pid],
-      ctx.opts.idleMs,
-    );
+    const pids = [agent.pid, telemetry.pid, bare.child.pid, beat.child.pid];
+    if (typeof supervisord !== "string") pids.push(supervisord.pid);
+    const [a, t, b, n, sv] = await watch(pids, ctx.opts.idleMs);
+    const s = sv ?? unmeasured(supervisord as string);
     const secs = `${Math.round(ctx.opts.idleMs / 1000)} s`;
     const bareLabel = "bare deno (setInterval)";
     const beatLabel = "deno + NATS connection, publish every 5 s";
+    const supLabel = "supervisord -n, one program (sleep infinity)";
     return [
       row(
         "idle",
@@ -84,8 +90,37 @@ export async function idleSection(ctx: BenchContext): Promise<Row[]> {
         b.rss(bareLabel),
         ratioBelow(1.5),
       ),
+      row(
+        "idle",
+        `CPU of an idle agent over ${secs}, telemetry off`,
+        a.cpu("tutti agent"),
+        s.cpu(supLabel),
+        undefined,
+        "supervisord's own process (its program is idle); it wakes every second by design",
+      ),
+      row(
+        "idle",
+        `RSS of an idle agent over ${secs}, telemetry off`,
+        a.rss("tutti agent"),
+        s.rss(supLabel),
+      ),
+      row(
+        "idle",
+        `CPU of an idle agent over ${secs}, telemetry every 1 s`,
+        t.cpu("tutti agent --telemetry 1s"),
+        s.cpu(supLabel),
+        valueBelow(0.2),
+      ),
+      row(
+        "idle",
+        `RSS of an idle agent over ${secs}, telemetry every 1 s`,
+        t.rss("tutti agent --telemetry 1s"),
+        s.rss(supLabel),
+        valueBelow(60),
+      ),
     ];
   } finally {
+    if (typeof supervisord !== "string") await supervisord.stop();
     for (const p of [bare, beat]) {
       try {
         p.child.kill("SIGTERM");
@@ -104,6 +139,14 @@ function sleep(ms: number): Promise<void> {
 interface Watched {
   cpu(label: string): Series;
   rss(label: string): Series;
+}
+
+/** A peer that could not be watched: its rows say why. */
+function unmeasured(why: string): Watched {
+  return {
+    cpu: (label) => series(label, "%", [], [why]),
+    rss: (label) => series(label, "MiB", [], [why]),
+  };
 }
 
 /**

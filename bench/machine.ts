@@ -16,6 +16,8 @@ export interface MachineInfo {
   /** 1, 5 and 15 minute load averages when the run began and ended: how quiet the machine was. */
   loadAverage: string;
   loadAverageEnd?: string;
+  /** The load average as each section began (other work on the machine shows here). */
+  loadAverageBySection?: Record<string, string>;
 }
 
 export async function loadAverage(): Promise<string> {

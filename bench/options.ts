@@ -3,7 +3,15 @@ import { parseArgs } from "node:util";
 import { parseDuration } from "../protocol/duration.ts";
 import { type Peer, PEERS } from "./ssh_peers.ts";
 
-export const SECTIONS = ["idle", "roundtrip", "spawnrate", "cli", "fanout"] as const;
+export const SECTIONS = [
+  "idle",
+  "roundtrip",
+  "spawnrate",
+  "cli",
+  "streaming",
+  "fanout",
+  "emulated",
+] as const;
 export type Section = typeof SECTIONS[number];
 
 export interface BenchOptions {
@@ -16,6 +24,12 @@ export interface BenchOptions {
   rtRounds: number;
   /** Fan-out sizes (number of agent processes). */
   sizes: number[];
+  /** Agents emulated in a few processes for the widest fan-out. */
+  emulated: number;
+  /** Processes the emulated agents are spread over. */
+  emulatedProcs: number;
+  /** Bytes one process writes to stdout in the streaming section. */
+  streamBytes: number;
   /** ssh fan-out width, like pdsh's default. */
   sshWidth: number;
   /** Rounds of each ssh-based peer (slow and steady: fewer than tutti's). */
@@ -35,13 +49,18 @@ export const USAGE = `usage: deno task bench [options]
 Measures tutti beside its peers (parallel ssh, raw NATS, a bare deno process) on this machine and
 writes bench/results/latest.json and latest.md.
 
-  --quick           a fast smoke run: 3 rounds (ssh 2, no pdsh/clush), 30 round trips, 5 s idle
+  --quick           a fast smoke run: 3 rounds (ssh 2, no pdsh/clush), 30 round trips, 5 s idle,
+                    sizes 10,50, 200 emulated agents, 256 MiB streamed
   --idle D          how long the idle agent is watched (default 60s; quick 5s)
   --rounds N        rounds of each fan-out measurement (default 10; quick 3)
   --rt-rounds N     single-host round trips (default 200; quick 30)
-  --sizes LIST      fan-out sizes, agent processes (default 10,50)
+  --sizes LIST      fan-out sizes, agent processes (default 10,50,100,200)
+  --emulated N      agents emulated in-process for the widest fan-out (default 1000)
+  --emulated-procs N  processes they are spread over (default 4)
+  --stream B        bytes streamed through one agent, e.g. 1GiB (default 1GiB)
   --ssh-width N     parallel ssh connections at once (default 32, pdsh's default)
-  --ssh-rounds N    rounds of each ssh-based peer (default 5; quick 2; at most --rounds)
+  --ssh-rounds N    rounds of each ssh-based peer (default 3; quick 2; at most --rounds);
+                    past 50 hosts, scaled down with N (at least 2)
   --peers LIST      ssh-based peers, of ${PEERS.join(",")} (default all; quick ssh)
   --only LIST       sections to run, of ${SECTIONS.join(",")} (default all)
   --dist DIR        where agent.js and controller.js are (default dist, from deno task bundle)
@@ -63,6 +82,9 @@ export function parseBenchOptions(args: string[]): BenchOptions {
         rounds: { type: "string" },
         "rt-rounds": { type: "string" },
         sizes: { type: "string" },
+        emulated: { type: "string" },
+        "emulated-procs": { type: "string" },
+        stream: { type: "string" },
         "ssh-width": { type: "string" },
         "ssh-rounds": { type: "string" },
         peers: { type: "string" },
@@ -78,7 +100,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   const quick = v.quick ?? false;
   const rounds = v.rounds === undefined ? (quick ? 3 : 10) : count("--rounds", v.rounds);
   const sshRounds = v["ssh-rounds"] === undefined
-    ? (quick ? 2 : 5)
+    ? (quick ? 2 : 3)
     : count("--ssh-rounds", v["ssh-rounds"]);
   const dist = (v.dist ?? new URL("../dist", import.meta.url).pathname).replace(/\/$/, "");
   return {
@@ -89,8 +111,15 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       ? (quick ? 30 : 200)
       : count("--rt-rounds", v["rt-rounds"]),
     sizes: v.sizes === undefined
-      ? [10, 50]
+      ? (quick ? [10, 50] : [10, 50, 100, 200])
       : v.sizes.split(",").map((s) => count("--sizes", s.trim())),
+    emulated: v.emulated === undefined ? (quick ? 200 : 1000) : count("--emulated", v.emulated),
+    emulatedProcs: v["emulated-procs"] === undefined
+      ? 4
+      : count("--emulated-procs", v["emulated-procs"]),
+    streamBytes: v.stream === undefined
+      ? (quick ? 256 : 1024) * MiB
+      : byteCount("--stream", v.stream),
     sshWidth: v["ssh-width"] === undefined ? 32 : count("--ssh-width", v["ssh-width"]),
     sshRounds: Math.min(sshRounds, rounds),
     peers: v.peers === undefined ? (quick ? ["ssh"] : [...PEERS]) : v.peers.split(",").map(peer),
@@ -110,6 +139,29 @@ function duration(flag: string, text: string): number {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+const MiB = 1024 * 1024;
+const UNITS: Record<string, number> = {
+  "": 1,
+  k: 1000,
+  kib: 1024,
+  m: 1e6,
+  mib: MiB,
+  g: 1e9,
+  gib: 1024 * MiB,
+};
+
+/** `1GiB`, `256MiB`, `1000000`: a whole number of bytes, at least 1 MiB. */
+function byteCount(flag: string, text: string): number {
+  const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(text.trim());
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined || Number(m[1]) * unit < MiB) {
+    throw new UsageError(
+      `${flag} ${JSON.stringify(text)}: expected a size of at least 1MiB, e.g. 1GiB`,
+    );
+  }
+  return Number(m[1]) * unit;
 }
 
 function count(flag: string, text: string): number {

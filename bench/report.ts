@@ -44,6 +44,31 @@ export async function writeReport(report: Report, dir: string): Promise<string> 
   return md;
 }
 
+const BEGIN = "<!-- latest full run: written by deno task bench -->";
+const END = "<!-- end of the latest full run -->";
+
+/**
+ * Puts a full run's table and chart into bench/README.md, between its two
+ * markers, so that the README always shows the last complete measurement
+ * with its date and machine. The chart's path is made relative to the README.
+ */
+export async function updateReadme(md: string, readme: string, resultsDir: string): Promise<void> {
+  const text = await Deno.readTextFile(readme);
+  const begin = text.indexOf(BEGIN);
+  const end = text.indexOf(END);
+  if (begin < 0 || end < begin) throw new Error(`${readme}: the results markers are missing`);
+  const readmeDir = readme.slice(0, readme.lastIndexOf("/") + 1);
+  const rel = resultsDir.startsWith(readmeDir) ? resultsDir.slice(readmeDir.length) : resultsDir;
+  const body = md
+    .replace(/^# tutti benchmark\n/, "")
+    .replace("](fanout.svg)", `](${rel}/fanout.svg)`)
+    .trim();
+  await Deno.writeTextFile(
+    readme,
+    `${text.slice(0, begin)}${BEGIN}\n\n${body}\n\n${text.slice(end)}`,
+  );
+}
+
 export function markdown(r: Report): string {
   const m = r.machine;
   const out = [
@@ -58,6 +83,7 @@ export function markdown(r: Report): string {
     `\`${r.command}\` (${Math.round(r.seconds)} s). Every figure is the median (p95) of rounds ` +
     "measured in the same run as its peer, interleaved; ratio = tutti ÷ peer on medians.",
     "",
+    ...sectionLoads(m),
     "| figure | tutti | peer | peer value | ratio | target | met |",
     "| --- | --- | --- | --- | --- | --- | --- |",
   ];
@@ -82,6 +108,14 @@ export function markdown(r: Report): string {
   return out.join("\n") + "\n";
 }
 
+/** One line: the 1-minute load average as each section began, when known. */
+function sectionLoads(m: MachineInfo): string[] {
+  const by = Object.entries(m.loadAverageBySection ?? {});
+  if (by.length === 0) return [];
+  const list = by.map(([section, load]) => `${section} ${load.split(" ")[0]}`).join(", ");
+  return [`1-minute load average as each section began: ${list}.`, ""];
+}
+
 function value(s: Series): string {
   if (s.summary.n === 0) return "—";
   const { median, p95 } = s.summary;
@@ -93,6 +127,7 @@ function value(s: Series): string {
 function num(x: number, unit: Series["unit"]): string {
   if (unit === "%") return x.toFixed(3);
   if (unit === "MiB") return x.toFixed(1);
+  if (unit === "MB/s") return x.toFixed(0);
   if (x < 10) return x.toFixed(2);
   if (x < 100) return x.toFixed(1);
   return x.toFixed(0);

@@ -10,6 +10,7 @@ import { AgentPool } from "./agents.ts";
 import { Broker } from "./broker.ts";
 import { cliStartSection } from "./cli_start.ts";
 import { type BenchContext, say } from "./context.ts";
+import { emulatedSection } from "./emulated.ts";
 import { fanoutSection } from "./fanout.ts";
 import type { Row } from "./figures.ts";
 import { idleSection } from "./idle.ts";
@@ -21,22 +22,27 @@ import {
   USAGE,
   UsageError,
 } from "./options.ts";
-import { writeReport } from "./report.ts";
+import { updateReadme, writeReport } from "./report.ts";
 import { roundTripSection } from "./round_trip.ts";
 import { Scope } from "./scope.ts";
 import { spawnRateSection } from "./spawn_rate.ts";
 import { Sshd, SshUnavailable } from "./sshd.ts";
+import { streamingSection } from "./streaming.ts";
 
 /**
  * In this order: the idle agent must be fresh, the round trip wants a quiet
- * machine, and the CLI's start is measured before the fan-out brings up its agents.
+ * machine, the CLI's start and the streaming are measured before the fan-out
+ * brings up its agents, and the emulated agents come last, once the fan-out's
+ * agent processes are stopped.
  */
 const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   idle: idleSection,
   roundtrip: roundTripSection,
   spawnrate: spawnRateSection,
   cli: cliStartSection,
+  streaming: streamingSection,
   fanout: fanoutSection,
+  emulated: emulatedSection,
 };
 
 async function main(args: string[]): Promise<number> {
@@ -70,12 +76,15 @@ async function main(args: string[]): Promise<number> {
     scope.defer("close NATS connection", () => nc.close());
     const pool = new AgentPool(scope, nc, broker.url, dir, opts.agentJs);
     const ctx: BenchContext = { opts, scope, dir, broker, nc, pool, sshd: "not needed" };
-    if (opts.sections.includes("fanout")) ctx.sshd = await startSshd(scope);
+    const sshUsers: Section[] = ["fanout", "streaming"];
+    if (sshUsers.some((s) => opts.sections.includes(s))) ctx.sshd = await startSshd(scope);
 
     const rows: Row[] = [];
     const errors: { section: string; error: string }[] = [];
+    machine.loadAverageBySection = {};
     for (const name of Object.keys(SECTIONS) as Section[]) {
       if (!opts.sections.includes(name)) continue;
+      machine.loadAverageBySection[name] = await loadAverage();
       try {
         rows.push(...await SECTIONS[name](ctx));
       } catch (e) {
@@ -94,11 +103,25 @@ async function main(args: string[]): Promise<number> {
     );
     console.log(md);
     say(`wrote ${opts.out}/latest.json and latest.md`);
+    if (isFullRun(opts, args) && errors.length === 0) {
+      await updateReadme(md, README, opts.out);
+      say("and the results in bench/README.md");
+    }
     return errors.length > 0 ? 1 : 0;
   } finally {
     await scope.close();
     stopOnSignals();
   }
+}
+
+const README = new URL("./README.md", import.meta.url).pathname;
+const DEFAULT_OUT = new URL("./results", import.meta.url).pathname;
+
+/** Only a complete run with the default figures goes into the README. */
+function isFullRun(opts: BenchOptions, args: string[]): boolean {
+  const allowed = new Set(["--out", "--dist"]);
+  return args.every((a, i) => allowed.has(a) || allowed.has(args[i - 1] ?? "")) &&
+    opts.out.replace(/\/$/, "") === DEFAULT_OUT;
 }
 
 async function startSshd(scope: Scope): Promise<Sshd | string> {

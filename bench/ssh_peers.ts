@@ -12,6 +12,20 @@ import { type Goal, Recorder } from "./figures.ts";
 import { parallel } from "./parallel.ts";
 
 const TIMEOUT_MS = 180_000;
+/** Past this many hosts, "all at once" is dropped: the pdsh-width run is ssh's figure. */
+const ALL_AT_ONCE_MAX = 64;
+/** Up to this many hosts the ssh family gets its full rounds; past it, fewer (they take long). */
+const FULL_ROUNDS_MAX = 50;
+
+/**
+ * Rounds of each ssh-based peer at `n` hosts: `--ssh-rounds` up to 50 hosts,
+ * then scaled down with n (at least 2), so that a run with 200 hosts stays
+ * within minutes. The ssh family's spread is small: it is bound by CPU.
+ */
+export function sshRoundsAt(sshRounds: number, n: number): number {
+  if (n <= FULL_ROUNDS_MAX) return sshRounds;
+  return Math.min(sshRounds, Math.max(2, Math.round(sshRounds * FULL_ROUNDS_MAX / n)));
+}
 
 export const PEERS = ["ssh", "pdsh", "clush"] as const;
 export type Peer = typeof PEERS[number];
@@ -22,7 +36,7 @@ export async function sshPeers(
   n: number,
   goal: Goal | undefined,
 ): Promise<Contender[]> {
-  const rounds = ctx.opts.sshRounds;
+  const rounds = sshRoundsAt(ctx.opts.sshRounds, n);
   const out: Contender[] = [];
   const unavailable = (label: string, why: string): Contender => ({
     rec: new Recorder(label, "ms"),
@@ -33,7 +47,8 @@ export async function sshPeers(
   });
   if (ctx.opts.peers.includes("ssh")) {
     // pdsh's width, and everything at once (the same thing when N is small).
-    for (const w of new Set([Math.min(ctx.opts.sshWidth, n), n])) {
+    const widths = [Math.min(ctx.opts.sshWidth, n), ...(n <= ALL_AT_ONCE_MAX ? [n] : [])];
+    for (const w of new Set(widths)) {
       const label = w === n ? `parallel ssh, all ${n} at once` : `parallel ssh, ${w} at once`;
       if (typeof ctx.sshd === "string") {
         out.push(unavailable(label, ctx.sshd));
