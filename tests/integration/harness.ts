@@ -9,6 +9,7 @@
  */
 import {
   connect,
+  type ConnectionOptions,
   createInbox,
   type Msg,
   type NatsConnection,
@@ -36,6 +37,7 @@ function waitForLine(
   stream: ReadableStream<Uint8Array>,
   text: string,
   sink: string[],
+  onChunk: () => void = () => {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const decoder = new TextDecoder();
@@ -45,6 +47,7 @@ function waitForLine(
       for await (const chunk of stream) {
         const s = decoder.decode(chunk, { stream: true });
         sink.push(s);
+        onChunk();
         if (!found) {
           buf += s;
           if (buf.includes(text)) {
@@ -62,6 +65,7 @@ function waitForLine(
 export class Broker {
   proc: Deno.ChildProcess | null = null;
   readonly log: string[] = [];
+  readonly #logged = new Set<() => void>();
   private constructor(readonly port: number, readonly extraArgs: string[]) {}
 
   static async start(opts: { port?: number; args?: string[] } = {}): Promise<Broker> {
@@ -83,7 +87,38 @@ export class Broker {
       stderr: "piped",
     });
     this.proc = cmd.spawn();
-    await waitForLine(this.proc.stderr, "Server is ready", this.log);
+    const notify = () => {
+      for (const fn of [...this.#logged]) fn();
+    };
+    await waitForLine(this.proc.stderr, "Server is ready", this.log, notify);
+  }
+
+  /**
+   * Resolves once `text` has appeared `count` times in the server's log (over
+   * all its runs): route connections of a cluster, a client's permission
+   * violation. Rejects at the deadline with the log.
+   */
+  waitForLog(text: string, count = 1, timeoutMs = 20_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const test = () => {
+        if (this.log.join("").split(text).length - 1 < count) return false;
+        done();
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.#logged.delete(test);
+        reject(
+          new Error(`"${text}" not ${count}x in the log of ${this.url}:\n${this.log.join("")}`),
+        );
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#logged.delete(test);
+        resolve();
+      };
+      this.#logged.add(test);
+      test();
+    });
   }
 
   async stop(): Promise<void> {
@@ -99,6 +134,8 @@ export class Broker {
 
 export interface AgentOptions {
   labels?: Record<string, string>;
+  /** The agent's `--server` (default: the world's broker). */
+  server?: string;
   args?: string[];
   env?: Record<string, string>;
   prefix?: string;
@@ -160,13 +197,20 @@ export class World {
     this.subjects = new Subjects(prefix);
   }
 
-  static async create(opts: { brokerArgs?: string[]; prefix?: string } = {}): Promise<World> {
+  /**
+   * `connect`: extra options of the world's own connection (credentials when
+   * the broker's configuration requires them).
+   */
+  static async create(
+    opts: { brokerArgs?: string[]; prefix?: string; connect?: ConnectionOptions } = {},
+  ): Promise<World> {
     const broker = await Broker.start({ args: opts.brokerArgs });
     const dir = await Deno.makeTempDir({ prefix: "tutti-test-" });
     const nc = await connect({
       servers: broker.url,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 100,
+      ...opts.connect,
     });
     return new World(broker, dir, nc, opts.prefix ?? "tutti");
   }
@@ -189,7 +233,7 @@ export class World {
         "--no-config",
         AGENT_JS,
         "--server",
-        this.broker.url,
+        opts.server ?? this.broker.url,
         "--name",
         name,
         "--prefix",
