@@ -19,8 +19,19 @@ export type HostReply<T> =
 export type RunEvent =
   /** The agent spawned the process (or already had it: an idempotent retry). */
   | { type: "started"; host: string; proc: ProcInfo; existing: boolean }
-  /** Output bytes, in order and without gaps for each host and stream. */
-  | { type: "output"; host: string; stream: StreamName; offset: number; data: Uint8Array }
+  /**
+   * Output bytes, in order and without gaps for each host and stream.
+   * `recovered`: they were not received live (the agent dropped them, or the
+   * broker was unreachable) and were fetched from the agent's spool.
+   */
+  | {
+    type: "output";
+    host: string;
+    stream: StreamName;
+    offset: number;
+    data: Uint8Array;
+    recovered?: true;
+  }
   /**
    * Bytes that could be neither received live nor fetched from the agent's
    * spool (the agent vanished, its spool failed): never silent.

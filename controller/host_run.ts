@@ -42,7 +42,15 @@ export class HostRun {
     const stream = (name: StreamName) => {
       const read: SpoolReader = (offset, limit) => ctx.read(host, name, offset, limit);
       return new OutputStream(name, {
-        data: (offset, data) => this.#output({ type: "output", host, stream: name, offset, data }),
+        data: (offset, data, recovered) =>
+          this.#output({
+            type: "output",
+            host,
+            stream: name,
+            offset,
+            data,
+            ...(recovered ? { recovered } : {}),
+          }),
         missing: (offset, bytes, error) =>
           this.#output({ type: "missing", host, stream: name, offset, bytes, error }),
       }, read);

@@ -14,7 +14,8 @@ import { TuttiError, type WireError } from "../protocol/errors.ts";
 import { LOGS_CHUNK_MAX, type StreamName } from "../protocol/messages.ts";
 
 export interface StreamSink {
-  data(offset: number, data: Uint8Array): void;
+  /** `recovered`: the bytes were fetched from the spool, not received live. */
+  data(offset: number, data: Uint8Array, recovered: boolean): void;
   missing(offset: number, bytes: number, error: WireError): void;
 }
 
@@ -90,11 +91,11 @@ export class OutputStream {
   }
 
   /** Delivers what of `[offset, …)` is new, then any held chunks that now follow on. */
-  #accept(offset: number, data: Uint8Array): void {
+  #accept(offset: number, data: Uint8Array, recovered = false): void {
     const skip = this.#next - offset;
     if (skip < data.length) {
       const fresh = skip > 0 ? data.subarray(skip) : data;
-      this.sink.data(this.#next, fresh);
+      this.sink.data(this.#next, fresh, recovered);
       this.#next += fresh.length;
     }
     while (this.#held.length > 0 && this.#held[0].offset <= this.#next) {
@@ -102,7 +103,7 @@ export class OutputStream {
       const s = this.#next - h.offset;
       if (s < h.data.length) {
         const fresh = s > 0 ? h.data.subarray(s) : h.data;
-        this.sink.data(this.#next, fresh);
+        this.sink.data(this.#next, fresh, false);
         this.#next += fresh.length;
       }
     }
@@ -153,7 +154,7 @@ export class OutputStream {
           }
           continue;
         }
-        this.#accept(from, data);
+        this.#accept(from, data, true);
       }
     } finally {
       this.#filling = false;

@@ -64,6 +64,7 @@ export function jsonOf(e: RunEvent, decoders: Map<string, TextDecoder>): Record<
         stream: e.stream,
         offset: e.offset,
         text: d.decode(e.data, { stream: true }),
+        ...(e.recovered ? { recovered: true } : {}),
       };
     }
     case "missing":

@@ -16,12 +16,14 @@ const SPOOL = enc.encode("0123456789abcdefghij");
 interface Seen {
   text: string;
   offsets: number[];
+  /** What was delivered, with recovered (spool) bytes in brackets: "01[234]56". */
+  marked: string;
   missing: { offset: number; bytes: number; error: WireError }[];
   reads: [number, number][];
 }
 
 function setup(reader?: (offset: number, limit: number) => Promise<Uint8Array>) {
-  const seen: Seen = { text: "", offsets: [], missing: [], reads: [] };
+  const seen: Seen = { text: "", offsets: [], marked: "", missing: [], reads: [] };
   const gates: PromiseWithResolvers<void>[] = [];
   const read = reader ?? (async (offset: number, limit: number) => {
     seen.reads.push([offset, limit]);
@@ -31,10 +33,11 @@ function setup(reader?: (offset: number, limit: number) => Promise<Uint8Array>) 
     return SPOOL.slice(offset, offset + limit);
   });
   const s = new OutputStream("stdout", {
-    data: (offset, data) => {
+    data: (offset, data, recovered) => {
       assert.equal(offset, seen.text.length, "delivered in order, without holes");
       seen.offsets.push(offset);
       seen.text += dec.decode(data);
+      seen.marked += recovered ? `[${dec.decode(data)}]` : dec.decode(data);
     },
     missing: (offset, bytes, error) => {
       seen.missing.push({ offset, bytes, error });
@@ -57,6 +60,7 @@ Deno.test("chunks in order are delivered at once, with no spool read", async () 
   chunk(4, 10);
   await s.finish(10);
   assert.equal(seen.text, "0123456789");
+  assert.equal(seen.marked, "0123456789", "nothing recovered");
   assert.deepEqual(seen.reads, []);
   assert.ok(s.complete);
 });
@@ -87,6 +91,7 @@ Deno.test("a dropped range and the final count are fetched, then the stream comp
   await done;
   assert.ok(complete);
   assert.equal(seen.text, "0123456789abcde");
+  assert.equal(seen.marked, "01[23456]78[9abcde]", "spool bytes marked recovered, live ones not");
   assert.deepEqual(seen.reads, [[2, 5], [9, 6]]);
 });
 
