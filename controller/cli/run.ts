@@ -9,6 +9,7 @@ import { parseDuration } from "../../protocol/duration.ts";
 import { TuttiError } from "../../protocol/errors.ts";
 import { DetachView } from "../render/detach.ts";
 import { GatherView } from "../render/gather.ts";
+import { INTERRUPT_WINDOW_MS, InterruptView } from "../render/interrupt.ts";
 import { JsonView } from "../render/json.ts";
 import { LiveView } from "../render/live.ts";
 import { ProgressView } from "../render/progress.ts";
@@ -49,7 +50,10 @@ ${SELECTION_USAGE}
   --shell              run the command line with /bin/sh -c
   --detach             print the started processes and return
   --gather             group hosts with identical output and exit status (like clush -b)
-  --json               one JSON object per event on stdout`,
+  --json               one JSON object per event on stdout
+
+Ctrl-C prints where the run stands; a second Ctrl-C within 1s stops waiting (exit 130) and
+names the hosts still running the process, which keeps running there.`,
 
   async main(p, ctx) {
     const v = p.values;
@@ -68,15 +72,47 @@ ${SELECTION_USAGE}
       : flag(v, "json")
       ? new JsonView(out)
       : new LiveView(out);
-    const views = [
-      main,
-      new ProgressView(out, run.id, () => run.expected),
-      new SummaryView(out, opts.detach ? "started" : "ok"),
-    ];
-    const summary = await present(run, views);
-    return summary.ok ? 0 : 1;
+    const progress = new ProgressView(out, run.id, () => run.expected);
+    const interrupt = new InterruptView(run.id, () => run.expected);
+    const views = [main, progress, interrupt, new SummaryView(out, opts.detach ? "started" : "ok")];
+    const stop = onDoubleInterrupt(() => out.stderr(interrupt.status() + "\n"));
+    let stopped = false;
+    // Once the user stopped waiting, events still in flight must not print under the last lines.
+    const gated: RunView[] = views.map((v) => ({
+      event: (e) => stopped || v.event(e),
+      end: (summary) => stopped || v.end(summary),
+    }));
+    try {
+      const summary = await Promise.race([present(run, gated), stop.promise]);
+      if (summary) return summary.ok ? 0 : 1;
+      stopped = true;
+    } finally {
+      stop.remove();
+    }
+    // Stopped waiting: what finished is shown as usual, then what still runs and how to stop it.
+    main.end(interrupt.partial());
+    progress.end();
+    out.stderr(interrupt.stopLines().join("\n") + "\n");
+    return 130;
   },
 };
+
+/**
+ * Listens for Ctrl-C: `status` on a first press, and `promise` resolves
+ * (with null) on a second one within INTERRUPT_WINDOW_MS.
+ */
+function onDoubleInterrupt(status: () => void): { promise: Promise<null>; remove(): void } {
+  const stop = Promise.withResolvers<null>();
+  let last = -Infinity;
+  const listener = () => {
+    const now = performance.now();
+    if (now - last <= INTERRUPT_WINDOW_MS) stop.resolve(null);
+    else status();
+    last = now;
+  };
+  Deno.addSignalListener("SIGINT", listener);
+  return { promise: stop.promise, remove: () => Deno.removeSignalListener("SIGINT", listener) };
+}
 
 function runOptions(v: Values, command: string[]): RunOptions {
   if (command.length === 0) throw new UsageError("missing the command to run");

@@ -16,16 +16,27 @@ const LABELS: [OutcomeStatus, string][] = [
   ["lost", "lost"],
 ];
 
-/** The summary line; `okWord` names the good outcome (`ok`, `started`). */
-export function summaryLine(outcomes: HostOutcome[], okWord = "ok"): string {
-  const n = outcomes.length;
+/**
+ * The summary line; `okWord` names the good outcome (`ok`, `started`).
+ * `unfinished`: hosts without an outcome yet (an interrupted run), counted
+ * in the total and listed last under their label (named when known).
+ */
+export function summaryLine(
+  outcomes: HostOutcome[],
+  okWord = "ok",
+  unfinished: { label: string; count: number; hosts?: string[] }[] = [],
+): string {
+  const n = outcomes.length + unfinished.reduce((sum, u) => sum + u.count, 0);
   const head = `${n} host${n === 1 ? "" : "s"}`;
   if (n === 0) return `${head}: none selected or answering`;
   const by = (s: OutcomeStatus) => outcomes.filter((o) => o.status === s).map((o) => o.host);
   const parts = [`${by("ok").length} ${okWord}`];
-  for (const [status, label] of LABELS) {
-    const hosts = by(status);
-    if (hosts.length > 0) parts.push(`${hosts.length} ${label} (${fold(hosts)})`);
+  const groups = [
+    ...LABELS.map(([status, label]) => ({ label, count: by(status).length, hosts: by(status) })),
+    ...unfinished,
+  ];
+  for (const { label, count, hosts } of groups) {
+    if (count > 0) parts.push(`${count} ${label}${hosts?.length ? ` (${fold(hosts)})` : ""}`);
   }
   return `${head}: ${parts.join(", ")}`;
 }
