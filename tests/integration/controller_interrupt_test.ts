@@ -5,13 +5,9 @@
  * exits 130. The processes keep running on their hosts.
  */
 import assert from "node:assert/strict";
-import { alive, World } from "./harness.ts";
+import { alive, jsonLines, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-function events(stdout: string): Record<string, unknown>[] {
-  return stdout.trimEnd().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-}
 
 Deno.test(
   "Ctrl-C once shows the state, twice stops waiting and says what still runs",
@@ -33,10 +29,10 @@ Deno.test(
       await c.waitFor(
         "three starts and the exit of i-1",
         (out) =>
-          events(out).filter((e) => e.type === "started").length === 3 &&
-          events(out).some((e) => e.type === "exit" && e.host === "i-1"),
+          jsonLines(out).filter((e) => e.type === "started").length === 3 &&
+          jsonLines(out).some((e) => e.type === "exit" && e.host === "i-1"),
       );
-      const started = events(c.stdout).filter((e) => e.type === "started");
+      const started = jsonLines(c.stdout).filter((e) => e.type === "started");
       const id = started[0].id as string;
       const pids = started.filter((e) => e.host !== "i-1").map((e) => e.pid as number);
 
@@ -65,7 +61,7 @@ Deno.test(
           `interrupted: i-[2-3] still running ${id}; stop it with: controller kill --hosts 'i-[2-3]' ${id}\n` +
           "3 hosts: 0 ok, 1 failed (i-1), 2 still running (i-[2-3])\n",
       );
-      const summary = events(r.stdout).at(-1)!;
+      const summary = jsonLines(r.stdout).at(-1)!;
       assert.equal(summary.type, "summary");
       assert.deepEqual((summary.hosts as { host: string }[]).map((h) => h.host), ["i-1"]);
       assert.ok(pids.every(alive), "the processes keep running on their hosts");

@@ -4,13 +4,9 @@
  * agent killed with SIGKILL during a run (reported lost, no hang).
  */
 import assert from "node:assert/strict";
-import { alive, until, World } from "./harness.ts";
+import { alive, jsonLines, until, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-function events(stdout: string): Record<string, unknown>[] {
-  return stdout.trimEnd().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-}
 
 Deno.test(
   "broker stopped during a run and restarted: every exit status is reported",
@@ -31,9 +27,11 @@ Deno.test(
       ]);
       await c.waitFor(
         "three started processes",
-        (out) => events(out).filter((e) => e.type === "started").length === 3,
+        (out) => jsonLines(out).filter((e) => e.type === "started").length === 3,
       );
-      const pids = events(c.stdout).filter((e) => e.type === "started").map((e) => e.pid as number);
+      const pids = jsonLines(c.stdout).filter((e) => e.type === "started").map((e) =>
+        e.pid as number
+      );
       await world.broker.stop();
       // The processes end while nobody can hear about it (no event exists for that: poll).
       await until("the processes to end", () => pids.every((p) => !alive(p)), 20_000);
@@ -41,7 +39,7 @@ Deno.test(
       const r = await c.result();
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr.trimEnd().split("\n").at(-1), "3 hosts: 3 ok");
-      const all = events(r.stdout);
+      const all = jsonLines(r.stdout);
       for (const host of ["o-1", "o-2", "o-3"]) {
         const text = all.filter((e) => e.host === host && e.type === "output").map((e) => e.text)
           .join("");
@@ -64,7 +62,7 @@ Deno.test("an agent killed with SIGKILL during a run is reported lost", opts, as
     const c = world.spawnController(["run", "--hosts", "l-[1-3]", "--json", "--", "sleep", "2"]);
     await c.waitFor(
       "three started processes",
-      (out) => events(out).filter((e) => e.type === "started").length === 3,
+      (out) => jsonLines(out).filter((e) => e.type === "started").length === 3,
     );
     await agents[1].kill();
     const r = await c.result(30_000);
@@ -72,7 +70,7 @@ Deno.test("an agent killed with SIGKILL during a run is reported lost", opts, as
     const lines = r.stderr.trimEnd().split("\n");
     assert.equal(lines.at(-1), "3 hosts: 2 ok, 1 lost (l-2)");
     assert.match(lines.at(-2)!, /^l-2: ELOST no heartbeat from l-2 for \d+\.\ds$/);
-    const error = events(r.stdout).find((e) => e.type === "error");
+    const error = jsonLines(r.stdout).find((e) => e.type === "error");
     assert.equal((error?.error as { code: string }).code, "ELOST");
   } finally {
     await world.close();
@@ -97,9 +95,9 @@ Deno.test(
       ]);
       await c.waitFor(
         "two started processes",
-        (out) => events(out).filter((e) => e.type === "started").length === 2,
+        (out) => jsonLines(out).filter((e) => e.type === "started").length === 2,
       );
-      const id = events(c.stdout).find((e) => e.type === "started")!.id as string;
+      const id = jsonLines(c.stdout).find((e) => e.type === "started")!.id as string;
       // b-1 says bye, then stops its processes with SIGTERM and reports their exit.
       await b1.stop();
       const k = await world.controller([
@@ -131,8 +129,8 @@ Deno.test("an agent restarted during a run no longer knows the process: lost", o
   try {
     const [a] = await world.agentsNamed(["re-1"]);
     const c = world.spawnController(["run", "--hosts", "re-1", "--json", "--", "sleep", "600"]);
-    await c.waitFor("the start", (out) => events(out).some((e) => e.type === "started"));
-    pgid = events(c.stdout).find((e) => e.type === "started")!.pid as number;
+    await c.waitFor("the start", (out) => jsonLines(out).some((e) => e.type === "started"));
+    pgid = jsonLines(c.stdout).find((e) => e.type === "started")!.pid as number;
     await a.kill();
     // Its `hello` makes the controller ask for the process, which the new agent never had.
     await world.agent("re-1");

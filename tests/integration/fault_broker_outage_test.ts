@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Controller } from "../../controller/mod.ts";
-import { alive, until, World } from "./harness.ts";
+import { alive, jsonLines, until, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -43,10 +43,6 @@ interface JsonEvent {
   recovered?: boolean;
 }
 
-function events(stdout: string): JsonEvent[] {
-  return stdout.trimEnd().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-}
-
 Deno.test(
   "broker down 10 s during a fan-out to 50 hosts: undisturbed, every status, every byte",
   opts,
@@ -69,9 +65,13 @@ Deno.test(
         SCRIPT,
       ]);
       const before = (out: string) =>
-        events(out).filter((e) => e.type === "output" && e.text?.endsWith(" before\n")).length;
+        jsonLines<JsonEvent>(out).filter((e) =>
+          e.type === "output" && e.text?.endsWith(" before\n")
+        ).length;
       await run.waitFor(`${HOSTS} "before" lines`, (out) => before(out) === HOSTS, 60_000);
-      const pids = events(run.stdout).filter((e) => e.type === "started").map((e) => e.pid!);
+      const pids = jsonLines<JsonEvent>(run.stdout).filter((e) => e.type === "started").map((e) =>
+        e.pid!
+      );
       assert.equal(pids.length, HOSTS);
 
       await world.broker.stop();
@@ -100,7 +100,7 @@ Deno.test(
       const r = await run.result(120_000);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr.trimEnd().split("\n").at(-1), `${HOSTS} hosts: ${HOSTS} ok`);
-      const all = events(r.stdout);
+      const all = jsonLines<JsonEvent>(r.stdout);
       const body = seqText(LINES);
       for (const host of names) {
         const mine = all.filter((e) => e.host === host);

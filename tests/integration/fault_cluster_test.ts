@@ -6,7 +6,7 @@
  * still gets every exit status and every byte of output.
  */
 import assert from "node:assert/strict";
-import { alive, Broker, freePort, until, World } from "./harness.ts";
+import { alive, Broker, freePort, jsonLines, until, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -39,10 +39,6 @@ async function monitor(node: Node, what: "routez" | "connz"): Promise<Record<str
 async function clients(node: Node): Promise<string[]> {
   const connz = await monitor(node, "connz") as { connections?: { name?: string }[] };
   return (connz.connections ?? []).map((c) => c.name ?? "");
-}
-
-function events(stdout: string): Record<string, unknown>[] {
-  return stdout.trimEnd().split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
 
 Deno.test(
@@ -97,9 +93,9 @@ Deno.test(
       ]);
       await run.waitFor(
         "three live 'before' lines",
-        (out) => events(out).filter((e) => e.type === "output").length === 3,
+        (out) => jsonLines(out).filter((e) => e.type === "output").length === 3,
       );
-      const pids = events(run.stdout).filter((e) => e.type === "started").map((e) => e.pid);
+      const pids = jsonLines(run.stdout).filter((e) => e.type === "started").map((e) => e.pid);
 
       // cl-2's server goes; its process ends before cl-2 can have reconnected anywhere.
       await nodes[1].broker.stop();
@@ -125,7 +121,7 @@ Deno.test(
       const r = await run.result(60_000);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr.trimEnd().split("\n").at(-1), "3 hosts: 3 ok");
-      const all = events(r.stdout);
+      const all = jsonLines(r.stdout);
       for (const host of names) {
         const text = all.filter((e) => e.host === host && e.type === "output").map((e) => e.text)
           .join("");
@@ -134,7 +130,7 @@ Deno.test(
       }
       const hosts = await world.controller(["hosts", "--json"]);
       assert.deepEqual(
-        events(hosts.stdout).map((h) => `${h.host}:${h.state}`),
+        jsonLines(hosts.stdout).map((h) => `${h.host}:${h.state}`),
         ["cl-1:up", "cl-2:up", "cl-3:up"],
       );
     } finally {

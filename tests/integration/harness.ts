@@ -418,6 +418,11 @@ export class ControllerProcess {
   }
 }
 
+/** The objects of JSON-lines output (`controller ... --json`), in order. */
+export function jsonLines<T = Record<string, unknown>>(stdout: string): T[] {
+  return stdout.trimEnd().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
 /** Whether a process (or, with a negative pid, a process group) still exists. */
 export function alive(pid: number): boolean {
   try {
