@@ -14,7 +14,11 @@ const encoder = new Encoder({
   tagUint8Array: false,
   variableMapSize: true,
 });
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+// copyBuffers: byte strings and the typed arrays of tags 64-87 are copied out of the payload.
+// Without it a typed array is a view of the payload when its bytes happen to be aligned in memory,
+// and a copy otherwise, which refuses a length that the view silently truncates: the same message
+// decoded or not depending on where the network read had put it.
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 
 export function encode(value: unknown): Uint8Array {
   return encoder.encode(value);

@@ -4,7 +4,7 @@
  * `unwatch` cancels. Parsers return fully typed values or throw a
  * TuttiError naming the field, like those of messages.ts.
  */
-import { TuttiError, type WireError } from "./errors.ts";
+import { quoteValue, TuttiError, type WireError } from "./errors.ts";
 import {
   optNumber,
   optString,
@@ -162,7 +162,8 @@ export interface WatchEvent extends WatchResult {
 type Map = Record<string, unknown>;
 
 function fail(field: string, want: string, got: unknown): never {
-  const shown = got === undefined ? "missing" : `got ${JSON.stringify(got)?.slice(0, 60)}`;
+  // quoteValue, not JSON.stringify: a 64-bit integer (BigInt) or a cyclic map would make it throw.
+  const shown = got === undefined ? "missing" : `got ${quoteValue(got)}`;
   throw new TuttiError("EINVAL", `field "${field}": expected ${want}, ${shown}`);
 }
 

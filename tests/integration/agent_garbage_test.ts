@@ -83,6 +83,24 @@ Deno.test("garbage on the command subjects gets precise error replies", opts, as
         "EINVAL",
         /target/,
       ],
+      // Values JSON.stringify refuses, quoted in a watch error message (found by fuzzing).
+      [
+        "watch condition as a 64-bit integer",
+        s.host("a1", "watch"),
+        encode({ v, condition: 2n ** 64n - 1n }),
+        "EINVAL",
+        /condition.*18446744073709551615/,
+      ],
+      ["watch kind as a cyclic map", s.host("a1", "watch"), cyclicKind(), "EINVAL", /kind/],
+      // A typed array whose length is not a multiple of its element size, shifted by 0-7 bytes in
+      // the payload so that one of them is 8-byte aligned in the agent's read buffer: refused at
+      // every offset (it used to be decoded, as a truncated view, where it was aligned).
+      ...[0, 1, 2, 3, 4, 5, 6, 7].map((k): [string, string, Uint8Array, string] => [
+        `odd-length Float64Array at offset ${k}`,
+        s.host("a1", "ping"),
+        oddTypedArray(k),
+        "EBADMSG",
+      ]),
     ];
     for (const [what, subject, payload, code, message] of cases) {
       const r = await requestBytes(world.nc, subject, payload);
@@ -137,4 +155,28 @@ function deep(depth: number): Uint8Array {
 
 function bigV(): Uint8Array {
   return new Uint8Array([0xa1, 0x61, 0x76, 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+}
+
+/** `{v: 1, condition: {kind: <a map that contains itself>}}`, with cbor-x's shared-reference tags. */
+function cyclicKind(): Uint8Array {
+  const t = (s: string) => [0x60 + s.length, ...new TextEncoder().encode(s)];
+  const self = [0xd8, 28, 0xa1, ...t("a"), 0xd8, 29, 0x00];
+  return new Uint8Array([0xa2, ...t("v"), 0x01, ...t("condition"), 0xa1, ...t("kind"), ...self]);
+}
+
+/** `{v: 1, pad: "x" * k, f: <tag 86 (Float64Array) over 22 bytes>}`: the bytes start at offset k + 14. */
+function oddTypedArray(k: number): Uint8Array {
+  const t = (s: string) => [0x60 + s.length, ...new TextEncoder().encode(s)];
+  return new Uint8Array([
+    0xa3,
+    ...t("v"),
+    0x01,
+    ...t("pad"),
+    ...t("x".repeat(k)),
+    ...t("f"),
+    0xd8,
+    86,
+    0x56,
+    ...new Uint8Array(22),
+  ]);
 }
