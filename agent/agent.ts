@@ -117,6 +117,17 @@ export class Agent {
     conn.onLink((e) => e === "reconnect" ? presence.hello() : presence.pause());
     // Subscriptions are sent before the hello, so whoever sees it can address us at once.
     await conn.nc.flush().catch(() => {});
+    // The server answers a refused SUB before the flush's PONG: an agent its user does not allow
+    // to receive its requests would be deaf, so it does not start (nor say hello).
+    if (dispatcher.refused) {
+      dispatcher.stop();
+      await Promise.all([programs.shutdown(), conn.close()]);
+      throw new Error(
+        `the NATS server does not let this agent receive its requests (${dispatcher.refused.message}): ` +
+          `its user's permissions must allow ${subjects.hostAll(host)} and ${subjects.allAll()} ` +
+          `(controller nats-config writes them)`,
+      );
+    }
     presence.hello();
     const telemetry = opts.telemetryMs > 0
       ? startTelemetry(opts.telemetryMs, host, subjects, outbox, table)

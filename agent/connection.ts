@@ -3,8 +3,13 @@
  * tells the rest of the agent when it goes down and comes back, so that live
  * output stops while nobody can receive it and `hello` is said again.
  */
-import { connect, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
-import { type ConnectFlags, natsOptions } from "../protocol/connect_options.ts";
+import {
+  connect,
+  type MsgHdrs,
+  type NatsConnection,
+  PermissionViolationError,
+} from "@nats-io/transport-node";
+import { type ConnectFlags, explainAuthError, natsOptions } from "../protocol/connect_options.ts";
 import { log, RateLimitedLog } from "./log.ts";
 
 export type LinkEvent = "disconnect" | "reconnect";
@@ -14,6 +19,7 @@ export class Connection {
   connected = true;
   private readonly listeners: ((e: LinkEvent) => void)[] = [];
   private readonly publishErrors = new RateLimitedLog();
+  private readonly denied = new RateLimitedLog();
 
   private constructor(readonly nc: NatsConnection) {
     this.watch();
@@ -22,7 +28,9 @@ export class Connection {
   static async open(flags: ConnectFlags, name: string): Promise<Connection> {
     const options = await natsOptions(flags, `tutti-agent ${name}`);
     log(`connecting to ${[options.servers].flat().join(", ")} (retrying until it answers)`);
-    const nc = await connect(options);
+    const nc = await connect(options).catch((e) => {
+      throw new Error(explainAuthError((e as Error).message));
+    });
     log(`connected to ${nc.getServer()}`);
     return new Connection(nc);
   }
@@ -53,6 +61,16 @@ export class Connection {
 
   private async watch(): Promise<void> {
     for await (const s of this.nc.status()) {
+      if (s.type === "error" && s.error instanceof PermissionViolationError) {
+        // The server's configuration does not fit this agent's name or prefix: say so, as
+        // nothing else will (a refused subscription leaves the agent deaf, a publish silent).
+        const what = s.error.operation === "publish" ? "publish to" : "subscribe to";
+        this.denied.report(
+          `the NATS server refused to let this agent ${what} "${s.error.subject}" ` +
+            `(permissions violation): check its user's permissions (controller nats-config)`,
+        );
+        continue;
+      }
       if (s.type !== "disconnect" && s.type !== "reconnect") continue;
       this.connected = s.type === "reconnect";
       log(s.type === "reconnect" ? `reconnected to ${s.server}` : `disconnected from ${s.server}`);

@@ -34,15 +34,23 @@ export class Dispatcher {
     private readonly maxPayload: number,
   ) {}
 
+  /** The server's refusal of one of the subscriptions (its permissions), once it has come. */
+  refused: Error | null = null;
+
   start(): void {
     const nc = this.conn.nc;
+    const subscribe = (subject: string, broadcast: boolean) =>
+      nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (!err) return this.onMsg(msg, broadcast);
+          // The connection logs permission violations; ending the subscription is news.
+          this.refused ??= err;
+          log(`subscription to ${subject} ended: ${err.message}`);
+        },
+      });
     this.subs.push(
-      nc.subscribe(this.subjects.hostAll(this.identity.name), {
-        callback: (err, msg) => err ? log(`subscription: ${err.message}`) : this.onMsg(msg, false),
-      }),
-      nc.subscribe(this.subjects.allAll(), {
-        callback: (err, msg) => err ? log(`subscription: ${err.message}`) : this.onMsg(msg, true),
-      }),
+      subscribe(this.subjects.hostAll(this.identity.name), false),
+      subscribe(this.subjects.allAll(), true),
     );
   }
 

@@ -12,11 +12,13 @@ import {
   type Msg,
   type MsgHdrs,
   type NatsConnection,
+  PermissionViolationError,
   type Subscription,
 } from "@nats-io/transport-node";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../protocol/codec.ts";
 import {
   type ConnectFlags,
+  explainAuthError,
   natsOptions,
   resolveConnectFlags,
 } from "../protocol/connect_options.ts";
@@ -44,6 +46,7 @@ export class Link {
   /** False between a disconnect and the following reconnect. */
   connected = true;
   readonly #listeners = new Set<(e: LinkEvent) => void>();
+  readonly #denied = new Set<(e: TuttiError) => void>();
 
   constructor(readonly nc: NatsConnection, readonly subjects: Subjects) {
     this.#watch();
@@ -71,6 +74,17 @@ export class Link {
   onLink(fn: (e: LinkEvent) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
+  }
+
+  /**
+   * `fn` when the server refuses a publish or a subscription of this client
+   * (its NATS user lacks the permission): the operations in flight fail with
+   * this EPERM at once, rather than waiting for answers that cannot come.
+   * Returns its removal.
+   */
+  onDenied(fn: (e: TuttiError) => void): () => void {
+    this.#denied.add(fn);
+    return () => this.#denied.delete(fn);
   }
 
   inbox(): string {
@@ -103,17 +117,25 @@ export class Link {
     timeoutMs = REQUEST_TIMEOUT_MS,
   ): Promise<Record<string, unknown>> {
     const payload = encode({ v: PROTOCOL_VERSION, ...body });
+    const denied = Promise.withResolvers<never>();
+    const off = this.onDenied(denied.reject);
     let m: Msg;
     try {
-      m = await this.nc.request(this.subjects.host(host, verb), payload, {
-        timeout: timeoutMs,
-        headers: requestHeaders(verb),
-      });
+      m = await Promise.race([
+        this.nc.request(this.subjects.host(host, verb), payload, {
+          timeout: timeoutMs,
+          headers: requestHeaders(verb),
+        }),
+        denied.promise,
+      ]);
     } catch (e) {
+      if (e instanceof TuttiError) throw e;
       const why = isNoResponders(e)
         ? "no agent of that name is connected"
         : `no answer within ${timeoutMs / 1000}s`;
       throw new TuttiError("ENORESPONSE", `${host}: ${verb}: ${why}`);
+    } finally {
+      off();
     }
     return decodeMap(m.data);
   }
@@ -129,6 +151,11 @@ export class Link {
 
   async #watch(): Promise<void> {
     for await (const s of this.nc.status()) {
+      if (s.type === "error" && s.error instanceof PermissionViolationError) {
+        const e = deniedError(s.error);
+        for (const fn of [...this.#denied]) fn(e);
+        continue;
+      }
       if (s.type !== "disconnect" && s.type !== "reconnect") continue;
       this.connected = s.type === "reconnect";
       for (const fn of [...this.#listeners]) fn(s.type);
@@ -142,6 +169,17 @@ function requestHeaders(verb: string): MsgHdrs {
   h.append(H.type, verb);
   h.append(H.encoding, "cbor");
   return h;
+}
+
+/** The EPERM of a refused publish or subscription, saying what to do about it. */
+function deniedError(e: PermissionViolationError): TuttiError {
+  const what = e.operation === "publish" ? "publish to" : "subscribe to";
+  return new TuttiError(
+    "EPERM",
+    `the NATS server refused to let this client ${what} "${e.subject}" (permissions violation): ` +
+      `connect as a user with controller rights (--nkey, --creds, --user; see "Users and ` +
+      `permissions" in the README)`,
+  );
 }
 
 /** A "503 no responders" status in place of a reply: nobody subscribes to the subject. */
@@ -162,7 +200,7 @@ function connectReason(e: unknown): string {
   if (err?.name === "TimeoutError" || err?.message === "timeout") {
     return `no answer within ${CONNECT_TIMEOUT_MS / 1000}s`;
   }
-  const m = err?.message ?? String(e);
+  const m = explainAuthError(err?.message ?? String(e));
   const dns = /getaddrinfo (ENOTFOUND|EAI_AGAIN) (\S+)/.exec(m);
   if (dns) return `unknown host ${dns[2]}`;
   return m;

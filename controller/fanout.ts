@@ -55,6 +55,10 @@ class Fanout<T> extends Channel<HostReply<T>, HostReply<T>[]> {
     const sub = link.subscribe(this.#inbox, (m) => this.#onReply(m));
     this.#cleanup.push(() => sub.unsubscribe());
     this.#cleanup.push(link.onLink((e) => e === "reconnect" && this.#resend()));
+    this.#cleanup.push(link.onDenied((e) => {
+      this.#stop();
+      this.fail(e);
+    }));
     this.#cleanup.push(() => clearTimeout(this.#timer));
     try {
       this.#send(resolved.target);

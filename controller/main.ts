@@ -11,6 +11,7 @@ import { dashboardVerb } from "./cli/dashboard.ts";
 import { hostsVerb } from "./cli/hosts.ts";
 import { killVerb, signalVerb } from "./cli/kill.ts";
 import { logsVerb } from "./cli/logs.ts";
+import { natsConfigVerb } from "./cli/nats_config.ts";
 import { programsVerb } from "./cli/programs.ts";
 import { psVerb } from "./cli/ps.ts";
 import { runVerb } from "./cli/run.ts";
@@ -39,6 +40,7 @@ export const VERBS: Verb[] = [
   programsVerb,
   shutdownVerb,
   shellVerb,
+  natsConfigVerb,
 ];
 
 export function usage(): string {

@@ -139,6 +139,10 @@ export class AckedFanout<T> extends Channel<HostReply<T>, HostReply<T>[]> {
     }
     this.#cleanup.push(() => subs.forEach((s) => s.unsubscribe()));
     this.#cleanup.push(link.onLink((e) => this.#guard(() => e === "reconnect" && this.#resend())));
+    this.#cleanup.push(link.onDenied((e) => {
+      this.#stop();
+      this.fail(e);
+    }));
     const tick = setInterval(() => this.#guard(() => this.#check()), TICK_MS);
     this.#cleanup.push(() => clearInterval(tick));
     try {

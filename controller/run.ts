@@ -184,6 +184,10 @@ class RunOperation extends Channel<RunEvent, RunSummary> implements RunHandle {
     }
     this.#cleanup.push(() => subs.forEach((sub) => sub.unsubscribe()));
     this.#cleanup.push(link.onLink((e) => this.#guard(() => this.#onLink(e))));
+    this.#cleanup.push(link.onDenied((e) => {
+      this.#stop();
+      this.fail(e);
+    }));
     const tick = setInterval(() => this.#guard(() => this.#check()), TICK_MS);
     this.#cleanup.push(() => clearInterval(tick));
     this.#sendRun(this.resolved.target);

@@ -87,6 +87,10 @@ class TelemetryFollow extends Channel<TelemetryEvent, void> implements Telemetry
     }
     this.#cleanup.push(() => subs.forEach((sub) => sub.unsubscribe()));
     this.#cleanup.push(link.onLink((e) => e === "reconnect" && this.#liveness.restart(Date.now())));
+    this.#cleanup.push(link.onDenied((e) => {
+      this.#stop();
+      this.fail(e);
+    }));
     const tick = setInterval(() => this.#guard(() => this.#check()), TICK_MS);
     this.#cleanup.push(() => clearInterval(tick));
     if (opts.signal) {

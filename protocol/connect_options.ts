@@ -172,6 +172,17 @@ async function readContext(name: string, explicit: boolean): Promise<NatsContext
   return context as NatsContext;
 }
 
+/**
+ * The server's "Authorization Violation", which says neither what was wrong
+ * nor what to do, completed: credentials missing or refused, and the options
+ * that give them. Other messages are returned as they are.
+ */
+export function explainAuthError(message: string): string {
+  if (!/authorization violation/i.test(message)) return message;
+  return `${message}: the server refused this client's credentials, or wants some ` +
+    `(--nkey, --creds, --user/--password, --token, --context)`;
+}
+
 function msg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

@@ -22,7 +22,8 @@ export const ERROR_CODES = {
   EEXIST: "the process id is already used on this host by a different command",
   ESRCH: "no process with that id on this host (never started, or expired from the table)",
   EPERM:
-    "the agent may not do that (signal to a process it does not own, user switch without root)",
+    "the agent may not do that (signal to a process it does not own, user switch without root); " +
+    "at the controller, the NATS server refused one of its publishes or subscriptions",
   EIO: "the agent could not write or read a spool file (disk full, I/O error)",
   // Controller-side outcomes, reported per host in results and summaries.
   ENORESPONSE: "the host did not answer before the deadline",

@@ -8,6 +8,12 @@ import { TuttiError } from "./errors.ts";
 
 export const DEFAULT_PREFIX = "tutti";
 
+/**
+ * Where replies go: NATS clients' default inbox prefix (controllers take
+ * their reply subjects from `createInbox()`), outside the tutti prefix.
+ */
+export const REPLY_SUBJECTS = "_INBOX.>";
+
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export function isToken(s: string): boolean {
@@ -80,6 +86,10 @@ export function processFromTokens(program: string, n: string): string | null {
 export class Subjects {
   constructor(readonly prefix: string = DEFAULT_PREFIX) {
     checkPrefix(prefix);
+  }
+  /** Every subject of this prefix (`P.>`). */
+  any(): string {
+    return `${this.prefix}.>`;
   }
   /** Request to one agent. */
   host(host: string, verb: string): string {

@@ -151,7 +151,10 @@ Deno.test(
       assert.equal(m.memory.total, mem.MemTotal);
       assert.equal(m.memory.swapTotal, mem.SwapTotal);
       assert.equal(m.memory.used + m.memory.available, m.memory.total, "memory adds up");
-      assert.ok(m.memory.free <= m.memory.available && m.memory.available <= m.memory.total);
+      // Not free <= available: the kernel takes its reserves out of MemAvailable, which falls
+      // below MemFree when little page cache is left (as when the whole suite runs at once).
+      assert.ok(m.memory.free <= m.memory.total && m.memory.available <= m.memory.total);
+      assert.ok(m.memory.free > 0 && m.memory.available > 0);
       assert.ok(m.memory.swapFree <= m.memory.swapTotal);
       const uptime = Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]);
       assert.ok(Math.abs(m.uptime - uptime) < 5, `uptime ${m.uptime} vs ${uptime}`);

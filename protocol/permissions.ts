@@ -1,0 +1,77 @@
+/**
+ * Who may publish and subscribe to what: the subject permissions of the three
+ * roles of a tutti deployment, for a NATS server's `authorization` block
+ * (`controller nats-config` writes one). Only a controller can make an agent
+ * run anything:
+ *
+ * - an **agent** receives its own requests and broadcasts, and publishes only
+ *   its own events (a node cannot speak for another) and replies;
+ * - a **controller** sends requests to any agent and reads everything;
+ * - a **viewer** reads every event and may send the read-only verbs
+ *   (`controller hosts`, `ps`, `logs`, `top`, `programs tail`), nothing that
+ *   starts, signals or stops anything.
+ */
+import { REPLY_SUBJECTS, type Subjects, type Verb } from "./subjects.ts";
+
+export interface Permissions {
+  /** Subjects the client may publish to (wildcards allowed). */
+  publish: string[];
+  /** Subjects the client may subscribe to. */
+  subscribe: string[];
+}
+
+export type Role = "agent" | "controller" | "viewer";
+
+/**
+ * Verbs that only read: they start, signal and stop nothing (`follow` makes an
+ * agent publish a supervised process's output for a while; `watch` is not
+ * here, as a `command` condition runs a program).
+ */
+export const READ_ONLY_VERBS = [
+  "ping",
+  "ps",
+  "logs",
+  "tail",
+  "follow",
+] as const satisfies readonly Verb[];
+
+/** The events agents publish, for any host when `host` is `*`. */
+function events(s: Subjects, host: string): string[] {
+  return [
+    s.proc(host, "*", "*"),
+    s.presence(host),
+    s.log(host),
+    s.prog(host, "*", "*"),
+    s.watch(host, "*"),
+    s.tel(host),
+    s.telProcs(host),
+  ];
+}
+
+/**
+ * Agent `host`: its requests and broadcasts in, its events and replies out.
+ * Replies go to `_INBOX.>` rather than through the server's `allow_responses`,
+ * which keeps state per request in the server, and an acknowledged `programs`
+ * action answers twice, up to its timeout (a day) apart.
+ */
+export function agentPermissions(s: Subjects, host: string): Permissions {
+  return {
+    publish: [...events(s, host), REPLY_SUBJECTS],
+    subscribe: [s.hostAll(host), s.allAll()],
+  };
+}
+
+export function controllerPermissions(s: Subjects): Permissions {
+  return {
+    publish: [s.host("*", "*"), s.all("*")],
+    subscribe: [s.any(), REPLY_SUBJECTS],
+  };
+}
+
+/** Events and replies in; read-only requests out. Requests of others are not visible. */
+export function viewerPermissions(s: Subjects): Permissions {
+  return {
+    publish: READ_ONLY_VERBS.flatMap((v) => [s.host("*", v), s.all(v)]),
+    subscribe: [...events(s, "*"), REPLY_SUBJECTS],
+  };
+}

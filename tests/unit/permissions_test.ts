@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import {
+  agentPermissions,
+  controllerPermissions,
+  READ_ONLY_VERBS,
+  viewerPermissions,
+} from "../../protocol/permissions.ts";
+import { Subjects, VERBS } from "../../protocol/subjects.ts";
+import { renderNatsConfig } from "../../controller/nats_config.ts";
+
+/** NATS subject matching: `*` one token, `>` one or more at the end. */
+function allows(patterns: string[], subject: string): boolean {
+  const s = subject.split(".");
+  return patterns.some((p) => {
+    const t = p.split(".");
+    for (let i = 0; i < t.length; i++) {
+      if (t[i] === ">") return s.length > i;
+      if (i >= s.length || (t[i] !== "*" && t[i] !== s[i])) return false;
+    }
+    return t.length === s.length;
+  });
+}
+
+const s = new Subjects("lab.exp1");
+
+Deno.test("an agent receives its own and broadcast requests, publishes only its own events", () => {
+  const p = agentPermissions(s, "n-1");
+  for (const verb of VERBS) {
+    assert.ok(allows(p.subscribe, s.host("n-1", verb)), verb);
+    assert.ok(allows(p.subscribe, s.all(verb)), verb);
+    assert.ok(!allows(p.subscribe, s.host("n-2", verb)), verb);
+    assert.ok(!allows(p.publish, s.host("n-2", verb)), verb);
+    assert.ok(!allows(p.publish, s.all(verb)), verb);
+  }
+  for (
+    const own of [
+      s.proc("n-1", "p7", "exit"),
+      s.proc("n-1", "p7", "stdout"),
+      s.presence("n-1"),
+      s.log("n-1"),
+      s.prog("n-1", "web:0", "stderr"),
+      s.prog("n-1", "nginx", "stdout"),
+      s.watch("n-1", "w1"),
+      s.tel("n-1"),
+      s.telProcs("n-1"),
+      "_INBOX.abc.def",
+    ]
+  ) {
+    assert.ok(allows(p.publish, own), own);
+    const other = own.replace("n-1", "n-2");
+    if (other !== own) assert.ok(!allows(p.publish, other), other);
+  }
+  assert.ok(!allows(p.subscribe, s.proc("n-2", "p7", "stdout")));
+  assert.ok(!allows(p.subscribe, "_INBOX.abc"));
+});
+
+Deno.test("a controller sends every verb and reads everything; never speaks for an agent", () => {
+  const p = controllerPermissions(s);
+  for (const verb of VERBS) {
+    assert.ok(allows(p.publish, s.host("n-1", verb)));
+    assert.ok(allows(p.publish, s.all(verb)));
+  }
+  assert.ok(allows(p.subscribe, s.proc("n-1", "p", "exit")));
+  assert.ok(allows(p.subscribe, "_INBOX.x.y"));
+  assert.ok(!allows(p.publish, s.proc("n-1", "p", "exit")));
+  assert.ok(!allows(p.publish, s.presence("n-1")));
+  assert.ok(!allows(p.subscribe, "tutti.proc.n-1.p.exit"), "another prefix");
+});
+
+Deno.test("a viewer sends only the read-only verbs and reads events, not requests", () => {
+  const p = viewerPermissions(s);
+  for (const verb of VERBS) {
+    const readOnly = (READ_ONLY_VERBS as readonly string[]).includes(verb);
+    assert.equal(allows(p.publish, s.host("n-1", verb)), readOnly, verb);
+    assert.equal(allows(p.publish, s.all(verb)), readOnly, verb);
+    assert.ok(!allows(p.subscribe, s.host("n-1", verb)), verb);
+  }
+  for (const verb of ["run", "signal", "shutdown", "programs", "input", "watch"]) {
+    assert.ok(!(READ_ONLY_VERBS as readonly string[]).includes(verb), verb);
+  }
+  assert.ok(allows(p.subscribe, s.proc("n-1", "p", "stdout")));
+  assert.ok(allows(p.subscribe, s.tel("n-1")));
+  assert.ok(!allows(p.publish, s.presence("n-1")));
+});
+
+Deno.test("the configuration lists each user with its key and its permissions", () => {
+  const text = renderNatsConfig([
+    { role: "controller", name: "controller", nkey: "UCTL", permissions: controllerPermissions(s) },
+    { role: "agent", name: "n-1", nkey: "UN1", permissions: agentPermissions(s, "n-1") },
+  ], ["head line"]);
+  assert.equal(
+    text,
+    `# head line
+authorization {
+  users = [
+    # controller: sends requests to every agent, reads everything
+    {
+      nkey: "UCTL"
+      permissions: {
+        publish: { allow: ["lab.exp1.host.*.*", "lab.exp1.all.*"] }
+        subscribe: { allow: ["lab.exp1.>", "_INBOX.>"] }
+      }
+    }
+    # agent n-1: its own requests and broadcasts in, its own events and replies out
+    {
+      nkey: "UN1"
+      permissions: {
+        publish: { allow: ["lab.exp1.proc.n-1.*.*", "lab.exp1.presence.n-1", "lab.exp1.log.n-1", "lab.exp1.prog.n-1.*.*.*", "lab.exp1.watch.n-1.*", "lab.exp1.tel.n-1", "lab.exp1.tel.n-1.procs", "_INBOX.>"] }
+        subscribe: { allow: ["lab.exp1.host.n-1.*", "lab.exp1.all.*"] }
+      }
+    }
+  ]
+}
+`,
+  );
+});
