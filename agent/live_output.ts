@@ -30,6 +30,10 @@ export class LiveBudget {
     conn.onLink(() => this.reset());
   }
 
+  get linkUp(): boolean {
+    return this.conn.connected;
+  }
+
   /** Why output cannot go live right now, or null when it can. */
   blocked(): Reason | null {
     if (!this.conn.connected) return "disconnected";
@@ -42,6 +46,11 @@ export class LiveBudget {
       return "backpressure";
     }
     return null;
+  }
+
+  /** The largest live message: LIVE_CHUNK_MAX, less when the server's max_payload is smaller. */
+  maxChunk(): number {
+    return Math.max(1024, Math.min(LIVE_CHUNK_MAX, this.conn.maxPayload - 4096));
   }
 
   sent(bytes: number): void {
@@ -77,10 +86,20 @@ export class LiveBudget {
   }
 }
 
+/** Live output is gathered into messages of up to this many bytes (or the server's limit). */
+export const LIVE_CHUNK_MAX = 256 * 1024;
+/** How long gathered output may wait for more before it is published. */
+export const LIVE_LINGER_MS = 2;
+
 export class LiveStream {
   private skipFrom = 0;
   private skipped = 0;
   private reason: Reason = "backpressure";
+  /** Output read but not yet published: `gathered` from `gatherFrom` on. */
+  private gathered: Uint8Array[] = [];
+  private gatheredBytes = 0;
+  private gatherFrom = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly budget: LiveBudget,
@@ -88,10 +107,18 @@ export class LiveStream {
     private readonly stream: StreamName,
   ) {}
 
-  /** One chunk that starts at `offset` in the stream (already in the spool). */
+  /**
+   * One chunk that starts at `offset` in the stream (already in the spool).
+   * A pipe gives at most 64 KiB per read: chunks that follow each other
+   * within LIVE_LINGER_MS are published as one message, which saves the
+   * agent, the server and every subscriber most of their per-message work
+   * when a process writes fast, and delays a lone line by at most that.
+   */
   chunk(offset: number, data: Uint8Array): void {
     const blocked = this.budget.blocked();
     if (blocked !== null) {
+      // What was gathered was admitted: it goes out, then the range skipped from here on.
+      this.publishGathered();
       if (this.skipped === 0) {
         this.skipFrom = offset;
         this.reason = blocked;
@@ -100,12 +127,49 @@ export class LiveStream {
       return;
     }
     this.announceDropped();
-    this.events.output(this.stream, offset, data);
-    this.budget.sent(data.length);
+    if (this.gatheredBytes === 0) this.gatherFrom = offset;
+    this.gathered.push(data);
+    this.gatheredBytes += data.length;
+    if (this.gatheredBytes >= this.budget.maxChunk()) this.publishGathered();
+    else this.timer ??= setTimeout(() => this.publishGathered(), LIVE_LINGER_MS);
+  }
+
+  /** Everything still held, then the pending `dropped` range: before `exit`. */
+  finish(): void {
+    this.publishGathered();
+    this.announceDropped();
+  }
+
+  private publishGathered(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.gatheredBytes === 0) return;
+    if (!this.budget.linkUp) {
+      // The link went down while this waited: it is skipped like what follows (nothing is
+      // skipped before it, as a skipped range is announced before anything is gathered).
+      this.skipFrom = this.gatherFrom;
+      this.skipped = this.gatheredBytes;
+      this.reason = "disconnected";
+      this.gathered = [];
+      this.gatheredBytes = 0;
+      return;
+    }
+    const max = this.budget.maxChunk();
+    const all = this.gathered.length === 1
+      ? this.gathered[0]
+      : concat(this.gathered, this.gatheredBytes);
+    this.gathered = [];
+    // Several reads may overshoot the limit: split at it.
+    for (let at = 0; at < all.length; at += max) {
+      const part = all.subarray(at, Math.min(all.length, at + max));
+      this.events.output(this.stream, this.gatherFrom + at, part);
+      this.budget.sent(part.length);
+    }
+    this.gatheredBytes = 0;
   }
 
   /** Publishes the pending `dropped` range, if any. */
-  announceDropped(): void {
+  private announceDropped(): void {
     if (this.skipped === 0) return;
     this.events.dropped({
       stream: this.stream,
@@ -115,4 +179,14 @@ export class LiveStream {
     });
     this.skipped = 0;
   }
+}
+
+function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -145,8 +145,8 @@ export class ManagedProcess {
       this.pump("stderr", this.child.stderr, err),
     ]);
     clearTimeout(this.timeout);
-    out?.announceDropped();
-    err?.announceDropped();
+    out?.finish();
+    err?.finish();
     const info = this.info;
     info.state = "exited";
     info.ended = ended;

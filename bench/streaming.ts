@@ -11,12 +11,13 @@
  * - `ssh host head -c B /dev/zero` through the loopback sshd, read here.
  * - the physical limit: `head -c B /dev/zero` on a local pipe, read here;
  *   and the same pipe into `cat > /dev/null`, which no Deno reader reaches.
- * - the broker's limit: B bytes published by another Deno process in 64 KiB
- *   messages with the agent's flow control, received here.
+ * - the broker's limit: B bytes published by another Deno process in messages
+ *   of the agent's size (LIVE_CHUNK_MAX) with its flow control, received here.
  *
  * Figures in MB/s (10^6 bytes per second), from spawn (or request) to the
  * last byte.
  */
+import { LIVE_CHUNK_MAX } from "../agent/live_output.ts";
 import { Controller } from "../controller/mod.ts";
 import { decodeMap } from "../protocol/codec.ts";
 import { DENO } from "./agents.ts";
@@ -30,8 +31,8 @@ const RSS_POLL_MS = 100;
 const MiB = 1024 * 1024;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 const PUBLISH_TS = new URL("./peers/publish.ts", import.meta.url).pathname;
-/** The raw peer's message size: what the agent publishes when it reads a full pipe buffer. */
-const NATS_CHUNK = 64 * 1024;
+/** The raw peer's message size: what the agent publishes when a process writes fast. */
+const NATS_CHUNK = LIVE_CHUNK_MAX;
 /** The warm-up streams this much: enough to warm caches and connections, short enough to spare time. */
 const WARM_UP_BYTES = 64 * MiB;
 

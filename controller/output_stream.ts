@@ -22,6 +22,9 @@ export interface StreamSink {
 /** Reads `[offset, offset + limit)` of the stream from the spool; may return less. */
 export type SpoolReader = (offset: number, limit: number) => Promise<Uint8Array>;
 
+/** Reads of one hole in flight at once. */
+export const FETCH_AHEAD = 4;
+
 interface Held {
   offset: number;
   data: Uint8Array;
@@ -36,6 +39,8 @@ export class OutputStream {
   /** Chunks past a hole, in offset order. */
   readonly #held: Held[] = [];
   #filling = false;
+  /** How much one read asks for: LOGS_CHUNK_MAX, or what the agent answers when less. */
+  #readSize = LOGS_CHUNK_MAX;
   readonly #waiters: (() => void)[] = [];
 
   constructor(
@@ -121,7 +126,12 @@ export class OutputStream {
     for (const w of this.#waiters.splice(0)) w();
   }
 
-  /** Fetches holes one at a time until delivery has caught up with what is known. */
+  /**
+   * Fetches holes until delivery has caught up with what is known: up to
+   * FETCH_AHEAD consecutive reads of one hole at once, delivered in order, so
+   * that a long hole costs a round trip per FETCH_AHEAD reads rather than per
+   * read (a skipped gigabyte is two thousand reads).
+   */
   async #fill(): Promise<void> {
     if (this.#filling) return;
     this.#filling = true;
@@ -132,33 +142,46 @@ export class OutputStream {
           this.#accept(this.#next, new Uint8Array(0));
           continue;
         }
-        const from = this.#next;
-        const want = Math.min(end - from, LOGS_CHUNK_MAX);
-        let data: Uint8Array;
-        try {
-          data = await this.read(from, want);
-        } catch (e) {
-          const error = e instanceof TuttiError
-            ? e.toWire()
-            : { code: "EINTERNAL" as const, message: String(e) };
-          // Live chunks may have filled part of the hole meanwhile.
-          if (this.#next === from) this.#skip(end - from, error);
-          continue;
+        const reads: { at: number; want: number; got: Promise<Uint8Array | WireError> }[] = [];
+        for (let at = this.#next; at < end && reads.length < FETCH_AHEAD; at += this.#readSize) {
+          const want = Math.min(end - at, this.#readSize);
+          reads.push({ at, want, got: this.read(at, want).catch(wireErrorOf) });
         }
-        if (data.length === 0) {
-          if (this.#next === from) {
-            this.#skip(end - from, {
-              code: "EIO",
-              message: `${this.stream} bytes ${from}-${end} are not in the agent's spool`,
-            });
+        for (const { at, want, got } of reads) {
+          const r = await got;
+          // Live chunks may have filled the range meanwhile, or an earlier read came back
+          // short, leaving a gap before this one: the next turn of the loop starts over.
+          if (this.#next > at + want - 1 || this.#next < at) {
+            if (this.#next < at) break;
+            continue;
           }
-          continue;
+          if (!(r instanceof Uint8Array)) {
+            // The agent could not be asked (gone, or the process expired): the rest of the hole
+            // is missing, reported once, rather than asked for again piece by piece.
+            if (this.#next === at) this.#skip(end - at, r);
+            continue;
+          }
+          if (r.length === 0) {
+            if (this.#next === at) {
+              this.#skip(want, {
+                code: "EIO",
+                message: `${this.stream} bytes ${at}-${at + want} are not in the agent's spool`,
+              });
+            }
+            continue;
+          }
+          // An agent whose server allows smaller messages answers less: ask for that much.
+          if (r.length < want && at + r.length < this.#known) this.#readSize = r.length;
+          this.#accept(at, r, true);
         }
-        this.#accept(from, data, true);
       }
     } finally {
       this.#filling = false;
       this.#wake();
     }
   }
+}
+
+function wireErrorOf(e: unknown): WireError {
+  return e instanceof TuttiError ? e.toWire() : { code: "EINTERNAL", message: String(e) };
 }

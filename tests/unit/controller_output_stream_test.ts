@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { TuttiError, type WireError } from "../../protocol/errors.ts";
-import { OutputStream } from "../../controller/output_stream.ts";
+import { FETCH_AHEAD, OutputStream } from "../../controller/output_stream.ts";
+import { LOGS_CHUNK_MAX } from "../../protocol/messages.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -162,4 +163,77 @@ Deno.test("a long hole is read in several requests", async () => {
     at += g.length;
   }
   assert.deepEqual(all, big);
+});
+
+Deno.test("the reads of a long hole are in flight together, and delivered in order", async () => {
+  const big = new Uint8Array(LOGS_CHUNK_MAX * 5 + 10).map((_, i) => i % 251);
+  const pending: { offset: number; limit: number; answer: () => void }[] = [];
+  const got: Uint8Array[] = [];
+  const s = new OutputStream(
+    "stdout",
+    {
+      data: (_o, d, recovered) => {
+        assert.ok(recovered);
+        got.push(d.slice());
+      },
+      missing: () => assert.fail("nothing is missing"),
+    },
+    (offset, limit) =>
+      new Promise((resolve) =>
+        pending.push({ offset, limit, answer: () => resolve(big.slice(offset, offset + limit)) })
+      ),
+  );
+  const done = s.finish(big.length);
+  assert.deepEqual(pending.map((p) => p.offset), [0, 1, 2, 3].map((k) => k * LOGS_CHUNK_MAX));
+  assert.equal(FETCH_AHEAD, 4);
+  // Answered last first: nothing is delivered before the first one.
+  for (const p of pending.splice(0).reverse()) p.answer();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(got.length, 4);
+  assert.deepEqual(pending.map((p) => [p.offset, p.limit]), [[LOGS_CHUNK_MAX * 4, LOGS_CHUNK_MAX], [
+    LOGS_CHUNK_MAX * 5,
+    10,
+  ]]);
+  for (const p of pending.splice(0)) p.answer();
+  await done;
+  const all = new Uint8Array(big.length);
+  let at = 0;
+  for (const g of got) {
+    all.set(g, at);
+    at += g.length;
+  }
+  assert.deepEqual(all, big);
+});
+
+Deno.test("an agent that answers less than asked is then asked for that much", async () => {
+  const big = new Uint8Array(1000).map((_, i) => i % 251);
+  const asked: [number, number][] = [];
+  const got: number[] = [];
+  const s = new OutputStream("stdout", {
+    data: (o, d) => got.push(o, d.length),
+    missing: () => assert.fail("nothing is missing"),
+  }, (offset, limit) => {
+    asked.push([offset, limit]);
+    return Promise.resolve(big.slice(offset, offset + Math.min(limit, 300)));
+  });
+  await s.finish(big.length);
+  // The first round learns the size (its later reads were misplaced and are asked again).
+  assert.deepEqual(asked.slice(0, 1), [[0, 1000]]);
+  assert.deepEqual(asked.slice(-3), [[300, 300], [600, 300], [900, 100]]);
+  assert.deepEqual(got, [0, 300, 300, 300, 600, 300, 900, 100]);
+});
+
+Deno.test("a hole the agent cannot give is reported missing once, not piece by piece", async () => {
+  let reads = 0;
+  const missing: [number, number][] = [];
+  const s = new OutputStream("stdout", {
+    data: () => assert.fail("nothing to deliver"),
+    missing: (o, b) => missing.push([o, b]),
+  }, () => {
+    reads++;
+    return Promise.reject(new TuttiError("ENORESPONSE", "t-1: logs: no answer"));
+  });
+  await s.finish(LOGS_CHUNK_MAX * 10);
+  assert.deepEqual(missing, [[0, LOGS_CHUNK_MAX * 10]]);
+  assert.equal(reads, FETCH_AHEAD, "one round of reads");
 });

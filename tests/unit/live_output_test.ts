@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { type LiveBudget, LiveStream } from "../../agent/live_output.ts";
+import type { ProcEvents } from "../../agent/proc_events.ts";
+import type { DroppedEvent } from "../../protocol/messages.ts";
+
+type Seen =
+  | { kind: "output"; offset: number; text: string }
+  | { kind: "dropped"; offset: number; bytes: number; reason: string };
+
+/** A budget that blocks when told to, and the events a LiveStream publishes, in order. */
+function setup(maxChunk = 1000) {
+  const seen: Seen[] = [];
+  let onOutput = () => {};
+  const state = { blocked: null as DroppedEvent["reason"] | null, sent: 0 };
+  const budget = {
+    get linkUp() {
+      return state.blocked !== "disconnected";
+    },
+    blocked: () => state.blocked,
+    sent: (n: number) => state.sent += n,
+    maxChunk: () => maxChunk,
+  } as unknown as LiveBudget;
+  const events = {
+    output: (_stream: string, offset: number, data: Uint8Array) => {
+      seen.push({ kind: "output", offset, text: new TextDecoder().decode(data) });
+      onOutput();
+    },
+    dropped: (d: Omit<DroppedEvent, "v">) =>
+      seen.push({ kind: "dropped", offset: d.offset, bytes: d.bytes, reason: d.reason }),
+  } as unknown as ProcEvents;
+  const live = new LiveStream(budget, events, "stdout");
+  const published = () => new Promise<void>((resolve) => onOutput = resolve);
+  return { seen, state, live, published };
+}
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+Deno.test("reads that follow each other are published as one message, at its first offset", async () => {
+  const { seen, state, live, published } = setup();
+  const next = published();
+  live.chunk(0, bytes("hello "));
+  live.chunk(6, bytes("world\n"));
+  assert.deepEqual(seen, [], "held for the linger");
+  await next; // the linger timer, not a sleep: resolved by the publish itself
+  assert.deepEqual(seen, [{ kind: "output", offset: 0, text: "hello world\n" }]);
+  assert.equal(state.sent, 12);
+});
+
+Deno.test("a full message goes at once; an overshoot is split at the limit", () => {
+  const { seen, live } = setup(10);
+  live.chunk(0, bytes("0123456"));
+  live.chunk(7, bytes("789abcdefghij"));
+  assert.deepEqual(seen, [
+    { kind: "output", offset: 0, text: "0123456789" },
+    { kind: "output", offset: 10, text: "abcdefghij" },
+  ]);
+  live.finish();
+  assert.equal(seen.length, 2, "nothing left over");
+});
+
+Deno.test("under backpressure: what was gathered, then the skipped range, then new output", () => {
+  const { seen, state, live } = setup();
+  live.chunk(0, bytes("aaa"));
+  state.blocked = "backpressure";
+  live.chunk(3, bytes("bbbb"));
+  live.chunk(7, bytes("cc"));
+  assert.deepEqual(seen, [{ kind: "output", offset: 0, text: "aaa" }]);
+  state.blocked = null;
+  live.chunk(9, bytes("dd"));
+  live.finish();
+  assert.deepEqual(seen, [
+    { kind: "output", offset: 0, text: "aaa" },
+    { kind: "dropped", offset: 3, bytes: 6, reason: "backpressure" },
+    { kind: "output", offset: 9, text: "dd" },
+  ]);
+});
+
+Deno.test("finish publishes what is held, then the range skipped at the end", () => {
+  const { seen, state, live } = setup();
+  live.chunk(0, bytes("x"));
+  live.finish();
+  state.blocked = "disconnected";
+  live.chunk(1, bytes("yz"));
+  live.finish();
+  assert.deepEqual(seen, [
+    { kind: "output", offset: 0, text: "x" },
+    { kind: "dropped", offset: 1, bytes: 2, reason: "disconnected" },
+  ]);
+});
+
+Deno.test("output held when the link goes down is skipped, not published into it", () => {
+  const { seen, state, live } = setup();
+  live.chunk(0, bytes("abc"));
+  state.blocked = "disconnected";
+  live.chunk(3, bytes("de"));
+  state.blocked = null;
+  live.chunk(5, bytes("f"));
+  live.finish();
+  assert.deepEqual(seen, [
+    { kind: "dropped", offset: 0, bytes: 5, reason: "disconnected" },
+    { kind: "output", offset: 5, text: "f" },
+  ]);
+});
