@@ -12,6 +12,7 @@
  * budget allows, remembers the range it had to skip, and announces that range
  * with a `dropped` event before the next chunk it publishes (or before `exit`).
  */
+import { Buffer } from "node:buffer";
 import type { DroppedEvent, StreamName } from "../protocol/messages.ts";
 import type { Connection } from "./connection.ts";
 import type { ProcEvents } from "./proc_events.ts";
@@ -157,7 +158,7 @@ export class LiveStream {
     const max = this.budget.maxChunk();
     const all = this.gathered.length === 1
       ? this.gathered[0]
-      : concat(this.gathered, this.gatheredBytes);
+      : Buffer.concat(this.gathered, this.gatheredBytes);
     this.gathered = [];
     // Several reads may overshoot the limit: split at it.
     for (let at = 0; at < all.length; at += max) {
@@ -179,14 +180,4 @@ export class LiveStream {
     });
     this.skipped = 0;
   }
-}
-
-function concat(parts: Uint8Array[], bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

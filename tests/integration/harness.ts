@@ -226,7 +226,38 @@ export class World {
       }
     })();
     await this.nc.flush();
-    const proc = new Deno.Command(DENO, {
+    const proc = this.#agentCommand(name, stateDir, labels, opts).spawn();
+    const agent = new Agent(name, proc, stateDir);
+    this.agents.push(agent);
+    const died = proc.status.then((s) => {
+      throw new Error(`agent ${name} exited (${s.code}) before hello:\n${agent.output.join("")}`);
+    });
+    try {
+      await Promise.race([hello, died]);
+    } finally {
+      sub.unsubscribe();
+    }
+    return agent;
+  }
+
+  /**
+   * Starts an agent that is expected not to start: resolves with its exit code
+   * and stderr. One still running after `timeoutMs` is killed (and the caller's
+   * assertion on the code fails).
+   */
+  async agentFailing(
+    name: string,
+    opts: AgentOptions = {},
+    timeoutMs = 20_000,
+  ): Promise<{ code: number; stderr: string }> {
+    const child = this.#agentCommand(name, `${this.dir}/agent-${name}`, [], opts).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const out = await child.output().finally(() => clearTimeout(timer));
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  }
+
+  #agentCommand(name: string, stateDir: string, labels: string[], opts: AgentOptions) {
+    return new Deno.Command(DENO, {
       args: [
         "run",
         "-A",
@@ -247,18 +278,7 @@ export class World {
       stdin: "null",
       stdout: "null",
       stderr: "piped",
-    }).spawn();
-    const agent = new Agent(name, proc, stateDir);
-    this.agents.push(agent);
-    const died = proc.status.then((s) => {
-      throw new Error(`agent ${name} exited (${s.code}) before hello:\n${agent.output.join("")}`);
     });
-    try {
-      await Promise.race([hello, died]);
-    } finally {
-      sub.unsubscribe();
-    }
-    return agent;
   }
 
   /** Starts several agents in parallel. */
@@ -424,6 +444,16 @@ export function jsonLines<T = Record<string, unknown>>(stdout: string): T[] {
 }
 
 /** Whether a process (or, with a negative pid, a process group) still exists. */
+/** Whether `path` exists (a file a process was to write, or not to). */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function alive(pid: number): boolean {
   try {
     Deno.kill(pid, "SIGCONT");

@@ -4,7 +4,7 @@
  * and what `controller programs status` prints.
  */
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import { until, World } from "./harness.ts";
+import { exists, until, World } from "./harness.ts";
 import { closeWorld, marker, supervisingAgent, writeConfig } from "./programs_support.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -145,12 +145,3 @@ Deno.test(
     }
   },
 );
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -16,7 +16,7 @@ import {
   PermissionViolationError,
 } from "@nats-io/transport-node";
 import { encode, PROTOCOL_VERSION } from "../../protocol/codec.ts";
-import { AGENT_JS, ask, CONTROLLER_JS, DENO, jsonLines, ProcWatch, World } from "./harness.ts";
+import { ask, CONTROLLER_JS, DENO, exists, jsonLines, ProcWatch, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const HOSTS = ["sec-1", "sec-2", "sec-3"];
@@ -61,15 +61,6 @@ async function denials(nc: NatsConnection, n: number, timeoutMs = 10_000): Promi
     return await all.promise;
   } finally {
     clearTimeout(timer);
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -249,32 +240,10 @@ Deno.test(
       connect: { authenticator: nkeyAuthenticator(await seed(`${keysDir}/keys/controller.nk`)) },
     });
     try {
-      const start = async (name: string, args: string[]) => {
-        const out = await new Deno.Command(DENO, {
-          args: [
-            "run",
-            "-A",
-            "--no-config",
-            AGENT_JS,
-            "--server",
-            world.broker.url,
-            "--name",
-            name,
-            "--state-dir",
-            `${world.dir}/${name}`,
-            ...args,
-          ],
-          stdin: "null",
-          stdout: "null",
-          stderr: "piped",
-        }).spawn();
-        // An agent that wrongly starts would run until stopped: stop it, and the test fails.
-        const timer = setTimeout(() => out.kill("SIGKILL"), 20_000);
-        const done = await out.output().finally(() => clearTimeout(timer));
-        return { code: done.code, stderr: new TextDecoder().decode(done.stderr) };
-      };
       // Another agent's key: connected, but its subscription to sec-2's requests is refused.
-      const wrong = await start("sec-2", ["--nkey", `${keysDir}/keys/agents/sec-1.nk`]);
+      const wrong = await world.agentFailing("sec-2", {
+        args: ["--nkey", `${keysDir}/keys/agents/sec-1.nk`],
+      });
       assert.equal(wrong.code, 1, wrong.stderr);
       assert.match(
         wrong.stderr,
@@ -282,7 +251,7 @@ Deno.test(
       );
       assert.doesNotMatch(wrong.stderr, /ready/);
       // No key at all.
-      const none = await start("sec-1", []);
+      const none = await world.agentFailing("sec-1");
       assert.equal(none.code, 1, none.stderr);
       assert.match(none.stderr, /agent: cannot start: Authorization Violation: .*credentials/);
     } finally {
