@@ -152,7 +152,7 @@ export class Link {
   async #watch(): Promise<void> {
     for await (const s of this.nc.status()) {
       if (s.type === "error" && s.error instanceof PermissionViolationError) {
-        const e = deniedError(s.error);
+        const e = deniedError(s.error.operation, s.error.subject);
         for (const fn of [...this.#denied]) fn(e);
         continue;
       }
@@ -172,11 +172,11 @@ function requestHeaders(verb: string): MsgHdrs {
 }
 
 /** The EPERM of a refused publish or subscription, saying what to do about it. */
-function deniedError(e: PermissionViolationError): TuttiError {
-  const what = e.operation === "publish" ? "publish to" : "subscribe to";
+export function deniedError(operation: string, subject: string): TuttiError {
+  const what = operation === "publish" ? "publish to" : "subscribe to";
   return new TuttiError(
     "EPERM",
-    `the NATS server refused to let this client ${what} "${e.subject}" (permissions violation): ` +
+    `the NATS server refused to let this client ${what} "${subject}" (permissions violation): ` +
       `connect as a user with controller rights (--nkey, --creds, --user; see "Users and ` +
       `permissions" in the README)`,
   );

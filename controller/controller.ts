@@ -22,7 +22,7 @@ import type { ProgramAction, ShutdownReply } from "../protocol/program_messages.
 import { parseSelector } from "../protocol/selector.ts";
 import { parseSignal, type SignalName } from "../protocol/signals.ts";
 import { checkPrefix, checkToken, DEFAULT_PREFIX } from "../protocol/subjects.ts";
-import { Link } from "./connection.ts";
+import { deniedError, Link } from "./connection.ts";
 import type { HostReply } from "./events.ts";
 import { DEFAULT_TIMES, type ExpectationTimes } from "./expectation.ts";
 import { fanout, type Scope } from "./fanout.ts";
@@ -179,6 +179,9 @@ export class Controller {
   async sub(subject: string, opts: { max?: number } = {}): Promise<AsyncIterable<MessageJson>> {
     const sub = this.link.nc.subscribe(subject, { max: opts.max });
     await this.link.flush();
+    // The server refuses a subscription before the flush's PONG, and nats.js then closes it
+    // (closed without a message: not ended by `max`).
+    if (sub.isClosed() && sub.getReceived() === 0) throw deniedError("subscription", subject);
     return (async function* () {
       for await (const m of sub as AsyncIterable<Msg>) yield messageJson(m);
     })();

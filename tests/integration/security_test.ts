@@ -134,6 +134,7 @@ Deno.test(
           ["viewer.nk", ["shutdown", "--hosts", "sec-2"], /publish to "tutti\.all\.shutdown"/],
           ["viewer.nk", ["kill", "--hosts", "sec-2", "some-id"], /publish to "tutti\.all\.signal"/],
           ["agents/sec-1.nk", ["run", "--hosts", "sec-2", ...cmd], /EPERM .*subscribe to/],
+          ["viewer.nk", ["sub", "tutti.>", "--count", "1"], /subscribe to "tutti\.>"/],
         ] as [string, string[], RegExp][]
       ) {
         const r = await run(who, args);
