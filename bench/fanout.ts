@@ -1,9 +1,10 @@
 /**
  * Fan-out of `true` to N agent processes, from the command to the last exit
  * status: the controller CLI (its process start included) beside the ssh
- * family on the loopback sshd (ssh_peers.ts) and the physical limit, N local
- * `true` spawned in parallel by `xargs -P`; and the controller library in
- * this process, which shows the fan-out without the CLI's start.
+ * family on the loopback sshd (ssh_peers.ts) and the physical limit: N local
+ * `true` spawned in parallel by `xargs -P`, plus one start of the controller
+ * CLI (the target's measure), and the spawns alone; and the controller
+ * library in this process, which shows the fan-out without the CLI's start.
  */
 import { DENO } from "./agents.ts";
 import { timed } from "./child.ts";
@@ -59,18 +60,27 @@ async function fanoutOf(ctx: BenchContext, n: number): Promise<Row[]> {
       else rec.add(r.ms);
     },
   };
-  const limit: Contender = {
-    rec: new Recorder(`local limit: xargs -P ${n} true`, "ms"),
-    goal: LIMIT_GOALS[n],
+  const spawns = `seq 1 ${n} | xargs -P ${n} -n 1 true`;
+  const local = (name: string, script: string, goal?: Goal): Contender => ({
+    rec: new Recorder(name, "ms"),
+    goal,
     once: async (rec) => {
-      const r = await timed(ctx.scope, "sh", ["-c", `seq 1 ${n} | xargs -P ${n} -n 1 true`], {
+      const r = await timed(ctx.scope, "sh", ["-c", script], {
+        env: { DENO, CONTROLLER_JS: ctx.opts.controllerJs },
         timeoutMs: CLI_TIMEOUT_MS,
       });
       if (r.code !== 0) rec.fail(`exit ${r.code}: ${r.output}`);
       else rec.add(r.ms);
     },
-  };
-  const peers = [...await sshPeers(ctx, n, SSH_GOALS[n]), limit];
+  });
+  const limit = local(`local limit: xargs -P ${n} true`, spawns);
+  // The physical limit of a command-line fan-out: the processes, and one start of the CLI.
+  const physical = local(
+    `physical limit: xargs -P ${n} true, then one controller --help`,
+    `${spawns} && "$DENO" run -A --no-config "$CONTROLLER_JS" --help > /dev/null`,
+    LIMIT_GOALS[n],
+  );
+  const peers = [...await sshPeers(ctx, n, SSH_GOALS[n]), limit, physical];
   const library = await libraryContender(ctx, n);
   const all = [tutti, library.contender, ...peers];
 
