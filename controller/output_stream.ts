@@ -151,10 +151,8 @@ export class OutputStream {
           const r = await got;
           // Live chunks may have filled the range meanwhile, or an earlier read came back
           // short, leaving a gap before this one: the next turn of the loop starts over.
-          if (this.#next > at + want - 1 || this.#next < at) {
-            if (this.#next < at) break;
-            continue;
-          }
+          if (this.#next < at) break;
+          if (this.#next >= at + want) continue;
           if (!(r instanceof Uint8Array)) {
             // The agent could not be asked (gone, or the process expired): the rest of the hole
             // is missing, reported once, rather than asked for again piece by piece.
