@@ -67,6 +67,16 @@ export async function updateReadme(md: string, readme: string, resultsDir: strin
     readme,
     `${text.slice(0, begin)}${BEGIN}\n\n${body}\n\n${text.slice(end)}`,
   );
+  // The project's `deno fmt --check` covers this file (unlike bench/results/): leave it formatted.
+  const fmt = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", readme],
+    cwd: readmeDir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!fmt.success) {
+    throw new Error(`deno fmt ${readme}: ${new TextDecoder().decode(fmt.stderr)}`);
+  }
 }
 
 export function markdown(r: Report): string {
