@@ -24,18 +24,23 @@ import { parseSignal, type SignalName } from "../protocol/signals.ts";
 import { checkPrefix, checkToken, DEFAULT_PREFIX } from "../protocol/subjects.ts";
 import { deniedError, Link } from "./connection.ts";
 import type { HostReply } from "./events.ts";
-import { DEFAULT_TIMES, type ExpectationTimes } from "./expectation.ts";
-import { fanout, type Scope } from "./fanout.ts";
+import type { IgnoredMessage } from "./broadcast/diagnostics.ts";
+import { DEFAULT_TIMES, type ExpectationTimes } from "./broadcast/expectation.ts";
+import { newScope, type Scope } from "./broadcast/scope.ts";
+import { looseFields } from "./broadcast/wire_tmp.ts";
+import { fanout } from "./fanout.ts";
 import { defaultStateDir, KnownHosts } from "./known_hosts.ts";
 import { type LogsOptions, LogsReader } from "./logs.ts";
 import { type MessageJson, messageJson } from "./message_json.ts";
 import type { Operation } from "./operation.ts";
 import { type ProgramsOperation, type ProgramsOptions, startPrograms } from "./programs.ts";
 import { ProgramAttachment, ProgramOutput, type ProgramTailOptions } from "./programs_output.ts";
-import { type RunHandle, type RunOptions, startRun } from "./run.ts";
+import { type RunHandle, startRun } from "./run.ts";
+import type { PreparedRun, RunOptions } from "./run_request.ts";
 import { type HostSpec, resolveTarget } from "./target.ts";
 import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from "./telemetry.ts";
-import { startWatch, type WatchHandle, type WatchOptions } from "./watch.ts";
+import { startWatch } from "./watch.ts";
+import type { PreparedWatch, WatchHandle, WatchOptions } from "./watch_request.ts";
 
 export interface ControllerOptions extends ConnectFlags, Partial<ExpectationTimes> {
   /** Subject prefix (default `$TUTTI_PREFIX`, else `tutti`). */
@@ -74,7 +79,7 @@ export class Controller {
   readonly #scope: Scope;
 
   private constructor(readonly link: Link, readonly known: KnownHosts, times: ExpectationTimes) {
-    this.#scope = { link, known, times };
+    this.#scope = newScope(link, known, times);
   }
 
   static async connect(opts: ControllerOptions = {}): Promise<Controller> {
@@ -112,16 +117,25 @@ export class Controller {
   }
 
   ping(spec: HostSpec = {}): Operation<HostReply<PingReply>, HostReply<PingReply>[]> {
-    return this.#track(fanout<PingReply>(this.#scope, "ping", {}, resolveTarget(spec)));
+    return this.#track(
+      fanout(
+        this.#scope,
+        { verb: "ping", body: {}, parse: looseFields<PingReply> },
+        resolveTarget(spec),
+      ),
+    );
   }
 
-  /** Runs a command on every selected host; see run.ts for what is guaranteed. */
-  run(opts: RunOptions): RunHandle {
+  /**
+   * Runs a command on every selected host; see run.ts for what is
+   * guaranteed. Takes the options, or what `prepareRun` made of them.
+   */
+  run(opts: RunOptions | PreparedRun): RunHandle {
     return this.#track(startRun(this.#scope, opts));
   }
 
   /** Waits for a condition on every (or any) selected host; see watch.ts for what is guaranteed. */
-  watch(opts: WatchOptions): WatchHandle {
+  watch(opts: WatchOptions | PreparedWatch): WatchHandle {
     return this.#track(startWatch(this.#scope, opts));
   }
 
@@ -142,7 +156,9 @@ export class Controller {
     for (const p of procs) checkToken("process id", p);
     const body = { procs, signal: parseSignal(signal), grace: opts.grace };
     if (body.grace === undefined) delete body.grace;
-    return this.#track(fanout<SignalReply>(this.#scope, "signal", body, resolved));
+    return this.#track(
+      fanout(this.#scope, { verb: "signal", body, parse: looseFields<SignalReply> }, resolved),
+    );
   }
 
   /** SIGTERM (or `signal`) to the groups, then SIGKILL after `grace` seconds (default 5). */
@@ -163,7 +179,9 @@ export class Controller {
     const body: Record<string, unknown> = {};
     if (opts.procs) body.procs = opts.procs;
     if (!opts.all) body.running = true;
-    return this.#track(fanout<PsReply>(this.#scope, "ps", body, resolved));
+    return this.#track(
+      fanout(this.#scope, { verb: "ps", body, parse: looseFields<PsReply> }, resolved),
+    );
   }
 
   /** The spooled output of one process: iterate the chunks, or `await .bytes()`. */
@@ -217,7 +235,28 @@ export class Controller {
   /** Stops the selected agents cleanly (their programs and processes first); one reply each. */
   shutdown(spec: HostSpec): Operation<HostReply<ShutdownReply>, HostReply<ShutdownReply>[]> {
     const resolved = resolveTarget(spec);
-    return this.#track(fanout<ShutdownReply>(this.#scope, "shutdown", {}, resolved));
+    return this.#track(
+      fanout(
+        this.#scope,
+        { verb: "shutdown", body: {}, parse: looseFields<ShutdownReply> },
+        resolved,
+      ),
+    );
+  }
+
+  /**
+   * `fn` for every message a peer sent that an operation could not use (it
+   * did not parse, or came from a host the operation is not about): such a
+   * message is never fatal, and never silent. Returns the removal.
+   */
+  onIgnored(fn: (m: IgnoredMessage) => void): () => void {
+    return this.#scope.diagnostics.onIgnored(fn);
+  }
+
+  /** How many messages were ignored on this connection, and the first of them. */
+  get ignored(): { count: number; first?: IgnoredMessage } {
+    const d = this.#scope.diagnostics;
+    return d.first ? { count: d.count, first: d.first } : { count: d.count };
   }
 
   /** Removes known hosts matching `selector` (globs and node sets); returns their names. */

@@ -1,159 +1,130 @@
 /**
- * One request to many hosts (`ping`, `ps`, `signal`): ONE broadcast on
- * `P.all.<verb>` with the target, replies collected on one inbox, every
- * expected host ending with its reply or `ENORESPONSE`. After a reconnect the
- * request goes out again to the hosts that have not answered (these verbs
- * are safe to repeat; duplicates are dropped).
+ * One request to many hosts, one reply each (`ping`, `ps`, `signal`,
+ * `shutdown`, `programs`): a strategy on the broadcast core. Every expected
+ * host ends with its reply or `ENORESPONSE`; after a reconnect the request
+ * goes out again to the hosts that have not answered (these verbs are safe
+ * to repeat; duplicate replies are dropped).
+ *
+ * A request with `ack: true` (the slow `programs` actions: until RUNNING,
+ * until stoptime has passed) is first acknowledged (`{ok: true, accepted:
+ * true}`) and answered later: a host that has not acknowledged within the
+ * ack timeout is `ENORESPONSE` as for every fan-out; one that has is
+ * followed until its answer, until it is lost (bye, or silent: `ELOST`), or
+ * until the action's timeout has passed (`ETIMEDOUT`).
  */
 import type { Msg } from "@nats-io/transport-node";
-import { decodeMap } from "../protocol/codec.ts";
-import { isErrorCode, type WireError } from "../protocol/errors.ts";
+import type { WireError } from "../protocol/errors.ts";
 import { compareHosts } from "../protocol/nodeset.ts";
-import { fold } from "../protocol/selector.ts";
-import type { PingReply, Target } from "../protocol/messages.ts";
-import type { HostReply } from "./events.ts";
-import { Expectation, type ExpectationTimes, silenceReason } from "./expectation.ts";
-import { isNoRespondersMsg, type Link } from "./connection.ts";
-import type { KnownHosts } from "./known_hosts.ts";
-import { Channel, type Operation } from "./operation.ts";
+import { Broadcast, type RawReply } from "./broadcast/broadcast.ts";
+import { silenceReason } from "./broadcast/expectation.ts";
+import type { Scope } from "./broadcast/scope.ts";
+import { type HostReply, parseWireError } from "./broadcast/wire_tmp.ts";
+import type { Operation } from "./operation.ts";
 import type { ResolvedTarget } from "./target.ts";
 
-/** What every operation needs from the controller. */
-export interface Scope {
-  link: Link;
-  known: KnownHosts;
-  times: ExpectationTimes;
+export type FanoutOperation<T> = Operation<HostReply<T>, HostReply<T>[]>;
+
+export interface FanoutRequest<T> {
+  verb: string;
+  /** The request body (without `v` and `target`). */
+  body: object;
+  /** The body asks for `ack: true`: hosts acknowledge first and answer within `timeoutS`. */
+  acked?: { timeoutS: number };
+  /** The fields of an ok reply, checked (a malformed reply is ignored and reported). */
+  parse: (fields: Record<string, unknown>) => T;
+  /** Told of every host's answer as it comes (before the event is read). */
+  answered?: (r: HostReply<T>) => void;
 }
+
+/** How long past an acknowledged action's timeout its answer is still waited for. */
+const TIMEOUT_MARGIN_MS = 5000;
+/** After `bye`, how long a stopping agent may take to send the answer it owes. */
+const BYE_GRACE_MS = 15_000;
 
 export function fanout<T>(
   scope: Scope,
-  verb: string,
-  body: object,
+  request: FanoutRequest<T>,
   resolved: ResolvedTarget,
-): Operation<HostReply<T>, HostReply<T>[]> {
-  return new Fanout<T>(scope, verb, body, resolved);
+): FanoutOperation<T> {
+  return new Fanout<T>(scope, request, resolved);
 }
 
-class Fanout<T> extends Channel<HostReply<T>, HostReply<T>[]> {
+class Fanout<T> extends Broadcast<HostReply<T>, HostReply<T>[]> {
   readonly #replies = new Map<string, HostReply<T>>();
-  readonly #exp: Expectation;
-  readonly #inbox: string;
-  readonly #sent = Date.now();
-  readonly #cleanup: (() => void)[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Hosts that acknowledged and owe their answer, in the order they did (time order). */
+  readonly #acked = new Map<string, number>();
+  readonly #timeoutMs: number;
 
-  constructor(
-    private readonly scope: Scope,
-    private readonly verb: string,
-    private readonly body: object,
-    private readonly resolved: ResolvedTarget,
-  ) {
-    super();
-    const { link } = scope;
-    this.#exp = new Expectation(resolved, scope.known, scope.times, this.#sent);
-    this.#inbox = link.inbox();
-    const sub = link.subscribe(this.#inbox, (m) => this.#onReply(m));
-    this.#cleanup.push(() => sub.unsubscribe());
-    this.#cleanup.push(link.onLink((e) => e === "reconnect" && this.#resend()));
-    this.#cleanup.push(link.onDenied((e) => {
-      this.#stop();
-      this.fail(e);
-    }));
-    this.#cleanup.push(() => clearTimeout(this.#timer));
-    try {
-      this.#send(resolved.target);
-    } catch (e) {
-      this.#stop();
-      this.fail(e);
-      return;
-    }
-    this.#check();
+  constructor(scope: Scope, private readonly request: FanoutRequest<T>, resolved: ResolvedTarget) {
+    super(scope, resolved, {
+      verb: request.verb,
+      body: request.body,
+      byeGraceMs: BYE_GRACE_MS,
+      owed: "answering",
+    });
+    this.#timeoutMs = (request.acked?.timeoutS ?? 0) * 1000;
+    this.open();
   }
 
-  #send(target: Target): void {
-    const { link } = this.scope;
-    link.send(link.subjects.all(this.verb), this.verb, this.body, this.#inbox, target);
+  protected onReply(kind: string, r: RawReply, m: Msg): void {
+    if (kind !== this.request.verb) return;
+    if (this.#replies.has(r.host)) return; // a duplicate, after a re-send
+    const accepted = this.request.acked !== undefined && r.ok && r.accepted === true;
+    const reply: HostReply<T> | undefined = accepted
+      ? undefined
+      : r.ok
+      ? { host: r.host, ok: true, ...this.request.parse(r) }
+      : r;
+    if (!this.answering(r.host, m.subject)) return;
+    if (reply) this.#answer(reply);
+    else if (!this.#acked.has(r.host)) {
+      this.#acked.set(r.host, Date.now());
+      this.follow(r.host);
+    }
+    this.changed();
   }
 
-  #onReply(m: Msg): void {
-    if (this.ended) return;
-    if (isNoRespondersMsg(m)) {
-      this.#exp.nobody();
-      return this.#check();
-    }
-    const r = parseReply<T>(m);
-    if (!r || this.#replies.has(r.host) || !this.#exp.answer(r.host, Date.now())) return;
-    this.scope.known.seen(
-      r.host,
-      this.verb === "ping" && r.ok ? r as Partial<PingReply> : undefined,
-    );
+  #answer(r: HostReply<T>): void {
+    this.request.answered?.(r);
+    this.#acked.delete(r.host);
+    this.unfollow(r.host);
     this.#replies.set(r.host, r);
     this.push(r);
-    this.#check();
   }
 
-  /** After a reconnect: the request again, to those that have not answered. */
-  #resend(): void {
-    if (this.ended) return;
-    const silent = this.#exp.silent();
-    if (!this.#exp.explicit || silent.length > 0) {
-      this.#exp.restart(Date.now());
-      const target = this.resolved.target;
-      this.#send(this.#exp.explicit ? { ...target, hosts: fold(silent) } : target);
+  protected lost(host: string, error: WireError): void {
+    if (this.#acked.has(host)) this.#answer({ host, ok: false, error });
+  }
+
+  protected decide(now: number): void {
+    // Acknowledged in time order: only the oldest ones can be past their timeout.
+    for (const [host, at] of this.#acked) {
+      if (now - at <= this.#timeoutMs + TIMEOUT_MARGIN_MS) {
+        this.wakeAt(at + this.#timeoutMs + TIMEOUT_MARGIN_MS + 1);
+        break;
+      }
+      this.#answer({
+        host,
+        ok: false,
+        error: {
+          code: "ETIMEDOUT",
+          message: `acknowledged, but no result within ${this.#timeoutMs / 1000}s`,
+        },
+      });
     }
-    this.#check();
-  }
-
-  #check(): void {
-    if (this.ended) return;
-    clearTimeout(this.#timer);
-    const now = Date.now();
     // While disconnected, silence proves nothing: wait for the link (and the re-send).
-    if (this.scope.link.connected && this.#exp.complete(now)) return this.#finish();
-    const next = [this.#exp.settledAt(), this.#exp.overdueAt()].filter((t) => t > now);
-    const at = next.length > 0 ? Math.min(...next) : now + 100;
-    this.#timer = setTimeout(() => this.#check(), at - now);
-  }
-
-  #finish(): void {
-    this.#stop();
-    const message = silenceReason(this.#exp, this.#sent, this.scope.link.subjects.prefix);
-    for (const host of this.#exp.silent()) {
-      const r: HostReply<T> = { host, ok: false, error: { code: "ENORESPONSE", message } };
-      this.#replies.set(host, r);
-      this.push(r);
+    if (!this.scope.link.connected || !this.exp.complete(now) || this.#acked.size > 0) return;
+    const message = silenceReason(this.exp, this.began, this.scope.link.subjects.prefix);
+    for (const host of this.exp.silent()) {
+      if (!this.#replies.has(host)) {
+        this.#answer({ host, ok: false, error: { code: "ENORESPONSE", message } });
+      }
     }
-    this.end([...this.#replies.values()].sort((a, b) => compareHosts(a.host, b.host)));
+    this.finish([...this.#replies.values()].sort((a, b) => compareHosts(a.host, b.host)));
   }
-
-  #stop(): void {
-    for (const fn of this.#cleanup.splice(0)) fn();
-  }
-}
-
-/** A reply as a `HostReply`, or null when it is not one (then it is ignored). */
-export function parseReply<T>(m: Msg): HostReply<T> | null {
-  let body: Record<string, unknown>;
-  try {
-    body = decodeMap(m.data);
-  } catch {
-    return null;
-  }
-  const host = body.host;
-  if (typeof host !== "string") return null;
-  if (body.ok === true) {
-    const { v: _v, ok: _ok, host: _host, ...rest } = body;
-    return { host, ok: true, ...(rest as T) };
-  }
-  return { host, ok: false, error: wireError(body.error) };
 }
 
 /** The `error` of a failed reply, made safe to print whatever the peer sent. */
 export function wireError(x: unknown): WireError {
-  const e = x as { code?: unknown; message?: unknown } | undefined;
-  const code = isErrorCode(e?.code) ? e.code : "EINTERNAL";
-  const message = typeof e?.message === "string"
-    ? e.message
-    : `malformed error reply (${JSON.stringify(e?.code ?? null)})`;
-  return { code, message };
+  return parseWireError(x);
 }

@@ -16,6 +16,27 @@ export interface LogsOptions {
   offset?: number;
 }
 
+/**
+ * One range of a process's spool (at most `limit` bytes from `offset`): the
+ * bytes, or the agent's error as a TuttiError (`ENORESPONSE` when it does
+ * not answer).
+ */
+export async function readRange(
+  link: Link,
+  host: string,
+  proc: string,
+  stream: StreamName,
+  offset: number,
+  limit: number,
+): Promise<Uint8Array> {
+  const r = await link.request(host, "logs", { proc, stream, offset, limit });
+  if (r.ok === true && r.data instanceof Uint8Array) return r.data;
+  const error = r.ok === true
+    ? { code: "EINTERNAL" as const, message: "logs reply without data" }
+    : wireError(r.error);
+  throw new TuttiError(error.code, `${host}: logs: ${error.message}`);
+}
+
 /** Chunks of the spool as they arrive (`for await`), or all of it at once (`bytes()`). */
 export class LogsReader implements AsyncIterable<Uint8Array> {
   readonly stream: StreamName;

@@ -43,10 +43,13 @@ export { defaultStateDir, type KnownHost, KnownHosts } from "./known_hosts.ts";
 export { type LogsOptions, LogsReader } from "./logs.ts";
 export { type MessageJson, messageJson } from "./message_json.ts";
 export type { Operation } from "./operation.ts";
-export { newRunId, type RunHandle, type RunOptions } from "./run.ts";
+export type { RunHandle } from "./run.ts";
+export { newRunId, PreparedRun, prepareRun, type RunOptions } from "./run_request.ts";
 export { type HostSpec, parseWhere, type ResolvedTarget, resolveTarget } from "./target.ts";
 export {
   newWatchId,
+  type PreparedWatch,
+  prepareWatch,
   type WatchHandle,
   type WatchHostResult,
   type WatchHostStatus,
@@ -54,7 +57,8 @@ export {
   type WatchOptions,
   type WatchSummary,
   type WatchUpdate,
-} from "./watch.ts";
+} from "./watch_request.ts";
+export type { IgnoredMessage } from "./broadcast/diagnostics.ts";
 export { describeCondition, parseConditionWords } from "./watch_condition.ts";
 export type { DownReason, TelemetryEvent, TelemetryHandle, TelemetryOptions } from "./telemetry.ts";
 export { ClusterState, type HostRow, type ProcRow } from "./telemetry_state.ts";

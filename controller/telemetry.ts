@@ -15,6 +15,7 @@
  */
 import type { Msg } from "@nats-io/transport-node";
 import { decodeMap } from "../protocol/codec.ts";
+import type { WireError } from "../protocol/errors.ts";
 import type { PingReply, ProcInfo, PsReply, StreamName } from "../protocol/messages.ts";
 import {
   type MachineTelemetry,
@@ -22,9 +23,11 @@ import {
   parseProcsTelemetry,
   type ProcsTelemetry,
 } from "../protocol/telemetry_messages.ts";
-import { fanout, type Scope } from "./fanout.ts";
-import { Liveness } from "./liveness.ts";
-import { Channel, type Operation } from "./operation.ts";
+import { Broadcast } from "./broadcast/broadcast.ts";
+import type { Scope } from "./broadcast/scope.ts";
+import { looseFields, parseProcInfo, type Presence } from "./broadcast/wire_tmp.ts";
+import { fanout } from "./fanout.ts";
+import type { Operation } from "./operation.ts";
 import { type HostSpec, type ResolvedTarget, resolveTarget } from "./target.ts";
 
 export interface TelemetryOptions extends HostSpec {
@@ -58,66 +61,49 @@ export interface TelemetryHandle extends Operation<TelemetryEvent, void> {
   close(): Promise<void>;
 }
 
-const TICK_MS = 500;
-
 export function startTelemetry(scope: Scope, opts: TelemetryOptions = {}): TelemetryHandle {
   return new TelemetryFollow(scope, resolveTarget(opts), opts);
 }
 
-class TelemetryFollow extends Channel<TelemetryEvent, void> implements TelemetryHandle {
-  readonly #liveness = new Liveness();
+class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements TelemetryHandle {
   readonly #down = new Set<string>();
-  readonly #cleanup: (() => void)[] = [];
 
-  constructor(
-    private readonly scope: Scope,
-    private readonly resolved: ResolvedTarget,
-    opts: TelemetryOptions,
-  ) {
-    super();
-    const { link } = scope;
-    const s = link.subjects;
-    const subs = [
-      link.subscribe(s.tel("*"), (m) => this.#guard(() => this.#onMachine(m))),
-      link.subscribe(s.telProcs("*"), (m) => this.#guard(() => this.#onProcs(m))),
-      link.subscribe(s.presence("*"), (m) => this.#guard(() => this.#onPresence(m))),
-    ];
-    if (opts.processes) {
-      subs.push(link.subscribe(s.proc("*", "*", "*"), (m) => this.#guard(() => this.#onProc(m))));
-    }
-    this.#cleanup.push(() => subs.forEach((sub) => sub.unsubscribe()));
-    this.#cleanup.push(link.onLink((e) => e === "reconnect" && this.#liveness.restart(Date.now())));
-    this.#cleanup.push(link.onDenied((e) => {
-      this.#stop();
-      this.fail(e);
-    }));
-    const tick = setInterval(() => this.#guard(() => this.#check()), TICK_MS);
-    this.#cleanup.push(() => clearInterval(tick));
-    if (opts.signal) {
-      const abort = () => void this.close();
-      if (opts.signal.aborted) queueMicrotask(abort);
-      opts.signal.addEventListener("abort", abort, { once: true });
-      this.#cleanup.push(() => opts.signal!.removeEventListener("abort", abort));
-    }
-    this.#first(opts.processes === true).catch((e) => {
-      this.#stop();
-      this.fail(e);
-    });
+  constructor(scope: Scope, resolved: ResolvedTarget, private readonly opts: TelemetryOptions) {
+    // Nothing is owed: a host that says bye is down at once.
+    super(scope, resolved, { verb: "telemetry", body: {}, byeGraceMs: 0, owed: "a word" });
+    const s = scope.link.subjects;
+    this.listen(s.tel("*"), (m) => this.#onMachine(m));
+    this.listen(s.telProcs("*"), (m) => this.#onProcs(m));
+    if (opts.processes) this.listen(s.proc("*", "*", "*"), (m) => this.#onProc(m));
+    this.open(opts.signal);
   }
 
   close(): Promise<void> {
-    this.#stop();
-    this.end();
+    this.finish();
     return this.done;
   }
 
-  /** Who is up (the ping), and with `processes`, what they run (a `ps`). */
+  protected override onAbort(): void {
+    this.finish();
+  }
+
+  /** Who is up (a ping), and with `processes`, what they run (a `ps`). */
+  protected override begin(): void {
+    this.#first(this.opts.processes === true).catch((e) => this.abort(e));
+  }
+
   async #first(processes: boolean): Promise<void> {
     // Ask only once the subscriptions are in place: a sample sent meanwhile is not lost.
     await this.scope.link.flush();
     if (this.ended) return;
-    const ping = fanout<PingReply>(this.scope, "ping", {}, this.resolved);
-    const ps = processes ? fanout<PsReply>(this.scope, "ps", {}, this.resolved) : undefined;
+    const ping = fanout(
+      this.scope,
+      { verb: "ping", body: {}, parse: looseFields<PingReply> },
+      this.resolved,
+    );
+    const ps = processes
+      ? fanout(this.scope, { verb: "ps", body: {}, parse: looseFields<PsReply> }, this.resolved)
+      : undefined;
     for await (const r of ping) {
       if (this.ended) return;
       const now = Date.now();
@@ -138,13 +124,12 @@ class TelemetryFollow extends Channel<TelemetryEvent, void> implements Telemetry
     this.push({ type: "ready", at: Date.now() });
   }
 
-  #guard(fn: () => void): void {
-    if (this.ended) return;
-    try {
-      fn();
-    } catch {
-      // A body that does not decode or parse is someone else's problem: skip it.
-    }
+  protected onReply(): void {}
+
+  protected decide(): void {}
+
+  protected lost(host: string): void {
+    this.#wentDown(host, Date.now(), "lost");
   }
 
   #selected(host: string): boolean {
@@ -153,17 +138,16 @@ class TelemetryFollow extends Channel<TelemetryEvent, void> implements Telemetry
 
   /** Any message from `host` proves it alive; an `up` event when it was down or new. */
   #heard(host: string, now: number, info?: Partial<PingReply>): void {
-    const period = typeof info?.heartbeat === "number" ? info.heartbeat : undefined;
     const fresh = this.#down.delete(host) || info !== undefined;
-    this.#liveness.watch(host, now, period ?? this.scope.known.get(host)?.heartbeat);
-    this.#liveness.heard(host, now, period);
+    this.scope.presence.heard(host, now);
+    this.follow(host);
     if (fresh) this.push({ type: "up", host, at: now, info: info ?? {} });
   }
 
   #wentDown(host: string, now: number, reason: DownReason): void {
     if (this.#down.has(host)) return;
     this.#down.add(host);
-    this.#liveness.unwatch(host);
+    this.unfollow(host);
     this.push({
       type: "down",
       host,
@@ -173,30 +157,29 @@ class TelemetryFollow extends Channel<TelemetryEvent, void> implements Telemetry
     });
   }
 
-  #onPresence(m: Msg): void {
-    const host = m.subject.slice(this.scope.link.subjects.presence("").length);
-    const body = decodeMap(m.data);
-    const now = Date.now();
-    const { v: _v, type, host: _h, ...info } = body;
-    this.scope.known.seen(host, info as Partial<PingReply>, now);
+  protected override onPresence(host: string, p: Presence, now: number): void {
     if (!this.#selected(host)) return;
+    const { type, host: _h, ...info } = p;
     if (type === "bye") this.#wentDown(host, now, "bye");
-    else this.#heard(host, now, info as Partial<PingReply>);
+    else this.#heard(host, now, info);
   }
 
   #onMachine(m: Msg): void {
     const sample = parseMachineTelemetry(decodeMap(m.data));
-    if (m.subject !== this.scope.link.subjects.tel(sample.host) || !this.#selected(sample.host)) {
-      return;
+    if (m.subject !== this.scope.link.subjects.tel(sample.host)) {
+      return this.ignore(m.subject, sample.host, misplaced("machine", sample.host));
     }
+    if (!this.#selected(sample.host)) return;
     this.#heard(sample.host, Date.now());
     this.push({ type: "machine", host: sample.host, sample });
   }
 
   #onProcs(m: Msg): void {
     const sample = parseProcsTelemetry(decodeMap(m.data));
-    const s = this.scope.link.subjects;
-    if (m.subject !== s.telProcs(sample.host) || !this.#selected(sample.host)) return;
+    if (m.subject !== this.scope.link.subjects.telProcs(sample.host)) {
+      return this.ignore(m.subject, sample.host, misplaced("process", sample.host));
+    }
+    if (!this.#selected(sample.host)) return;
     this.#heard(sample.host, Date.now());
     this.push({ type: "procs", host: sample.host, sample });
   }
@@ -208,21 +191,11 @@ class TelemetryFollow extends Channel<TelemetryEvent, void> implements Telemetry
     if (event === "stdout" || event === "stderr") {
       this.push({ type: "output", host, proc, stream: event, data: m.data });
     } else if (event === "started" || event === "exit") {
-      const { v: _v, ...info } = decodeMap(m.data);
-      if (typeof info.id !== "string" || (info.state !== "running" && info.state !== "exited")) {
-        return;
-      }
-      this.push({ type: "proc", host, proc: info as unknown as ProcInfo });
+      this.push({ type: "proc", host, proc: parseProcInfo(decodeMap(m.data)) });
     }
   }
+}
 
-  #check(): void {
-    if (!this.scope.link.connected) return;
-    const now = Date.now();
-    for (const { host } of this.#liveness.silent(now)) this.#wentDown(host, now, "lost");
-  }
-
-  #stop(): void {
-    for (const fn of this.#cleanup.splice(0)) fn();
-  }
+function misplaced(what: string, host: string): WireError {
+  return { code: "EBADMSG", message: `${what} telemetry of ${host} on another host's subject` };
 }

@@ -6,7 +6,7 @@
  * `3 hosts: 1 ready, 2 timed out (g5k-[2-3])`.
  */
 import { fold } from "../protocol/selector.ts";
-import type { WatchHostResult, WatchHostStatus, WatchSummary } from "./watch.ts";
+import type { WatchHostResult, WatchHostStatus, WatchSummary } from "./watch_request.ts";
 
 /** `2.1s`, `250ms`, `3m04s`. */
 export function formatElapsed(ms: number): string {

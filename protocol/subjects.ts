@@ -144,6 +144,13 @@ export class Subjects {
   verbOf(subject: string): string {
     return subject.slice(subject.lastIndexOf(".") + 1);
   }
+  /** The host of a `presence` subject, or null for anything else. */
+  parsePresence(subject: string): string | null {
+    const head = `${this.prefix}.presence.`;
+    if (!subject.startsWith(head)) return null;
+    const host = subject.slice(head.length);
+    return isToken(host) ? host : null;
+  }
   /** `{host, proc, event}` of a `proc` subject, or null for anything else. */
   parseProc(subject: string): { host: string; proc: string; event: string } | null {
     const head = `${this.prefix}.proc.`;

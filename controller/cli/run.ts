@@ -15,7 +15,7 @@ import { LiveView } from "../render/live.ts";
 import { ProgressView } from "../render/progress.ts";
 import { SummaryView } from "../render/summary.ts";
 import { present, type RunView } from "../render/view.ts";
-import { prepareRun, type RunOptions } from "../run.ts";
+import { prepareRun, type RunOptions } from "../run_request.ts";
 import { flag, list, str, UsageError, type Values } from "./args.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { Verb } from "./verb.ts";

@@ -8,7 +8,7 @@
  */
 import { TuttiError } from "../../protocol/errors.ts";
 import { fold } from "../../protocol/selector.ts";
-import { prepareWatch, type WatchOptions, type WatchSummary } from "../watch.ts";
+import { prepareWatch, type WatchOptions, type WatchSummary } from "../watch_request.ts";
 import {
   CONDITION_SYNTAX,
   type ConditionFlags,

@@ -16,7 +16,7 @@ import type { RunEvent } from "../events.ts";
 import { describeError, describeExit, formatCommand } from "../render/describe.ts";
 import { netRate } from "../render/top.ts";
 import { failureLines, summaryLine } from "../render/summary.ts";
-import { prepareRun } from "../run.ts";
+import { prepareRun } from "../run_request.ts";
 import type { HostSpec } from "../target.ts";
 import type { TelemetryEvent, TelemetryHandle } from "../telemetry.ts";
 import { ClusterState, type HostRow, hostStateText, type ProcRow } from "../telemetry_state.ts";

@@ -4,7 +4,7 @@
  * discovery goes quiet, and "nobody listens" ending everything at once.
  */
 import assert from "node:assert/strict";
-import { Expectation } from "../../controller/expectation.ts";
+import { Expectation } from "../../controller/broadcast/expectation.ts";
 import { KnownHosts } from "../../controller/known_hosts.ts";
 import { resolveTarget } from "../../controller/target.ts";
 

@@ -11,7 +11,7 @@ import {
   readyLine,
   watchSummaryLine,
 } from "../../controller/watch_report.ts";
-import type { WatchHostResult, WatchSummary } from "../../controller/watch.ts";
+import type { WatchHostResult, WatchSummary } from "../../controller/watch_request.ts";
 
 Deno.test("watch conditions: each kind as typed", () => {
   assert.deepEqual(parseConditionWords(["port", "9000"]), { kind: "port", port: 9000 });
