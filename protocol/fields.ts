@@ -13,6 +13,21 @@ export function isMap(x: unknown): x is Map {
   return x !== null && typeof x === "object" && !Array.isArray(x) && !ArrayBuffer.isView(x);
 }
 
+/**
+ * Runs a parser shared with requests (whose errors are EINVAL) on a received
+ * message: its errors become EBADMSG, prefixed with the message's name.
+ */
+export function received<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof TuttiError && e.code === "EINVAL") {
+      throw new TuttiError("EBADMSG", `${what}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
 /** The fields of one received map; `what` names the message, `path` the map inside it. */
 export class Fields {
   constructor(readonly m: Map, readonly what: string, readonly path = "") {}
