@@ -11,7 +11,7 @@
  * process running: signal the group to end it.)
  */
 import type { ProcInfo, RunRequest, StreamName } from "../protocol/messages.ts";
-import type { SignalName } from "../protocol/signals.ts";
+import type { ExitSignalName, SignalName } from "../protocol/signals.ts";
 import type { Subjects } from "../protocol/subjects.ts";
 import { type LiveBudget, LiveStream } from "./live_output.ts";
 import { log } from "./log.ts";
@@ -150,7 +150,8 @@ export class ManagedProcess {
     const info = this.info;
     info.state = "exited";
     info.ended = ended;
-    info.signal = (s.signal as SignalName | null) ?? null;
+    // Deno names the signals of Linux 1-31 (SIGSTKFLT included) and throws past them.
+    info.signal = (s.signal as ExitSignalName | null) ?? null;
     info.code = info.signal === null ? s.code : null;
     this.events.exit(info);
     this.ctx.onExit(this);

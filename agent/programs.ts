@@ -109,7 +109,7 @@ export class Programs {
    * end another follower asked for). Returns the lease's end.
    */
   follow(name: string, seconds: number): number {
-    const until = Math.max(this.leases.get(name) ?? 0, Date.now() + seconds * 1000);
+    const until = Math.max(this.leases.get(name) ?? 0, Date.now() + Math.round(seconds * 1000));
     this.leases.set(name, until);
     this.latest = Math.max(this.latest, until);
     this.stopOutput ??= this.sup.onOutput((process, stream, offset, chunk) =>

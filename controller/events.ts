@@ -6,14 +6,14 @@
 import type { WireError } from "../protocol/errors.ts";
 import type { ProcInfo, StreamName } from "../protocol/messages.ts";
 
+import type { HostReply } from "../protocol/replies.ts";
+
 /**
  * One host's answer to a fan-out request (`ping`, `ps`, `signal`): the
  * reply's fields, or the wire error it sent, or one the controller
  * concluded (`ENORESPONSE` when it did not answer in time).
  */
-export type HostReply<T> =
-  | ({ host: string; ok: true } & T)
-  | { host: string; ok: false; error: WireError };
+export type { HostReply };
 
 /** The events of one `run`, per host, in the order the controller learnt them. */
 export type RunEvent =

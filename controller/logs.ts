@@ -5,9 +5,9 @@
  */
 import { TuttiError } from "../protocol/errors.ts";
 import type { StreamName } from "../protocol/messages.ts";
+import { parseLogsReply, parseReply, throwIfFailed } from "../protocol/replies.ts";
 import { checkToken } from "../protocol/subjects.ts";
 import type { Link } from "./connection.ts";
-import { wireError } from "./fanout.ts";
 
 export interface LogsOptions {
   /** Default `stdout`. */
@@ -58,20 +58,24 @@ export class LogsReader implements AsyncIterable<Uint8Array> {
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     let offset = this.opts.offset ?? 0;
     for (;;) {
-      const r = await this.link.request(this.host, "logs", {
-        proc: this.proc,
-        stream: this.stream,
-        offset,
-      });
-      if (r.ok !== true) {
-        const e = wireError(r.error);
-        throw new TuttiError(e.code, e.message);
+      const r = throwIfFailed(parseReply(
+        await this.link.request(this.host, "logs", {
+          proc: this.proc,
+          stream: this.stream,
+          offset,
+        }),
+        parseLogsReply,
+      ));
+      if (r.offset !== offset) {
+        throw new TuttiError(
+          "EBADMSG",
+          `logs reply: field "offset": expected ${offset}, got ${r.offset}`,
+        );
       }
-      const data = r.data instanceof Uint8Array ? r.data : new Uint8Array(0);
-      if (data.length > 0) yield data;
-      offset += data.length;
+      if (r.data.length > 0) yield r.data;
+      offset += r.data.length;
       // Complete, or caught up with a process that is still writing.
-      if (r.complete === true || data.length === 0) return;
+      if (r.complete || r.data.length === 0) return;
     }
   }
 

@@ -19,12 +19,19 @@
 import type { Msg } from "@nats-io/transport-node";
 import { decodeMap } from "../protocol/codec.ts";
 import { TuttiError } from "../protocol/errors.ts";
+import { parseProgramLogBody } from "../protocol/events.ts";
 import { H } from "../protocol/headers.ts";
 import type { StreamName } from "../protocol/messages.ts";
 import { checkProcessName, type ProgramEvent, TAIL_MAX } from "../protocol/program_messages.ts";
+import {
+  parseFollowReply,
+  parseInputReply,
+  parseReply,
+  parseTailReply,
+  throwIfFailed,
+} from "../protocol/replies.ts";
 import { checkToken } from "../protocol/subjects.ts";
 import type { Link } from "./connection.ts";
-import { wireError } from "./fanout.ts";
 import { Channel } from "./operation.ts";
 
 export type ProgramOutputEvent =
@@ -103,16 +110,14 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
       const log = this.link.subscribe(s.log(this.host), (m) => this.#onLog(m));
       this.#cleanup.push(() => out.unsubscribe(), () => log.unsubscribe());
       await this.link.flush();
-      await this.#request("follow", { name: this.name, seconds: FOLLOW_LEASE_S });
+      await this.#request("follow", { name: this.name, seconds: FOLLOW_LEASE_S }, parseFollowReply);
       const renew = setInterval(() => this.#renew(), FOLLOW_LEASE_S * 1000 / 3);
       this.#cleanup.push(() => clearInterval(renew));
     }
     for (const stream of this.streams) {
       const body: Record<string, unknown> = { name: this.name, stream };
       if (this.opts.bytes !== undefined) body.bytes = this.opts.bytes;
-      const r = await this.#request("tail", body);
-      const data = r.data instanceof Uint8Array ? r.data : new Uint8Array(0);
-      const offset = typeof r.offset === "number" ? r.offset : 0;
+      const { data, offset } = await this.#request("tail", body, parseTailReply);
       if (data.length > 0) this.#channel.push({ type: "output", stream, offset, data });
       this.#expected.set(stream, offset + data.length);
     }
@@ -130,13 +135,12 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
     }
   }
 
-  async #request(verb: string, body: object): Promise<Record<string, unknown>> {
-    const r = await this.link.request(this.host, verb, body);
-    if (r.ok !== true) {
-      const e = wireError(r.error);
-      throw new TuttiError(e.code, e.message);
-    }
-    return r;
+  async #request<T>(
+    verb: string,
+    body: object,
+    parse: (fields: Record<string, unknown>) => T,
+  ): Promise<T> {
+    return throwIfFailed(parseReply(await this.link.request(this.host, verb, body), parse));
   }
 
   #renew(): void {
@@ -146,7 +150,8 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
       this.#channel.end();
       return;
     }
-    this.#request("follow", { name: this.name, seconds: FOLLOW_LEASE_S }).catch((e) => {
+    const body = { name: this.name, seconds: FOLLOW_LEASE_S };
+    this.#request("follow", body, parseFollowReply).catch((e) => {
       // A process gone from the configuration (reload) will never write again.
       if (e instanceof TuttiError && e.code === "ESRCH") {
         this.#stopAll();
@@ -184,15 +189,15 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
 
   #onLog(m: Msg): void {
     if (this.#channel.ended) return;
-    let body: Record<string, unknown>;
+    let event: ProgramEvent;
     try {
-      body = decodeMap(m.data);
+      const { v: _v, host: _h, ...rest } = parseProgramLogBody(decodeMap(m.data));
+      event = rest;
     } catch {
-      return;
+      return; // not an entry of this protocol: nothing to show
     }
-    if (body.process !== this.name) return;
-    const { v: _v, host: _h, ...event } = body;
-    this.#channel.push({ type: "event", event: event as unknown as ProgramEvent });
+    if (!("process" in event) || event.process !== this.name) return;
+    this.#channel.push({ type: "event", event });
   }
 
   #stopAll(): void {
@@ -234,11 +239,9 @@ export class ProgramAttachment extends ProgramOutput {
   #queue(bodies: object[]): Promise<void> {
     const run = this.#writes.then(async () => {
       for (const body of bodies) {
-        const r = await this.link.request(this.host, "input", body);
-        if (r.ok !== true) {
-          const e = wireError(r.error);
-          throw new TuttiError(e.code, e.message);
-        }
+        throwIfFailed(
+          parseReply(await this.link.request(this.host, "input", body), parseInputReply),
+        );
       }
     });
     this.#writes = run.catch(() => {});

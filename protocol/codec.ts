@@ -21,7 +21,37 @@ const encoder = new Encoder({
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 
 export function encode(value: unknown): Uint8Array {
-  return encoder.encode(value);
+  return encoder.encode(wideIntegers(value));
+}
+
+/**
+ * cbor-x writes an integral number as a CBOR integer only up to 32 bits and
+ * as a float64 beyond (every epoch-millisecond time, a memory size): a client
+ * decoding those fields into an int64 would fail. Such numbers become BigInts,
+ * which cbor-x writes as 64-bit integers. Maps and arrays are copied only when
+ * something in them changes; byte strings are left alone.
+ */
+function wideIntegers(x: unknown): unknown {
+  if (typeof x === "number") {
+    return (x > 0xffffffff || x < -0x100000000) && Number.isSafeInteger(x) ? BigInt(x) : x;
+  }
+  if (typeof x !== "object" || x === null || ArrayBuffer.isView(x)) return x;
+  if (Array.isArray(x)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < x.length; i++) {
+      const y = wideIntegers(x[i]);
+      if (y !== x[i]) (out ??= x.slice())[i] = y;
+    }
+    return out ?? x;
+  }
+  if (Object.getPrototypeOf(x) !== Object.prototype) return x;
+  let out: Record<string, unknown> | undefined;
+  const m = x as Record<string, unknown>;
+  for (const k in m) {
+    const y = wideIntegers(m[k]);
+    if (y !== m[k]) (out ??= { ...m })[k] = y;
+  }
+  return out ?? x;
 }
 
 /** Decodes one CBOR item; anything malformed becomes EBADMSG, never a crash. */
@@ -32,7 +62,10 @@ export function decode(bytes: Uint8Array): unknown {
     throw new TuttiError("EBADMSG", "payload is not valid CBOR: a break code outside a container");
   }
   try {
-    return decoder.decode(bytes);
+    const value = decoder.decode(bytes);
+    // 0x1b / 0x3b: the initial byte of a 64-bit integer (the byte may also be data: then the walk
+    // finds nothing).
+    return bytes.includes(0x1b) || bytes.includes(0x3b) ? narrowIntegers(value, new Set()) : value;
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new TuttiError("EBADMSG", `payload is not valid CBOR: ${why}`);
@@ -58,6 +91,30 @@ export function decodeMap(bytes: Uint8Array): Record<string, unknown> {
     );
   }
   return map;
+}
+
+/**
+ * cbor-x decodes every 64-bit integer as a BigInt, even 1 or an epoch-millisecond time: those
+ * within Number's safe range become numbers, so a field reads the same whatever width the sender
+ * chose. (Its `int64AsNumber` option would do it, but it truncates negative ones to 32 bits.)
+ * Larger ones stay BigInts, which every field refuses as out of range. `seen`: shared-reference
+ * tags can make the value cyclic.
+ */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function narrowIntegers(x: unknown, seen: Set<object>): unknown {
+  if (typeof x === "bigint") {
+    return x <= MAX_SAFE && x >= -MAX_SAFE ? Number(x) : x;
+  }
+  if (typeof x !== "object" || x === null || ArrayBuffer.isView(x) || seen.has(x)) return x;
+  seen.add(x);
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) x[i] = narrowIntegers(x[i], seen);
+  } else if (Object.getPrototypeOf(x) === Object.prototype) {
+    const m = x as Record<string, unknown>;
+    for (const k in m) m[k] = narrowIntegers(m[k], seen);
+  }
+  return x;
 }
 
 function describe(value: unknown): string {

@@ -6,7 +6,7 @@
  */
 import { quoteValue, TuttiError, type WireError } from "./errors.ts";
 import { checkToken } from "./subjects.ts";
-import { parseSignal, type SignalName } from "./signals.ts";
+import { type ExitSignalName, parseSignal, type SignalName } from "./signals.ts";
 
 /** Which agents a broadcast is for. All present parts must match. */
 export interface Target {
@@ -58,6 +58,9 @@ export interface PingReply {
 
 export type PresenceType = "hello" | "beat" | "bye";
 
+export const PRESENCE_TYPES: readonly PresenceType[] = ["hello", "beat", "bye"];
+
+/** Body of `P.presence.<host>`: every message (`bye` too) carries the whole ping reply. */
 export interface Presence extends PingReply {
   v: number;
   type: PresenceType;
@@ -100,7 +103,8 @@ export interface ProcInfo {
   ended: number | null;
   /** Exit code, null when killed by a signal or still running. */
   code: number | null;
-  signal: SignalName | null;
+  /** The signal that killed it (SIGSTKFLT too: a process can die of it), null otherwise. */
+  signal: ExitSignalName | null;
   timedOut: boolean;
   /** Bytes written so far to each stream (all of them are in the spool). */
   stdout: number;
@@ -172,13 +176,15 @@ export const LOGS_CHUNK_MAX = 512 * 1024;
 
 // ---------------------------------------------------------------- events
 
+export const DROP_REASONS = ["disconnected", "backpressure"] as const;
+
 export interface DroppedEvent {
   v: number;
   stream: StreamName;
   /** First byte not streamed live. */
   offset: number;
   bytes: number;
-  reason: "disconnected" | "backpressure";
+  reason: typeof DROP_REASONS[number];
 }
 
 /** `started` and `exit` events carry `{v, ...ProcInfo}`. */
@@ -213,6 +219,16 @@ export function optNumber(m: Map, field: string, min = 0, max = Number.MAX_SAFE_
     fail(field, `a number from ${min} to ${max}`, x);
   }
   return x;
+}
+
+/** A whole number (offsets, byte counts): a fraction is refused rather than rounded. */
+export function optInteger(m: Map, field: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
+  const x = m[field];
+  if (x === undefined || x === null) return undefined;
+  if (!Number.isSafeInteger(x) || (x as number) < min || (x as number) > max) {
+    fail(field, `an integer from ${min} to ${max}`, x);
+  }
+  return x as number;
 }
 
 export function optBool(m: Map, field: string): boolean | undefined {
@@ -305,7 +321,7 @@ export function parseLogsRequest(m: Map): LogsRequest {
   return {
     proc: reqString(m, "proc"),
     stream,
-    offset: optNumber(m, "offset"),
-    limit: optNumber(m, "limit", 1),
+    offset: optInteger(m, "offset"),
+    limit: optInteger(m, "limit", 1),
   };
 }

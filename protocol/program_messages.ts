@@ -6,7 +6,15 @@
  * like those of messages.ts.
  */
 import { quoteValue, TuttiError, type WireError } from "./errors.ts";
-import { optBool, optNumber, optString, optStringList, type StreamName } from "./messages.ts";
+import type { ExitSignalName } from "./signals.ts";
+import {
+  optBool,
+  optInteger,
+  optNumber,
+  optString,
+  optStringList,
+  type StreamName,
+} from "./messages.ts";
 
 // ---------------------------------------------------------------- states and rows
 
@@ -40,7 +48,7 @@ export interface ProgramStatus {
   stopped: number | null;
   /** How the last run ended, null if it has not. */
   exitCode: number | null;
-  exitSignal: string | null;
+  exitSignal: ExitSignalName | null;
   /** Why the last start failed (BACKOFF, FATAL), else null. */
   spawnerr: string | null;
 }
@@ -201,7 +209,7 @@ export interface ProgramStateEvent {
   expected?: boolean;
   /** The exit code, null when killed by a signal (on the states a run ends in). */
   code?: number | null;
-  signal?: string | null;
+  signal?: ExitSignalName | null;
   /** supervisord's wording: `exited: web:0 (terminated by SIGKILL; not expected)`. */
   message: string;
 }
@@ -352,7 +360,7 @@ export function parseTailRequest(m: Map): TailRequest {
   return {
     name: reqProcess(m),
     stream: parseStream(m),
-    bytes: optNumber(m, "bytes", 1, TAIL_MAX) ?? TAIL_MAX,
+    bytes: optInteger(m, "bytes", 1, TAIL_MAX) ?? TAIL_MAX,
   };
 }
 

@@ -41,6 +41,17 @@ export const SIGNALS = {
 
 export type SignalName = keyof typeof SIGNALS;
 
+/**
+ * What a process may have died of, as an agent reports it: a signal of the
+ * table, or SIGSTKFLT (16), which Linux never sends but a process can be
+ * killed with (`kill -16`) and Deno names. Users cannot ask for it.
+ */
+export type ExitSignalName = SignalName | "SIGSTKFLT";
+
+export function isExitSignal(s: unknown): s is ExitSignalName {
+  return typeof s === "string" && (s === "SIGSTKFLT" || Object.hasOwn(SIGNALS, s));
+}
+
 export function parseSignal(input: string | number): SignalName {
   const s = String(input).trim().toUpperCase();
   if (/^\d+$/.test(s)) {

@@ -9,9 +9,10 @@
  * counter went backwards (a device or interface that reappeared).
  *
  * The parsers check the shape of a body received from an agent (a controller
- * may talk to agents of other versions); they throw EINVAL naming the field.
+ * may talk to agents of other versions); they throw EBADMSG naming the field.
  */
-import { TuttiError } from "./errors.ts";
+import { quoteValue, TuttiError } from "./errors.ts";
+import { received } from "./fields.ts";
 
 // ---------------------------------------------------------------- machine
 
@@ -118,7 +119,8 @@ export type ProcsTelemetry = { v: number; host: string } & ProcsSample;
 type Map = Record<string, unknown>;
 
 function fail(field: string, want: string, got: unknown): never {
-  const shown = got === undefined ? "missing" : `got ${JSON.stringify(got)?.slice(0, 60)}`;
+  // quoteValue: a 64-bit integer past 2^53 arrives as a BigInt, which JSON.stringify refuses.
+  const shown = got === undefined ? "missing" : `got ${quoteValue(got)}`;
   throw new TuttiError("EINVAL", `field "${field}": expected ${want}, ${shown}`);
 }
 
@@ -150,7 +152,12 @@ function list(x: unknown, path: string): unknown[] {
   return x;
 }
 
+/** Checks a `P.tel.<host>` body received from an agent (EBADMSG naming the field). */
 export function parseMachineTelemetry(m: Map): MachineTelemetry {
+  return received("machine telemetry", () => machineOf(m));
+}
+
+function machineOf(m: Map): MachineTelemetry {
   const cpu = map(m.cpu, "cpu");
   const mem = map(m.memory, "memory");
   const tasks = map(m.tasks, "tasks");
@@ -210,7 +217,12 @@ export function parseMachineTelemetry(m: Map): MachineTelemetry {
   };
 }
 
+/** Checks a `P.tel.<host>.procs` body received from an agent (EBADMSG naming the field). */
 export function parseProcsTelemetry(m: Map): ProcsTelemetry {
+  return received("procs telemetry", () => procsOf(m));
+}
+
+function procsOf(m: Map): ProcsTelemetry {
   return {
     v: num(m, "v", ""),
     host: str(m, "host", ""),

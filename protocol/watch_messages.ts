@@ -13,6 +13,7 @@ import {
   reqString,
   type StreamName,
 } from "./messages.ts";
+import { received } from "./fields.ts";
 import { checkToken } from "./subjects.ts";
 
 // ---------------------------------------------------------------- conditions
@@ -295,8 +296,12 @@ export function parseUnwatchRequest(m: Map): UnwatchRequest {
 
 const STATUSES: readonly WatchStatus[] = ["met", "timeout", "failed", "cancelled"];
 
-/** Checks a `P.watch.<host>.<watch>` body received from an agent. */
+/** Checks a `P.watch.<host>.<watch>` body received from an agent (EBADMSG naming the field). */
 export function parseWatchEvent(m: Map): WatchEvent {
+  return received("watch event", () => watchEventOf(m));
+}
+
+function watchEventOf(m: Map): WatchEvent {
   const status = m.status;
   if (!STATUSES.includes(status as WatchStatus)) {
     fail("status", STATUSES.map((s) => `"${s}"`).join(", "), status);

@@ -7,51 +7,19 @@
  * `message` reads like supervisord's log (`exited: web:0 (exit status 1;
  * not expected)`), so the event log is readable without a decoder.
  */
-import type { SignalName } from "../../protocol/signals.ts";
+import type {
+  ProgramEvent,
+  ProgramNoticeEvent,
+  ProgramReloadEvent,
+  ProgramStateEvent,
+} from "../../protocol/program_messages.ts";
 import { log } from "../log.ts";
-import type { ProcessState } from "./states.ts";
 
-export interface StateEvent {
-  type: "state";
-  /** ms since the epoch. */
-  time: number;
-  program: string;
-  process: string;
-  from: ProcessState;
-  to: ProcessState;
-  pid?: number;
-  /** On EXITED: whether the exit status is one of `exitcodes`. */
-  expected?: boolean;
-  /** On EXITED / STOPPED / BACKOFF after a run: the exit code, or null when killed by a signal. */
-  code?: number | null;
-  signal?: SignalName | null;
-  message: string;
-}
-
-export interface ReloadEvent {
-  type: "reload";
-  time: number;
-  /** The configuration file (as given) or the name of pushed text. */
-  source: string;
-  /** False when the new configuration was refused: then nothing changed. */
-  ok: boolean;
-  /** Process names. */
-  added: string[];
-  changed: string[];
-  removed: string[];
-  message: string;
-}
-
-export interface NoticeEvent {
-  type: "notice";
-  time: number;
-  program?: string;
-  process?: string;
-  pid?: number;
-  message: string;
-}
-
-export type SupervisorEvent = StateEvent | ReloadEvent | NoticeEvent;
+// The events are the wire's (`P.log.<host>` carries them as they are): one set of types.
+export type StateEvent = ProgramStateEvent;
+export type ReloadEvent = ProgramReloadEvent;
+export type NoticeEvent = ProgramNoticeEvent;
+export type SupervisorEvent = ProgramEvent;
 
 export type EventListener = (e: SupervisorEvent) => void;
 

@@ -12,7 +12,7 @@
  */
 import { TuttiError } from "../../protocol/errors.ts";
 import type { StreamName } from "../../protocol/messages.ts";
-import type { SignalName } from "../../protocol/signals.ts";
+import type { ExitSignalName, SignalName } from "../../protocol/signals.ts";
 import { signalGroup } from "../spawn.ts";
 import { groupAlive, startTicks, waitGroupGone } from "./process_group.ts";
 
@@ -30,7 +30,7 @@ export interface RunOwner {
 export interface Exit {
   /** null when killed by a signal. */
   code: number | null;
-  signal: SignalName | null;
+  signal: ExitSignalName | null;
   /** performance.now() when the leader was reaped. */
   at: number;
 }
@@ -133,7 +133,8 @@ export class Run {
     this.leaderExited = true;
     const exit: Exit = {
       code: s.signal === null ? s.code : null,
-      signal: (s.signal as SignalName | null) ?? null,
+      // Deno names the signals of Linux 1-31 (SIGSTKFLT included) and throws past them.
+      signal: (s.signal as ExitSignalName | null) ?? null,
       at: performance.now(),
     };
     this.closeInput();

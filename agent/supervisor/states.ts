@@ -17,17 +17,10 @@
  * `quickRunMs` in supervised_process.ts).
  */
 
-export const PROCESS_STATES = [
-  "STOPPED",
-  "STARTING",
-  "RUNNING",
-  "BACKOFF",
-  "STOPPING",
-  "EXITED",
-  "FATAL",
-] as const;
+import type { ProgramState } from "../../protocol/program_messages.ts";
 
-export type ProcessState = typeof PROCESS_STATES[number];
+/** The states are the wire's (protocol/program_messages.ts `PROGRAM_STATES`): one list. */
+export type ProcessState = ProgramState;
 
 /** Where each state may go; `changeState` refuses anything else. */
 export const TRANSITIONS: Readonly<Record<ProcessState, readonly ProcessState[]>> = {

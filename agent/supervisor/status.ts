@@ -4,29 +4,11 @@
  * FATAL (`Exited too quickly (process log may have details)`), the stop time
  * (`Mar 01 02:05 PM`, local time) or `Not started` for the stopped states.
  */
-import type { SignalName } from "../../protocol/signals.ts";
+import type { ProgramStatus } from "../../protocol/program_messages.ts";
 import type { ProcessState } from "./states.ts";
 
-export interface StatusRow {
-  /** Process name: `web:0`, or the program name when numprocs is 1. */
-  name: string;
-  program: string;
-  state: ProcessState;
-  /** Also the process group id; null when not running. */
-  pid: number | null;
-  /** Seconds since the current run started; null when not running. */
-  uptime: number | null;
-  /** supervisorctl's column. */
-  description: string;
-  /** ms since the epoch: last start and last end, null if never. */
-  started: number | null;
-  stopped: number | null;
-  /** How the last run ended, null if it has not. */
-  exitCode: number | null;
-  exitSignal: SignalName | null;
-  /** Why the last start failed (BACKOFF, FATAL), else null. */
-  spawnerr: string | null;
-}
+/** A row is what the `programs` reply carries: the wire's type. */
+export type StatusRow = ProgramStatus;
 
 /** supervisorctl's description (rpcinterface.py `_interpretProcessInfo`). */
 export function describeProcess(

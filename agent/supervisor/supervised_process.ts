@@ -29,7 +29,7 @@
  */
 import { type ErrorCode, TuttiError, type WireError } from "../../protocol/errors.ts";
 import type { StreamName } from "../../protocol/messages.ts";
-import type { SignalName } from "../../protocol/signals.ts";
+import type { ExitSignalName, SignalName } from "../../protocol/signals.ts";
 import { log } from "../log.ts";
 import type { ProgramConfig } from "./config.ts";
 import type { StateEvent, SupervisorEvent } from "./events.ts";
@@ -89,7 +89,7 @@ export class SupervisedProcess implements RunOwner {
   private lastError: WireError | null = null;
   private lastStart: number | null = null;
   private lastStop: number | null = null;
-  private lastExit: { code: number | null; signal: SignalName | null } | null = null;
+  private lastExit: { code: number | null; signal: ExitSignalName | null } | null = null;
   private readonly waiters = new Set<() => void>();
   readonly tails: Record<StreamName, TailBuffer> = {
     stdout: new TailBuffer(),

@@ -45,7 +45,8 @@ export class WatchTable {
 
   /** Starts a watch (synchronously up to its first resource); throws EEXIST, ESRCH, EINVAL, ENOSYS. */
   start(req: WatchRequest): WatchReply {
-    const timeoutMs = (req.timeout ?? DEFAULT_WATCH_TIMEOUT_S) * 1000;
+    // Whole ms: `deadline` is an integer on the wire (a timeout may be 0.0015 s).
+    const timeoutMs = Math.round((req.timeout ?? DEFAULT_WATCH_TIMEOUT_S) * 1000);
     const key = JSON.stringify([req.condition, timeoutMs]);
     const id = req.id ?? this.newId();
     const old = this.watches.get(id);

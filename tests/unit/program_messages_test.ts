@@ -67,6 +67,7 @@ Deno.test("tail, follow and input requests", () => {
   assertTuttiError(() => parseTailRequest({ name: "web:*" }), "EINVAL", /not a process name/);
   assertTuttiError(() => parseTailRequest({}), "EINVAL", /field "name".*missing/);
   assertTuttiError(() => parseTailRequest({ name: "n", bytes: 65537 }), "EINVAL", /"bytes"/);
+  assertTuttiError(() => parseTailRequest({ name: "n", bytes: 1.5 }), "EINVAL", /"bytes".*integer/);
   assertTuttiError(() => parseTailRequest({ name: "n", stream: "out" }), "EINVAL", /"stream"/);
   assertTuttiError(() => parseFollowRequest({ name: "n" }), "EINVAL", /"seconds".*missing/);
   assertTuttiError(() => parseFollowRequest({ name: "n", seconds: 601 }), "EINVAL", /seconds/);

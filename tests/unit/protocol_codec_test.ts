@@ -127,3 +127,69 @@ Deno.test("codec: decode alone reads any item (events that are not maps use it)"
   deepStrictEqual(decode(encode([1, "a"])), [1, "a"]);
   strictEqual(decode(encode("x")), "x");
 });
+
+Deno.test("codec: integral numbers past 32 bits are CBOR integers, not float64", () => {
+  const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  // An epoch-millisecond time and 16 GiB: major type 0 with an 8-byte argument (0x1b).
+  strictEqual(hex(encode(1_700_000_000_123)), "1b0000018bcfe5687b");
+  strictEqual(hex(encode(2 ** 34)), "1b0000000400000000");
+  strictEqual(hex(encode(-(2 ** 40))), "3b000000ffffffffff");
+  // Up to 32 bits cbor-x already picks the shortest integer; fractions stay float64.
+  strictEqual(hex(encode(0xffffffff)), "1affffffff");
+  strictEqual(hex(encode(1.5)), "fb3ff8000000000000");
+  // Inside maps and arrays too, without touching the caller's objects or byte strings.
+  const body = { v: 1, at: 1_700_000_000_123, list: [2 ** 40, 0.5], data: new Uint8Array([9]) };
+  const wire = encode(body);
+  ok(hex(wire).includes("1b0000018bcfe5687b"));
+  ok(hex(wire).includes("1b0000010000000000"));
+  strictEqual(typeof body.at, "number");
+  const back = decodeMap(wire);
+  deepStrictEqual({ ...back, data: [...(back.data as Uint8Array)] }, { ...body, data: [9] });
+});
+
+Deno.test("codec: a 64-bit integer decodes as a number, as any CBOR encoder may send it", () => {
+  // {v: 1, t: 1700000000123} with both values as 8-byte integers (a Go or Rust client's uint64).
+  const wide = bytes(
+    0xa2,
+    ...text("v"),
+    0x1b,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    1,
+    ...text("t"),
+    0x1b,
+    0x00,
+    0x00,
+    0x01,
+    0x8b,
+    0xcf,
+    0xe5,
+    0x68,
+    0x7b,
+  );
+  deepStrictEqual(decodeMap(wide), { v: 1, t: 1_700_000_000_123 });
+});
+
+Deno.test("codec: 64-bit integers past 2^53 stay BigInts (refused by every field), negatives too", () => {
+  // [-2^40 as an 8-byte negative integer, 2^64-1]
+  const list = bytes(
+    0x82,
+    0x3b,
+    0,
+    0,
+    0,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0x1b,
+    ...Array(8).fill(0xff),
+  );
+  deepStrictEqual(decode(list), [-(2 ** 40), 2n ** 64n - 1n]);
+});

@@ -229,6 +229,8 @@ const BAD_LOGS: [string, M, string[]][] = [
   ["offset a string", { proc: "p", offset: "0" }, ['"offset"']],
   ["limit zero", { proc: "p", limit: 0 }, ['"limit"']],
   ["limit a boolean", { proc: "p", limit: true }, ['"limit"']],
+  ["offset with a fraction", { proc: "p", offset: 1.5 }, ['"offset"', "integer", "1.5"]],
+  ["limit with a fraction", { proc: "p", limit: 10.5 }, ['"limit"', "integer"]],
 ];
 
 for (const [name, fields, words] of BAD_LOGS) {

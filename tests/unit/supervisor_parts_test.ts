@@ -5,7 +5,8 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { EventHub, type SupervisorEvent } from "../../agent/supervisor/events.ts";
 import { OutputFile, TAIL_BYTES, TailBuffer } from "../../agent/supervisor/output.ts";
-import { canTransition, PROCESS_STATES, TRANSITIONS } from "../../agent/supervisor/states.ts";
+import { canTransition, TRANSITIONS } from "../../agent/supervisor/states.ts";
+import { PROGRAM_STATES } from "../../protocol/program_messages.ts";
 import { describeProcess, formatStopTime, formatUptime } from "../../agent/supervisor/status.ts";
 
 Deno.test("transitions: supervisord's, plus EXITED -> FATAL; every state is reachable", () => {
@@ -27,7 +28,7 @@ Deno.test("transitions: supervisord's, plus EXITED -> FATAL; every state is reac
       }
     }
   }
-  deepStrictEqual([...reachable].sort(), [...PROCESS_STATES].sort());
+  deepStrictEqual([...reachable].sort(), [...PROGRAM_STATES].sort());
 });
 
 Deno.test("uptime and stop time read like supervisorctl's", () => {
