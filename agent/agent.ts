@@ -4,7 +4,7 @@
  * watches, telemetry, dispatcher, and the clean stop (cancel the watches,
  * bye, stop the processes it started and its programs, flush, close).
  */
-import { resolveConnectFlags } from "../protocol/connect_options.ts";
+import { resolveConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { Subjects } from "../protocol/subjects.ts";
 import { Connection } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";

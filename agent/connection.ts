@@ -9,7 +9,11 @@ import {
   type NatsConnection,
   PermissionViolationError,
 } from "@nats-io/transport-node";
-import { type ConnectFlags, explainAuthError, natsOptions } from "../protocol/connect_options.ts";
+import {
+  type ConnectFlags,
+  explainAuthError,
+  natsOptions,
+} from "../protocol/connection/connect_flags.ts";
 import { log, RateLimitedLog } from "./log.ts";
 
 export type LinkEvent = "disconnect" | "reconnect";

@@ -21,7 +21,7 @@ import {
   explainAuthError,
   natsOptions,
   resolveConnectFlags,
-} from "../protocol/connect_options.ts";
+} from "../protocol/connection/connect_flags.ts";
 import { TuttiError } from "../protocol/errors.ts";
 import { H } from "../protocol/headers.ts";
 import type { Target } from "../protocol/messages.ts";

@@ -15,7 +15,7 @@
  * ```
  */
 import type { Msg } from "@nats-io/transport-node";
-import type { ConnectFlags } from "../protocol/connect_options.ts";
+import type { ConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { TuttiError, type WireError } from "../protocol/errors.ts";
 import type { PingReply, PsReply, SignalReply } from "../protocol/messages.ts";
 import type { ProgramAction, ShutdownReply } from "../protocol/program_messages.ts";

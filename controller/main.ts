@@ -6,7 +6,8 @@
  * 2 bad usage (unknown option, missing argument, bad selector: nothing sent).
  */
 import { TuttiError } from "../protocol/errors.ts";
-import { parseArgv, str, UsageError } from "./cli/args.ts";
+import { parseArgv, str } from "../protocol/cli/argv.ts";
+import { UsageError } from "../protocol/cli/usage_error.ts";
 import { dashboardVerb } from "./cli/dashboard.ts";
 import { hostsVerb } from "./cli/hosts.ts";
 import { killVerb, signalVerb } from "./cli/kill.ts";

@@ -8,7 +8,8 @@ import { TuttiError } from "../../protocol/errors.ts";
 import { parseSelector, resolveHostFiles } from "../../protocol/selector.ts";
 import { checkPrefix, DEFAULT_PREFIX, Subjects } from "../../protocol/subjects.ts";
 import { loadOrCreateUsers, renderNatsConfig } from "../nats_config.ts";
-import { str, UsageError } from "./args.ts";
+import { str } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import type { Verb } from "./verb.ts";
 
 export const natsConfigVerb: Verb = {

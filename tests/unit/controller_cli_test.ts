@@ -4,7 +4,8 @@
  * before connecting (EBADSEL, exit 2), and `--help`.
  */
 import assert from "node:assert/strict";
-import { parseArgv, UsageError } from "../../controller/cli/args.ts";
+import { parseArgv } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { controllerMain } from "../../controller/main.ts";
 import { controllerOptions, GLOBAL_OPTIONS, splitVerb } from "../../controller/options.ts";
 import { MemoryOut } from "../../controller/render/out.ts";
