@@ -37,6 +37,7 @@ import {
 import { compareHosts } from "../protocol/nodeset.ts";
 import { fold } from "../protocol/selector.ts";
 import { checkToken } from "../protocol/subjects.ts";
+import { newId } from "../protocol/runtime/ids.ts";
 import { isNoRespondersMsg } from "./connection.ts";
 import type { RunEvent, RunSummary } from "./events.ts";
 import { Expectation, silenceReason } from "./expectation.ts";
@@ -91,8 +92,7 @@ const READ_ATTEMPTS = 4;
 
 /** A fresh process id: `r`, the time in base 36 and four random characters. */
 export function newRunId(): string {
-  const rand = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0");
-  return `r${Date.now().toString(36)}${rand}`;
+  return newId("r");
 }
 
 /** A run request checked in full: where it goes, its id, and the wire request. */

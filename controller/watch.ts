@@ -35,6 +35,7 @@ import type { Target } from "../protocol/messages.ts";
 import { compareHosts } from "../protocol/nodeset.ts";
 import { fold } from "../protocol/selector.ts";
 import { checkToken } from "../protocol/subjects.ts";
+import { newId } from "../protocol/runtime/ids.ts";
 import {
   DEFAULT_WATCH_TIMEOUT_S,
   MAX_WATCH_TIMEOUT_S,
@@ -121,8 +122,7 @@ const BYE_GRACE_MS = 1000;
 
 /** A fresh watch id: `w`, the time in base 36 and four random characters. */
 export function newWatchId(): string {
-  const rand = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0");
-  return `w${Date.now().toString(36)}${rand}`;
+  return newId("w");
 }
 
 export interface PreparedWatch {

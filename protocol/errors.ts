@@ -43,8 +43,8 @@ export interface WireError {
 /** An Error that carries a wire code; handlers throw it, the dispatcher turns it into a reply. */
 export class TuttiError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "TuttiError";
     this.code = code;
   }
