@@ -4,7 +4,8 @@
  * watches, telemetry, dispatcher, and the clean stop (cancel the watches,
  * bye, stop the processes it started and its programs, flush, close).
  */
-import { resolveConnectFlags } from "../protocol/connect_options.ts";
+import { resolveConnectFlags } from "../protocol/connection/connect_flags.ts";
+import { withTimeout } from "../protocol/runtime/timers.ts";
 import { Subjects } from "../protocol/subjects.ts";
 import { Connection } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
@@ -222,12 +223,6 @@ function startTelemetry(
   return tel;
 }
 
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([p.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return withTimeout(p.then(() => true), ms, () => false);
 }

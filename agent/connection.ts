@@ -9,7 +9,12 @@ import {
   type NatsConnection,
   PermissionViolationError,
 } from "@nats-io/transport-node";
-import { type ConnectFlags, explainAuthError, natsOptions } from "../protocol/connect_options.ts";
+import {
+  type ConnectFlags,
+  explainAuthError,
+  natsOptions,
+} from "../protocol/connection/connect_flags.ts";
+import { withTimeout } from "../protocol/runtime/timers.ts";
 import { log, RateLimitedLog } from "./log.ts";
 
 export type LinkEvent = "disconnect" | "reconnect";
@@ -87,13 +92,7 @@ export class Connection {
   /** Sends what is buffered (bounded by `ms`), then closes. */
   async close(ms = 2000): Promise<void> {
     if (this.nc.isClosed()) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-    try {
-      await Promise.race([this.nc.flush().catch(() => {}), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(this.nc.flush().catch(() => {}), ms, () => {});
     await this.nc.close().catch(() => {});
   }
 }

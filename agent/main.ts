@@ -6,7 +6,8 @@
  */
 import { Agent } from "./agent.ts";
 import { log } from "./log.ts";
-import { type AgentOptions, parseAgentOptions, USAGE, UsageError } from "./options.ts";
+import { UsageError } from "../protocol/cli/usage_error.ts";
+import { type AgentOptions, parseAgentOptions, USAGE } from "./options.ts";
 
 const STOP_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGINT"];
 

@@ -11,6 +11,7 @@
  * process running: signal the group to end it.)
  */
 import type { ProcInfo, RunRequest, StreamName } from "../protocol/messages.ts";
+import { setLongTimeout } from "../protocol/runtime/timers.ts";
 import type { ExitSignalName, SignalName } from "../protocol/signals.ts";
 import type { Subjects } from "../protocol/subjects.ts";
 import { type LiveBudget, LiveStream } from "./live_output.ts";
@@ -46,7 +47,8 @@ export class ManagedProcess {
   private readonly events: ProcEvents;
   /** Where and why a spool file stopped being written (disk full...): bytes from there are lost. */
   readonly spoolFailure: Partial<Record<StreamName, { at: number; why: string }>> = {};
-  private timeout: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the `timeout` of the request, if any. */
+  private cancelTimeout = () => {};
   private leaderExited = false;
   private readonly outputListeners = new Set<OutputListener>();
   private readonly exitListeners = new Set<(info: ProcInfo) => void>();
@@ -83,8 +85,7 @@ export class ManagedProcess {
     const err = live ? new LiveStream(ctx.budget, this.events, "stderr") : null;
     if (req.timeout !== undefined) {
       const graceMs = (req.grace ?? DEFAULT_GRACE_S) * 1000;
-      this.timeout = setTimeout(() => {
-        this.timeout = undefined;
+      this.cancelTimeout = setLongTimeout(() => {
         this.info.timedOut = true;
         this.signal("SIGTERM", graceMs);
       }, req.timeout * 1000);
@@ -110,7 +111,7 @@ export class ManagedProcess {
     if (graceMs !== undefined && signal !== "SIGKILL") {
       // Not cancelled by the exit: a descendant that ignored the signal and
       // no longer holds the pipes is still in the group and must go too.
-      setTimeout(() => {
+      setLongTimeout(() => {
         try {
           signalGroup(this.pgid, "SIGKILL");
         } catch (e) {
@@ -144,7 +145,7 @@ export class ManagedProcess {
       this.pump("stdout", this.child.stdout, out),
       this.pump("stderr", this.child.stderr, err),
     ]);
-    clearTimeout(this.timeout);
+    this.cancelTimeout();
     out?.finish();
     err?.finish();
     const info = this.info;

@@ -3,14 +3,15 @@
  * `parseAgentOptions` either returns a complete `AgentOptions` or throws a
  * `UsageError` whose message is one line suitable for stderr.
  */
-import { parseArgs } from "node:util";
+import { flag, list, type OptionTable, parseArgv, str } from "../protocol/cli/argv.ts";
+import { UsageError } from "../protocol/cli/usage_error.ts";
 import {
   CONNECT_ARG_OPTIONS,
   CONNECT_USAGE,
-  type ConnectFlags,
   connectFlagsFromArgs,
   splitServers,
-} from "../protocol/connect_options.ts";
+} from "../protocol/connection/cli_options.ts";
+import type { ConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { parseDuration } from "../protocol/duration.ts";
 import { checkPrefix, DEFAULT_PREFIX, isToken } from "../protocol/subjects.ts";
 
@@ -40,13 +41,6 @@ export interface AgentOptions {
   /** Unresolved connection flags (environment and NATS context are applied at connect time). */
   connect: ConnectFlags;
   help: boolean;
-}
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
 }
 
 export const USAGE = `usage: agent [options]
@@ -90,54 +84,51 @@ const OPTIONS = {
   "event-log": { type: "string" },
   ...CONNECT_ARG_OPTIONS,
   help: { type: "boolean", short: "h" },
-} as const;
+} satisfies OptionTable;
 
 export function parseAgentOptions(
   args: string[],
   env: (name: string) => string | undefined = (n) => Deno.env.get(n) || undefined,
 ): AgentOptions {
-  let values;
-  try {
-    values = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    // node:util adds hint lines to some messages; the first says it all.
-    throw new UsageError((e instanceof Error ? e.message : String(e)).split("\n")[0]);
+  const { values: v, positionals } = parseArgv(args, OPTIONS);
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   }
-  const name = values.name ?? defaultName();
+  const name = str(v, "name") ?? defaultName();
   if (!isToken(name)) {
     throw new UsageError(
-      values.name === undefined
+      str(v, "name") === undefined
         ? `the host name ${
           JSON.stringify(name)
         } cannot be an agent name: give one with --name (A-Z a-z 0-9 _ -)`
         : `--name ${JSON.stringify(name)}: use 1-128 characters from A-Z a-z 0-9 _ -`,
     );
   }
-  const prefix = values.prefix ?? env("TUTTI_PREFIX") ?? DEFAULT_PREFIX;
+  const prefix = str(v, "prefix") ?? env("TUTTI_PREFIX") ?? DEFAULT_PREFIX;
   try {
     checkPrefix(prefix);
   } catch (e) {
     throw new UsageError(`--prefix: ${(e as Error).message}`);
   }
-  const stateDir = values["state-dir"] ?? defaultStateDir(name, env);
+  const stateDir = str(v, "state-dir") ?? defaultStateDir(name, env);
   return {
     name,
-    labels: parseLabels(values.label ?? []),
+    labels: parseLabels(list(v, "label")),
     prefix,
     stateDir,
-    heartbeatMs: duration("--heartbeat", values.heartbeat ?? "5s"),
-    telemetryMs: telemetryPeriod(values.telemetry ?? "0"),
-    keep: count("--keep", values.keep ?? "1000"),
-    keepForMs: duration("--keep-for", values["keep-for"] ?? "1h"),
-    maxPayload: bytes("--max-payload", values["max-payload"] ?? "1MiB"),
-    liveWindow: bytes("--live-window", values["live-window"] ?? "8MiB"),
-    config: nonEmpty("--config", values.config) ?? null,
-    eventLog: nonEmpty("--event-log", values["event-log"]) ?? `${stateDir}/events.log`,
+    heartbeatMs: duration("--heartbeat", str(v, "heartbeat") ?? "5s"),
+    telemetryMs: telemetryPeriod(str(v, "telemetry") ?? "0"),
+    keep: count("--keep", str(v, "keep") ?? "1000"),
+    keepForMs: duration("--keep-for", str(v, "keep-for") ?? "1h"),
+    maxPayload: bytes("--max-payload", str(v, "max-payload") ?? "1MiB"),
+    liveWindow: bytes("--live-window", str(v, "live-window") ?? "8MiB"),
+    config: nonEmpty("--config", str(v, "config")) ?? null,
+    eventLog: nonEmpty("--event-log", str(v, "event-log")) ?? `${stateDir}/events.log`,
     connect: {
-      servers: values.server ? splitServers(values.server) : undefined,
-      ...connectFlagsFromArgs(values),
+      servers: v.server ? splitServers(list(v, "server")) : undefined,
+      ...connectFlagsFromArgs(v),
     },
-    help: values.help ?? false,
+    help: flag(v, "help"),
   };
 }
 

@@ -7,12 +7,13 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { encode, PROTOCOL_VERSION } from "../protocol/codec.ts";
 import type { PresenceType } from "../protocol/messages.ts";
+import { setLongInterval } from "../protocol/runtime/timers.ts";
 import type { Subjects } from "../protocol/subjects.ts";
 import type { Identity } from "./identity.ts";
 import type { Outbox } from "./outbox.ts";
 
 export class Presence {
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private stopTimer: (() => void) | undefined;
   private beat: { running: number; data: Uint8Array; headers: MsgHdrs } | undefined;
   private readonly subject: string;
 
@@ -45,12 +46,12 @@ export class Presence {
   private startBeats(): void {
     this.stopBeats();
     if (this.identity.heartbeatMs <= 0) return;
-    this.timer = setInterval(() => this.send("beat"), this.identity.heartbeatMs);
+    this.stopTimer = setLongInterval(() => this.send("beat"), this.identity.heartbeatMs);
   }
 
   private stopBeats(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimer?.();
+    this.stopTimer = undefined;
   }
 
   private send(type: PresenceType): void {

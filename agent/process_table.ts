@@ -5,12 +5,11 @@
  * can recover every exit status with `ps`.
  */
 import { TuttiError } from "../protocol/errors.ts";
+import { newId } from "../protocol/runtime/ids.ts";
+import { MAX_TIMER_MS } from "../protocol/runtime/timers.ts";
 import type { ProcInfo, PsRequest, RunRequest, StreamName } from "../protocol/messages.ts";
 import { ManagedProcess, type OutputListener, type ProcessContext } from "./managed_process.ts";
 import type { SpawnSpec } from "./spawn.ts";
-
-/** setTimeout's largest delay; a longer one would fire at once. Expiry re-arms when it fires early. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface TableLimits {
   /** Exited entries kept. */
@@ -24,7 +23,6 @@ export class ProcessTable {
   /** Exited entries in the order they exited: the oldest is first to expire. */
   private readonly exited = new Map<string, ManagedProcess>();
   private runningCount = 0;
-  private counter = 0;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   private expiryAt = Infinity;
   private readonly ctx: ProcessContext;
@@ -129,14 +127,10 @@ export class ProcessTable {
     return [...this.procs.values()].filter((p) => p.running);
   }
 
-  /**
-   * `p` + a base-36 counter + 4 random base-36 characters: short, a valid
-   * token, and unlikely to meet an id of an earlier run of this agent.
-   */
+  /** A fresh `p…` id (protocol/runtime/ids.ts), never one the table holds. */
   private newId(): string {
     for (;;) {
-      const rand = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0");
-      const id = `p${(++this.counter).toString(36)}${rand}`;
+      const id = newId("p");
       if (!this.procs.has(id)) return id;
     }
   }
@@ -164,7 +158,8 @@ export class ProcessTable {
     this.expiryTimer = undefined;
     this.expiryAt = at;
     if (at === Infinity) return;
-    // Age expiry needs a clock; one timer for the oldest entry, never a poll.
+    // Age expiry needs a clock; one timer for the oldest entry, never a poll. Capped at
+    // setTimeout's limit: expire() re-arms it for what is left when it fires early.
     const timer = setTimeout(() => {
       this.expiryAt = Infinity;
       this.expire();

@@ -4,6 +4,7 @@
  * `follow`, `input`, and `shutdown` (stop this agent, after the reply).
  */
 import { TuttiError } from "../protocol/errors.ts";
+import { withTimeout } from "../protocol/runtime/timers.ts";
 import {
   parseFollowRequest,
   parseInputRequest,
@@ -121,21 +122,11 @@ function noSuchProcess(name: string): TuttiError {
 }
 
 /** The action's reply, or ETIMEDOUT once its timeout has passed (the action goes on). */
-async function within<T>(p: Promise<T>, req: ProgramsRequest): Promise<T> {
+function within<T>(p: Promise<T>, req: ProgramsRequest): Promise<T> {
   const seconds = req.timeout ?? DEFAULT_TIMEOUT_S;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new TuttiError("ETIMEDOUT", `${req.action} still in progress after ${seconds}s`),
-        ),
-      seconds * 1000,
-    );
+  return withTimeout(p, seconds * 1000, (timeout) => {
+    throw new TuttiError("ETIMEDOUT", `${req.action} still in progress after ${seconds}s`, {
+      cause: timeout,
+    });
   });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

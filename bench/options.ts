@@ -1,5 +1,6 @@
 /** The benchmark's options, with their defaults, in one place. */
 import { parseArgs } from "node:util";
+import { UsageError } from "../protocol/cli/usage_error.ts";
 import { parseDuration } from "../protocol/duration.ts";
 import { type Peer, PEERS } from "./ssh_peers.ts";
 
@@ -66,8 +67,6 @@ writes bench/results/latest.json and latest.md.
   --dist DIR        where agent.js and controller.js are (default dist, from deno task bundle)
   --out DIR         output directory (default bench/results)
   -h, --help        this text`;
-
-export class UsageError extends Error {}
 
 export function parseBenchOptions(args: string[]): BenchOptions {
   let v;

@@ -15,13 +15,8 @@ import { fanoutSection } from "./fanout.ts";
 import type { Row } from "./figures.ts";
 import { idleSection } from "./idle.ts";
 import { loadAverage, machineInfo } from "./machine.ts";
-import {
-  type BenchOptions,
-  parseBenchOptions,
-  type Section,
-  USAGE,
-  UsageError,
-} from "./options.ts";
+import { UsageError } from "../protocol/cli/usage_error.ts";
+import { type BenchOptions, parseBenchOptions, type Section, USAGE } from "./options.ts";
 import { updateReadme, writeReport } from "./report.ts";
 import { roundTripSection } from "./round_trip.ts";
 import { Scope } from "./scope.ts";

@@ -12,7 +12,9 @@ import {
   type Msg,
   type MsgHdrs,
   type NatsConnection,
+  NoRespondersError,
   PermissionViolationError,
+  RequestError,
   type Subscription,
 } from "@nats-io/transport-node";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../protocol/codec.ts";
@@ -21,7 +23,7 @@ import {
   explainAuthError,
   natsOptions,
   resolveConnectFlags,
-} from "../protocol/connect_options.ts";
+} from "../protocol/connection/connect_flags.ts";
 import { TuttiError } from "../protocol/errors.ts";
 import { H } from "../protocol/headers.ts";
 import type { Target } from "../protocol/messages.ts";
@@ -187,10 +189,12 @@ export function isNoRespondersMsg(m: Msg): boolean {
   return m.data.length === 0 && m.headers?.code === 503;
 }
 
-function isNoResponders(e: unknown): boolean {
-  const err = e as { name?: string; message?: string; cause?: { name?: string } } | undefined;
-  return err?.name === "NoRespondersError" || err?.cause?.name === "NoRespondersError" ||
-    /no responders/i.test(err?.message ?? "");
+/**
+ * A request nobody serves: nats-core 3.4 rejects it with a RequestError whose
+ * `cause` is a NoRespondersError (whose `name` is "NoResponders").
+ */
+export function isNoResponders(e: unknown): boolean {
+  return e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders());
 }
 
 /** nats.js's reasons, worded for a person: "connection refused", "no answer within 3s". */

@@ -15,7 +15,7 @@
  * ```
  */
 import type { Msg } from "@nats-io/transport-node";
-import type { ConnectFlags } from "../protocol/connect_options.ts";
+import type { ConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { TuttiError, type WireError } from "../protocol/errors.ts";
 import type { PingReply, PsReply, SignalReply } from "../protocol/messages.ts";
 import type { ProgramAction, ShutdownReply } from "../protocol/program_messages.ts";
@@ -27,7 +27,12 @@ import type { HostReply } from "./events.ts";
 import type { IgnoredMessage } from "./broadcast/diagnostics.ts";
 import { DEFAULT_TIMES, type ExpectationTimes } from "./broadcast/expectation.ts";
 import { newScope, type Scope } from "./broadcast/scope.ts";
-import { looseFields } from "./broadcast/wire_tmp.ts";
+import {
+  parsePingReply,
+  parsePsReply,
+  parseShutdownReply,
+  parseSignalReply,
+} from "../protocol/replies.ts";
 import { fanout } from "./fanout.ts";
 import { defaultStateDir, KnownHosts } from "./known_hosts.ts";
 import { type LogsOptions, LogsReader } from "./logs.ts";
@@ -120,7 +125,7 @@ export class Controller {
     return this.#track(
       fanout(
         this.#scope,
-        { verb: "ping", body: {}, parse: looseFields<PingReply> },
+        { verb: "ping", body: {}, parse: parsePingReply },
         resolveTarget(spec),
       ),
     );
@@ -157,7 +162,7 @@ export class Controller {
     const body = { procs, signal: parseSignal(signal), grace: opts.grace };
     if (body.grace === undefined) delete body.grace;
     return this.#track(
-      fanout(this.#scope, { verb: "signal", body, parse: looseFields<SignalReply> }, resolved),
+      fanout(this.#scope, { verb: "signal", body, parse: parseSignalReply }, resolved),
     );
   }
 
@@ -180,7 +185,7 @@ export class Controller {
     if (opts.procs) body.procs = opts.procs;
     if (!opts.all) body.running = true;
     return this.#track(
-      fanout(this.#scope, { verb: "ps", body, parse: looseFields<PsReply> }, resolved),
+      fanout(this.#scope, { verb: "ps", body, parse: parsePsReply }, resolved),
     );
   }
 
@@ -238,7 +243,7 @@ export class Controller {
     return this.#track(
       fanout(
         this.#scope,
-        { verb: "shutdown", body: {}, parse: looseFields<ShutdownReply> },
+        { verb: "shutdown", body: {}, parse: parseShutdownReply },
         resolved,
       ),
     );

@@ -18,7 +18,7 @@ import { compareHosts } from "../protocol/nodeset.ts";
 import { Broadcast, type RawReply } from "./broadcast/broadcast.ts";
 import { silenceReason } from "./broadcast/expectation.ts";
 import type { Scope } from "./broadcast/scope.ts";
-import { type HostReply, parseWireError } from "./broadcast/wire_tmp.ts";
+import type { HostReply } from "../protocol/replies.ts";
 import type { Operation } from "./operation.ts";
 import type { ResolvedTarget } from "./target.ts";
 
@@ -122,9 +122,4 @@ class Fanout<T> extends Broadcast<HostReply<T>, HostReply<T>[]> {
     }
     this.finish([...this.#replies.values()].sort((a, b) => compareHosts(a.host, b.host)));
   }
-}
-
-/** The `error` of a failed reply, made safe to print whatever the peer sent. */
-export function wireError(x: unknown): WireError {
-  return parseWireError(x);
 }

@@ -29,12 +29,12 @@ export async function readRange(
   offset: number,
   limit: number,
 ): Promise<Uint8Array> {
-  const r = await link.request(host, "logs", { proc, stream, offset, limit });
-  if (r.ok === true && r.data instanceof Uint8Array) return r.data;
-  const error = r.ok === true
-    ? { code: "EINTERNAL" as const, message: "logs reply without data" }
-    : wireError(r.error);
-  throw new TuttiError(error.code, `${host}: logs: ${error.message}`);
+  const r = parseReply(
+    await link.request(host, "logs", { proc, stream, offset, limit }),
+    parseLogsReply,
+  );
+  if (r.ok) return r.data;
+  throw new TuttiError(r.error.code, `${host}: logs: ${r.error.message}`);
 }
 
 /** Chunks of the spool as they arrive (`for await`), or all of it at once (`bytes()`). */

@@ -6,7 +6,8 @@
  * 2 bad usage (unknown option, missing argument, bad selector: nothing sent).
  */
 import { TuttiError } from "../protocol/errors.ts";
-import { parseArgv, str, UsageError } from "./cli/args.ts";
+import { parseArgv, str } from "../protocol/cli/argv.ts";
+import { UsageError } from "../protocol/cli/usage_error.ts";
 import { dashboardVerb } from "./cli/dashboard.ts";
 import { hostsVerb } from "./cli/hosts.ts";
 import { killVerb, signalVerb } from "./cli/kill.ts";
@@ -43,6 +44,8 @@ export const VERBS: Verb[] = [
   natsConfigVerb,
 ];
 
+const SEE_HELP = "see `controller --help`";
+
 export function usage(): string {
   const width = Math.max(...VERBS.map((v) => v.name.length));
   const verbs = VERBS.map((v) => `  ${v.name.padEnd(width)}  ${v.summary}`).join("\n");
@@ -65,7 +68,7 @@ export async function controllerMain(args: string[], out: Out = new ProcessOut()
       help = parseArgv(rest, GLOBAL_OPTIONS).values.help === true;
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;
-      out.stderr(`controller: ${e.message}\n${usage()}\n`);
+      out.stderr(`controller: ${e.message}\n${SEE_HELP}\n`);
       return 2;
     }
     if (help) out.stdout(usage() + "\n");
@@ -74,7 +77,7 @@ export async function controllerMain(args: string[], out: Out = new ProcessOut()
   }
   const verb = VERBS.find((v) => v.name === name);
   if (!verb) {
-    out.stderr(`controller: unknown verb ${JSON.stringify(name)}\n${usage()}\n`);
+    out.stderr(`controller: unknown verb ${JSON.stringify(name)}\n${SEE_HELP}\n`);
     return 2;
   }
   let controller: Controller | undefined;
@@ -102,7 +105,8 @@ export async function controllerMain(args: string[], out: Out = new ProcessOut()
 
 function report(e: unknown, verb: Verb, out: Out): number {
   if (e instanceof UsageError) {
-    out.stderr(`controller ${verb.name}: ${e.message}\n${verb.usage}\n`);
+    // One line and where help is: the whole usage would bury the line that matters.
+    out.stderr(`controller ${verb.name}: ${e.message}\nsee \`controller ${verb.name} --help\`\n`);
     return 2;
   }
   if (e instanceof TuttiError) {

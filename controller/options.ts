@@ -9,13 +9,14 @@
 import {
   CONNECT_ARG_OPTIONS,
   CONNECT_USAGE,
-  type ConnectFlags,
   connectFlagsFromArgs,
   splitServers,
-} from "../protocol/connect_options.ts";
+} from "../protocol/connection/cli_options.ts";
+import type { ConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { parseDuration } from "../protocol/duration.ts";
 import { checkPrefix } from "../protocol/subjects.ts";
-import { type OptionTable, parseArgv, str, UsageError, type Values } from "./cli/args.ts";
+import { type OptionTable, parseArgv, str, type Values } from "../protocol/cli/argv.ts";
+import { UsageError } from "../protocol/cli/usage_error.ts";
 import type { ControllerOptions } from "./controller.ts";
 
 export const GLOBAL_OPTIONS: OptionTable = {

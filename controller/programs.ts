@@ -21,7 +21,7 @@ import {
   SLOW_ACTIONS,
 } from "../protocol/program_messages.ts";
 import type { Scope } from "./broadcast/scope.ts";
-import { looseFields } from "./broadcast/wire_tmp.ts";
+import { isProgramsAccepted, parseProgramsReply } from "../protocol/replies.ts";
 import { fanout, type FanoutOperation } from "./fanout.ts";
 import { type HostSpec, resolveTarget } from "./target.ts";
 
@@ -83,6 +83,14 @@ export function startPrograms(
   const resolved = resolveTarget(opts);
   const body = programsRequest(action, opts);
   const acked = body.ack ? { timeoutS: body.timeout ?? DEFAULT_PROGRAMS_TIMEOUT_S } : undefined;
-  const parse = looseFields<ProgramsReply>;
-  return fanout(scope, { verb: "programs", body, acked, parse }, resolved);
+  return fanout(scope, { verb: "programs", body, acked, parse: parseProgramsResult }, resolved);
+}
+
+/** A programs answer; an acknowledgement where the answer is due is a malformed reply. */
+function parseProgramsResult(fields: Record<string, unknown>): ProgramsReply {
+  const r = parseProgramsReply(fields);
+  if (isProgramsAccepted(r)) {
+    throw new TuttiError("EBADMSG", "programs reply: an acknowledgement where the answer is due");
+  }
+  return r;
 }

@@ -24,13 +24,14 @@ import type { Msg } from "@nats-io/transport-node";
 import { decodeMap } from "../protocol/codec.ts";
 import { TuttiError, type WireError } from "../protocol/errors.ts";
 import { H } from "../protocol/headers.ts";
-import type { StreamName } from "../protocol/messages.ts";
+import type { Presence, StreamName } from "../protocol/messages.ts";
 import { compareHosts } from "../protocol/nodeset.ts";
 import { fold } from "../protocol/selector.ts";
 import { Broadcast, type RawReply } from "./broadcast/broadcast.ts";
 import { silenceReason } from "./broadcast/expectation.ts";
 import type { Scope } from "./broadcast/scope.ts";
-import { parseDroppedEvent, parseProcInfo, type Presence } from "./broadcast/wire_tmp.ts";
+import { parseDroppedEvent, parseProcInfo } from "../protocol/events.ts";
+import { parsePsReply, parseRunReply } from "../protocol/replies.ts";
 import type { RunEvent, RunSummary } from "./events.ts";
 import { HostRun } from "./host_run.ts";
 import { readRange } from "./logs.ts";
@@ -157,16 +158,15 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
 
   protected onReply(kind: string, r: RawReply, m: Msg): void {
     if (kind === "run") {
-      const proc = r.ok ? parseProcInfo(r.proc) : undefined;
+      const reply = r.ok ? parseRunReply(r) : undefined;
       const h = this.#answering(r.host, m.subject);
       if (!h) return;
       if (!r.ok) h.refused(r.error);
-      else h.started(proc!, r.existing === true);
+      else h.started(reply!.proc, reply!.existing === true);
     } else if (kind === "ps") {
       const h = this.#hosts.get(r.host);
       if (!r.ok || !h || h.done) return;
-      const procs = Array.isArray(r.procs) ? r.procs.map((p) => parseProcInfo(p)) : [];
-      const proc = procs.find((p) => p.id === this.id);
+      const proc = parsePsReply(r).procs.find((p) => p.id === this.id);
       if (proc) {
         this.#answering(r.host, m.subject);
         h.started(proc, false);

@@ -6,6 +6,7 @@
  * first (the CLI, the dashboard) validates once.
  */
 import { parseRunRequest, type RunRequest } from "../protocol/messages.ts";
+import { newId } from "../protocol/runtime/ids.ts";
 import { checkToken } from "../protocol/subjects.ts";
 import { type HostSpec, type ResolvedTarget, resolveTarget } from "./target.ts";
 
@@ -33,8 +34,7 @@ export interface RunOptions extends HostSpec {
 
 /** A fresh process id: `r`, the time in base 36 and four random characters. */
 export function newRunId(): string {
-  const rand = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0");
-  return `r${Date.now().toString(36)}${rand}`;
+  return newId("r");
 }
 
 /** A run checked in full: where it goes, its id, and the wire request. */

@@ -16,7 +16,7 @@
 import type { Msg } from "@nats-io/transport-node";
 import { decodeMap } from "../protocol/codec.ts";
 import type { WireError } from "../protocol/errors.ts";
-import type { PingReply, ProcInfo, PsReply, StreamName } from "../protocol/messages.ts";
+import type { PingReply, Presence, ProcInfo, StreamName } from "../protocol/messages.ts";
 import {
   type MachineTelemetry,
   parseMachineTelemetry,
@@ -25,7 +25,8 @@ import {
 } from "../protocol/telemetry_messages.ts";
 import { Broadcast } from "./broadcast/broadcast.ts";
 import type { Scope } from "./broadcast/scope.ts";
-import { looseFields, parseProcInfo, type Presence } from "./broadcast/wire_tmp.ts";
+import { parseProcInfo } from "../protocol/events.ts";
+import { parsePingReply, parsePsReply } from "../protocol/replies.ts";
 import { fanout } from "./fanout.ts";
 import type { Operation } from "./operation.ts";
 import { type HostSpec, type ResolvedTarget, resolveTarget } from "./target.ts";
@@ -98,11 +99,11 @@ class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements Telemet
     if (this.ended) return;
     const ping = fanout(
       this.scope,
-      { verb: "ping", body: {}, parse: looseFields<PingReply> },
+      { verb: "ping", body: {}, parse: parsePingReply },
       this.resolved,
     );
     const ps = processes
-      ? fanout(this.scope, { verb: "ps", body: {}, parse: looseFields<PsReply> }, this.resolved)
+      ? fanout(this.scope, { verb: "ps", body: {}, parse: parsePsReply }, this.resolved)
       : undefined;
     for await (const r of ping) {
       if (this.ended) return;
@@ -117,7 +118,7 @@ class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements Telemet
     if (ps) {
       for await (const r of ps) {
         if (this.ended) return;
-        if (!r.ok || !Array.isArray(r.procs)) continue;
+        if (!r.ok) continue;
         for (const proc of r.procs) this.push({ type: "proc", host: r.host, proc });
       }
     }

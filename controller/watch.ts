@@ -35,8 +35,9 @@ import { parseWatchEvent } from "../protocol/watch_messages.ts";
 import { Broadcast, type RawReply } from "./broadcast/broadcast.ts";
 import { silenceReason } from "./broadcast/expectation.ts";
 import type { Scope } from "./broadcast/scope.ts";
-import type { Presence } from "./broadcast/wire_tmp.ts";
-import { withTimeout } from "./broadcast/wait.ts";
+import type { Presence } from "../protocol/messages.ts";
+import { parseWatchReply } from "../protocol/replies.ts";
+import { withTimeout } from "../protocol/runtime/timers.ts";
 import {
   type PreparedWatch,
   prepareWatch,
@@ -139,17 +140,17 @@ class WatchOperation extends Broadcast<WatchUpdate, WatchSummary> implements Wat
       const status = r.error.code === "ENORESPONSE" ? "noresponse" : "failed";
       return this.#concluded(r.host, status, r.error);
     }
-    if (typeof r.started !== "number" || typeof r.deadline !== "number") return;
+    const { started, deadline, existing } = parseWatchReply(r);
     const first = !this.#watching.has(r.host);
-    this.#watching.set(r.host, { started: r.started, deadline: r.deadline });
+    this.#watching.set(r.host, { started, deadline });
     this.follow(r.host);
     if (first) {
       this.push({
         type: "watching",
         host: r.host,
-        started: r.started,
-        deadline: r.deadline,
-        existing: r.existing === true,
+        started,
+        deadline,
+        existing: existing === true,
       });
     }
     // Started while closing: the unwatch sent to the whole target comes after it; await it.
@@ -240,7 +241,7 @@ class WatchOperation extends Broadcast<WatchUpdate, WatchSummary> implements Wat
         for (const h of waiting) this.#unwatching.add(h);
         this.send("unwatch", { watches: [this.id] }, this.resolved.target);
         if (this.#unwatching.size > 0) {
-          await withTimeout(this.#unwatched.promise, this.scope.times.ackTimeoutMs);
+          await withTimeout(this.#unwatched.promise, this.scope.times.ackTimeoutMs, () => {});
         }
       }
       for (const host of [...this.exp.hosts].filter((h) => !this.#results.has(h))) {

@@ -6,6 +6,7 @@
  * `3 hosts: 1 ready, 2 timed out (g5k-[2-3])`.
  */
 import { fold } from "../protocol/selector.ts";
+import { count } from "../protocol/text/count.ts";
 import type { WatchHostResult, WatchHostStatus, WatchSummary } from "./watch_request.ts";
 
 /** `2.1s`, `250ms`, `3m04s`. */
@@ -67,7 +68,7 @@ const ORDER: WatchHostStatus[] = ["timeout", "failed", "lost", "noresponse", "ca
 /** `3 hosts: 1 ready, 2 timed out (g5k-[2-3])`; every host not ready is named. */
 export function watchSummaryLine(summary: WatchSummary): string {
   const n = summary.hosts.length;
-  const head = `${n} host${n === 1 ? "" : "s"}`;
+  const head = count(n, "host");
   if (n === 0) return `${head}: none selected or answering`;
   const by = (s: WatchHostStatus) => summary.hosts.filter((h) => h.status === s).map((h) => h.host);
   const parts = [`${by("met").length} ready`];

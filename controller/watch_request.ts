@@ -5,6 +5,7 @@
  * none. What it returns is what `Controller.watch` takes.
  */
 import { TuttiError, type WireError } from "../protocol/errors.ts";
+import { newId } from "../protocol/runtime/ids.ts";
 import { checkToken } from "../protocol/subjects.ts";
 import {
   DEFAULT_WATCH_TIMEOUT_S,
@@ -82,8 +83,7 @@ export interface WatchHandle extends Operation<WatchUpdate, WatchSummary> {
 
 /** A fresh watch id: `w`, the time in base 36 and four random characters. */
 export function newWatchId(): string {
-  const rand = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0");
-  return `w${Date.now().toString(36)}${rand}`;
+  return newId("w");
 }
 
 export interface PreparedWatch {

@@ -1,6 +1,8 @@
 /**
- * Durations as users write them on command lines and in configs: `250ms`,
- * `5s`, `2m`, `1h`, `1d`, or a bare number of seconds. Answers milliseconds.
+ * Durations as users write them on command lines, in configs and in request
+ * fields (a watch's `timeout`, a signal's `grace`): `250ms`, `5s`, `2m`,
+ * `1h`, `1d`, or a bare number of seconds. Answers milliseconds. Durations
+ * printed for people are protocol/text/'s.
  */
 import { TuttiError } from "./errors.ts";
 
@@ -19,15 +21,4 @@ export function parseDuration(input: string | number, what = "duration"): number
       JSON.stringify(input)
     } is not a duration: use e.g. 500ms, 10s, 5m, 1h or a number of seconds`,
   );
-}
-
-/** `3723000` → `1:02:03` (supervisorctl's uptime style); days are prefixed as `2d 1:02:03`. */
-export function formatUptime(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const d = Math.floor(total / 86400);
-  const h = Math.floor((total % 86400) / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const hms = `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
-  return d > 0 ? `${d}d ${hms}` : hms;
 }

@@ -271,7 +271,7 @@ export function parseTarget(m: Map): Target | undefined {
   };
 }
 
-/** A day: longer timeouts are almost certainly a unit mistake. */
+/** A year: longer timeouts and graces are almost certainly a unit mistake. */
 const MAX_SECONDS = 86400 * 365;
 
 export function parseRunRequest(m: Map): RunRequest {

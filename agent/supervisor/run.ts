@@ -12,6 +12,7 @@
  */
 import { TuttiError } from "../../protocol/errors.ts";
 import type { StreamName } from "../../protocol/messages.ts";
+import { setLongTimeout, withTimeout } from "../../protocol/runtime/timers.ts";
 import type { ExitSignalName, SignalName } from "../../protocol/signals.ts";
 import { signalGroup } from "../spawn.ts";
 import { groupAlive, startTicks, waitGroupGone } from "./process_group.ts";
@@ -55,7 +56,7 @@ export class Run {
   readonly ended: Promise<Exit>;
   private stdin: WritableStreamDefaultWriter<Uint8Array> | null;
   private stdinPending = 0;
-  private killTimer: ReturnType<typeof setTimeout> | undefined;
+  private cancelKill = () => {};
   /** performance.now() when SIGKILL is due; Infinity before any stop. */
   private killAt = Infinity;
   /** The leader is reaped; the run may still wait for its group and pipes. */
@@ -82,7 +83,7 @@ export class Run {
     if (this.killAt !== Infinity) return;
     this.killAt = performance.now() + this.stoptimeMs;
     this.signal(this.stopsignal);
-    this.killTimer = setTimeout(() => {
+    this.cancelKill = setLongTimeout(() => {
       this.owner.notice(
         `killing '${this.owner.name}' (${this.pid}) with SIGKILL: still running ${
           this.stoptimeMs / 1000
@@ -155,12 +156,10 @@ export class Run {
         );
       }
     }
-    clearTimeout(this.killTimer);
+    this.cancelKill();
     // The group is gone, so the pipes are at EOF, unless a descendant took
     // them into a session of its own: that one is not waited for long.
-    let drained: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([pumps, new Promise((r) => drained = setTimeout(r, DRAIN_MS))]);
-    clearTimeout(drained);
+    await withTimeout(pumps, DRAIN_MS, () => {});
     return exit;
   }
 

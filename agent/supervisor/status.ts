@@ -5,6 +5,7 @@
  * (`Mar 01 02:05 PM`, local time) or `Not started` for the stopped states.
  */
 import type { ProgramStatus } from "../../protocol/program_messages.ts";
+import { formatUptime } from "../../protocol/text/uptime.ts";
 import type { ProcessState } from "./states.ts";
 
 /** A row is what the `programs` reply carries: the wire's type. */
@@ -22,7 +23,7 @@ export function describeProcess(
 ): string {
   switch (state) {
     case "RUNNING":
-      return `pid ${pid}, uptime ${formatUptime(uptimeS ?? 0)}`;
+      return `pid ${pid}, uptime ${formatUptime((uptimeS ?? 0) * 1000)}`;
     case "BACKOFF":
     case "FATAL":
       return spawnerr ?? `unknown error (try "tail ${name}")`;
@@ -32,16 +33,6 @@ export function describeProcess(
     default:
       return "";
   }
-}
-
-/** Python's str(timedelta) without fractions: `0:03:12`, `2 days, 4:00:01`. */
-export function formatUptime(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const days = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const clock = `${h}:${String(m).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
-  return days === 0 ? clock : `${days} day${days === 1 ? "" : "s"}, ${clock}`;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

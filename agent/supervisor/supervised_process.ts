@@ -29,6 +29,7 @@
  */
 import { type ErrorCode, TuttiError, type WireError } from "../../protocol/errors.ts";
 import type { StreamName } from "../../protocol/messages.ts";
+import { setLongTimeout } from "../../protocol/runtime/timers.ts";
 import type { ExitSignalName, SignalName } from "../../protocol/signals.ts";
 import { log } from "../log.ts";
 import type { ProgramConfig } from "./config.ts";
@@ -79,8 +80,8 @@ export function quickRunMs(starttimeS: number): number {
 export class SupervisedProcess implements RunOwner {
   private current: ProcessState = "STOPPED";
   private run: Run | null = null;
-  /** The starttime timer while STARTING, the retry timer while BACKOFF. */
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the starttime timer while STARTING, the retry timer while BACKOFF. */
+  private cancelTimer: (() => void) | undefined;
   /** BACKOFF entries since the last RUNNING (supervisord's `backoff`). */
   private backoff = 0;
   /** Quick unexpected exits in a row after RUNNING. */
@@ -187,15 +188,15 @@ export class SupervisedProcess implements RunOwner {
   async stop(): Promise<Outcome> {
     switch (this.current) {
       case "BACKOFF":
-        clearTimeout(this.timer);
-        this.timer = undefined;
+        this.cancelTimer?.();
+        this.cancelTimer = undefined;
         this.changeState("STOPPED", { message: `stopped: ${this.name} (while in BACKOFF)` });
         return { ok: true, message: "stopped" };
       case "STARTING":
       case "RUNNING": {
         const run = this.run!;
-        clearTimeout(this.timer);
-        this.timer = undefined;
+        this.cancelTimer?.();
+        this.cancelTimer = undefined;
         const cfg = this.spec.program;
         this.changeState("STOPPING", {
           pid: run.pid,
@@ -331,14 +332,14 @@ export class SupervisedProcess implements RunOwner {
       pid: run.pid,
       message: `spawned: '${this.name}' with pid ${run.pid}`,
     });
-    this.timer = setTimeout(() => this.startTimeElapsed(run), cfg.starttime * 1000);
+    this.cancelTimer = setLongTimeout(() => this.startTimeElapsed(run), cfg.starttime * 1000);
     run.ended.then((exit) => this.finish(run, exit));
   }
 
   private startTimeElapsed(run: Run): void {
     // A leader already gone is judged by its exit time, in `finish`.
     if (this.run !== run || this.current !== "STARTING" || run.leaderExited) return;
-    this.timer = undefined;
+    this.cancelTimer = undefined;
     this.enterRunning(run);
   }
 
@@ -365,8 +366,8 @@ export class SupervisedProcess implements RunOwner {
       return;
     }
     if (this.host.isClosing()) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.cancelTimer = setLongTimeout(() => {
+      this.cancelTimer = undefined;
       if (this.current === "BACKOFF" && !this.host.isClosing()) this.spawn();
     }, this.backoff * this.host.backoffStepMs);
   }
@@ -375,8 +376,8 @@ export class SupervisedProcess implements RunOwner {
     if (this.run !== run) return;
     const cfg = this.spec.program;
     this.run = null;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     this.host.runsChanged();
     this.lastStop = Date.now();
     this.lastExit = { code: exit.code, signal: exit.signal };

@@ -3,6 +3,7 @@
  * processes every interval, handed to the agent to publish. With telemetry
  * off (`--telemetry 0`) the agent never creates one, so nothing runs.
  */
+import { setLongInterval, UNREF_CLOCK } from "../../protocol/runtime/timers.ts";
 import type { MachineSample, ProcsSample } from "../../protocol/telemetry_messages.ts";
 import { type ManagedPid, Sampler } from "./sampler.ts";
 
@@ -22,7 +23,7 @@ export interface TelemetrySink {
 
 export class TelemetryLoop {
   private sampler: Sampler | null = null;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopTimer: (() => void) | undefined;
   private hadProcs = false;
 
   constructor(readonly intervalMs: number, private readonly sink: TelemetrySink) {
@@ -30,22 +31,21 @@ export class TelemetryLoop {
   }
 
   get running(): boolean {
-    return this.timer !== undefined;
+    return this.stopTimer !== undefined;
   }
 
   /** Samples at once (rates are null in that first sample), then every interval. */
   start(): void {
-    if (this.timer !== undefined) return;
+    if (this.stopTimer !== undefined) return;
     this.sampler = new Sampler();
     this.tick();
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
     // Telemetry alone must not keep the agent alive on shutdown.
-    Deno.unrefTimer(this.timer);
+    this.stopTimer = setLongInterval(() => this.tick(), this.intervalMs, UNREF_CLOCK);
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimer?.();
+    this.stopTimer = undefined;
     this.sampler?.close();
     this.sampler = null;
     this.hadProcs = false;

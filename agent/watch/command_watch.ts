@@ -10,6 +10,7 @@ import {
   DEFAULT_PROBE_INTERVAL_S,
   DEFAULT_PROBE_TIMEOUT_S,
 } from "../../protocol/watch_messages.ts";
+import { setLongTimeout, withTimeout } from "../../protocol/runtime/timers.ts";
 import { signalGroup, spawnGroup, type SpawnSpec } from "../spawn.ts";
 import { BaseWatch, seconds } from "./watch.ts";
 
@@ -64,22 +65,20 @@ export class CommandWatch extends BaseWatch {
         kill(); // what the leader started before it died
       });
       let timedOut = false;
-      const timer = setTimeout(() => {
+      const cancelTimer = setLongTimeout(() => {
         timedOut = true;
         kill();
       }, this.probeTimeoutMs);
       const out = new Tail(child.stdout);
       const err = new Tail(child.stderr);
       const status = await exited;
-      clearTimeout(timer);
+      cancelTimer();
       // The leader is gone; its group may not be (a background `&`): a probe leaves nothing.
       await release();
       // The pipes end with the group. A descendant that left the group may still hold them:
       // then stop reading after a moment.
       const drained = Promise.all([out.text, err.text]);
-      let grace: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([drained, new Promise((r) => grace = setTimeout(r, PIPE_GRACE_MS))]);
-      clearTimeout(grace);
+      await withTimeout(drained, PIPE_GRACE_MS, () => {});
       out.stop();
       err.stop();
       const said = ((await err.text) || (await out.text)).trim();

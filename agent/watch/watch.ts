@@ -6,6 +6,7 @@
  * delivered, so a caller that awaited `start()` or `cancel()` knows nothing is
  * left behind.
  */
+import { setLongTimeout } from "../../protocol/runtime/timers.ts";
 import type { WatchCondition, WatchResult, WatchStatus } from "../../protocol/watch_messages.ts";
 
 export interface Watch {
@@ -32,7 +33,7 @@ export abstract class BaseWatch implements Watch {
   private deliver: (r: WatchResult) => void = () => {};
   private over = false;
   private running: Promise<void> = Promise.resolve();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private cancelTimeout = () => {};
   private t0 = 0;
   private readonly holds: (() => void | Promise<void>)[] = [];
 
@@ -47,7 +48,10 @@ export abstract class BaseWatch implements Watch {
       this.deliver(this.result("cancelled", "cancelled before it started"));
       return this.outcome;
     }
-    this.timer = setTimeout(() => this.finish("timeout", this.timeoutDetail()), this.timeoutMs);
+    this.cancelTimeout = setLongTimeout(
+      () => this.finish("timeout", this.timeoutDetail()),
+      this.timeoutMs,
+    );
     this.running = (async () => {
       try {
         await this.run();
@@ -106,12 +110,12 @@ export abstract class BaseWatch implements Watch {
   /** Waits `ms`, or less when the watch ends meanwhile. */
   protected sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancel = () => {};
       const wake = this.hold(() => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       });
-      if (!this.over) timer = setTimeout(() => void wake(), ms);
+      if (!this.over) cancel = setLongTimeout(() => void wake(), ms);
     });
   }
 
@@ -119,7 +123,7 @@ export abstract class BaseWatch implements Watch {
   protected finish(status: WatchStatus, detail: string, line?: string): void {
     if (this.over) return;
     this.over = true;
-    clearTimeout(this.timer);
+    this.cancelTimeout();
     const r = this.result(status, detail, line);
     const holds = this.holds.splice(0).reverse();
     const released = (async () => {

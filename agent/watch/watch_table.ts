@@ -6,6 +6,7 @@
  * free again.
  */
 import { TuttiError } from "../../protocol/errors.ts";
+import { newId } from "../../protocol/runtime/ids.ts";
 import {
   DEFAULT_WATCH_TIMEOUT_S,
   type UnwatchResult,
@@ -31,7 +32,6 @@ export interface WatchTableOptions extends WatchContext {
 
 export class WatchTable {
   private readonly watches = new Map<string, Entry>();
-  private counter = 0;
 
   constructor(private readonly opts: WatchTableOptions) {}
 
@@ -90,8 +90,7 @@ export class WatchTable {
 
   private newId(): string {
     for (;;) {
-      const rand = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0");
-      const id = `w${(++this.counter).toString(36)}${rand}`;
+      const id = newId("w");
       if (!this.watches.has(id)) return id;
     }
   }

@@ -39,8 +39,8 @@ import { isNoRespondersMsg } from "../connection.ts";
 import { Channel } from "../operation.ts";
 import type { ResolvedTarget } from "../target.ts";
 import { Expectation } from "./expectation.ts";
-import type { Presence } from "./wire_tmp.ts";
-import { type HostReply, parseReply } from "./wire_tmp.ts";
+import type { Presence } from "../../protocol/messages.ts";
+import { type HostReply, parseReply } from "../../protocol/replies.ts";
 import type { Scope } from "./scope.ts";
 
 /** How often deadlines, byes and silences are looked at. */

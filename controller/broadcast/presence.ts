@@ -18,7 +18,8 @@
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { decodeMap } from "../../protocol/codec.ts";
 import { TuttiError } from "../../protocol/errors.ts";
-import { parsePresence, type Presence } from "./wire_tmp.ts";
+import { parsePresence } from "../../protocol/events.ts";
+import type { Presence } from "../../protocol/messages.ts";
 import type { Link } from "../connection.ts";
 import type { KnownHosts } from "../known_hosts.ts";
 import type { Diagnostics } from "./diagnostics.ts";

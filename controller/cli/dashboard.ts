@@ -6,7 +6,8 @@
  */
 import { DashboardHub } from "../dashboard/hub.ts";
 import { serveDashboard } from "../dashboard/server.ts";
-import { str, UsageError } from "./args.ts";
+import { str } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { Verb } from "./verb.ts";
 

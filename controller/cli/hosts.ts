@@ -8,7 +8,8 @@ import { DEFAULT_PREFIX } from "../../protocol/subjects.ts";
 import { defaultStateDir, KnownHosts } from "../known_hosts.ts";
 import { hostJson, hostsTable } from "../render/hosts.ts";
 import { parseSelector } from "../../protocol/selector.ts";
-import { flag, UsageError } from "./args.ts";
+import { flag } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import type { Verb } from "./verb.ts";
 
 export const hostsVerb: Verb = {

@@ -16,12 +16,12 @@ import { fold } from "../../protocol/selector.ts";
 import { checkToken } from "../../protocol/subjects.ts";
 import type { HostOutcome, HostReply } from "../events.ts";
 import { failureLines, summaryLine } from "../render/summary.ts";
-import { flag, str, UsageError } from "./args.ts";
+import { flag, type Parsed, str } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { seconds } from "./run.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import { resolveTarget } from "../target.ts";
 import type { CliContext, Verb } from "./verb.ts";
-import type { Parsed } from "./args.ts";
 
 export const killVerb: Verb = {
   name: "kill",

@@ -2,7 +2,8 @@
  * `controller logs HOST PROC [--stream stdout|stderr]`: the process's full
  * spooled output, byte-exact, on stdout.
  */
-import { str, UsageError } from "./args.ts";
+import { str } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import type { Verb } from "./verb.ts";
 
 export const logsVerb: Verb = {

@@ -4,11 +4,13 @@
  * permissions, controller/nats_config.ts) for the named agents, creating the
  * NKey seeds it needs under DIR. Connects to nothing.
  */
+import { count } from "../../protocol/text/count.ts";
 import { TuttiError } from "../../protocol/errors.ts";
 import { parseSelector, resolveHostFiles } from "../../protocol/selector.ts";
 import { checkPrefix, DEFAULT_PREFIX, Subjects } from "../../protocol/subjects.ts";
 import { loadOrCreateUsers, renderNatsConfig } from "../nats_config.ts";
-import { str, UsageError } from "./args.ts";
+import { str } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import type { Verb } from "./verb.ts";
 
 export const natsConfigVerb: Verb = {
@@ -45,7 +47,9 @@ agent its own (agent --nkey agents/HOST.nk).
     const prefix = checkPrefix(ctx.prefix ?? (Deno.env.get("TUTTI_PREFIX") || DEFAULT_PREFIX));
     const keys = await loadOrCreateUsers(dir, new Subjects(prefix), agents);
     const text = renderNatsConfig(keys.users, [
-      `tutti users and subject permissions, prefix "${prefix}", ${agents.length} agents: ${sel}`,
+      `tutti users and subject permissions, prefix "${prefix}", ${
+        count(agents.length, "agent")
+      }: ${sel}`,
       `written by controller nats-config; seeds in ${dir}`,
       `use as the server's configuration (nats-server -c FILE) or include it from yours`,
     ]);
@@ -60,8 +64,8 @@ agent its own (agent --nkey agents/HOST.nk).
       }
     }
     ctx.out.stderr(
-      `${keys.users.length} users (controller, viewer, ${agents.length} agents): ` +
-        `${keys.created.length} seeds created, ${keys.kept.length} kept in ${dir}\n`,
+      `${keys.users.length} users (controller, viewer, ${count(agents.length, "agent")}): ` +
+        `${count(keys.created.length, "seed")} created, ${keys.kept.length} kept in ${dir}\n`,
     );
     return 0;
   },

@@ -9,7 +9,7 @@ import { checkToken } from "../../protocol/subjects.ts";
 import { replyOutcome } from "../events.ts";
 import { psTable, sortProcs } from "../render/ps.ts";
 import { failureLines, summaryLine } from "../render/summary.ts";
-import { flag } from "./args.ts";
+import { flag } from "../../protocol/cli/argv.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { Verb } from "./verb.ts";
 

@@ -16,7 +16,8 @@ import { ProgressView } from "../render/progress.ts";
 import { SummaryView } from "../render/summary.ts";
 import { present, type RunView } from "../render/view.ts";
 import { prepareRun, type RunOptions } from "../run_request.ts";
-import { flag, list, str, UsageError, type Values } from "./args.ts";
+import { flag, list, str, type Values } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { Verb } from "./verb.ts";
 

@@ -4,7 +4,8 @@
  * into the library's `HostSpec` and checked before anything is sent.
  */
 import { type HostSpec, parseWhere, resolveTarget } from "../target.ts";
-import { list, type OptionTable, str, UsageError, type Values } from "./args.ts";
+import { list, type OptionTable, str, type Values } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 
 export const SELECTION_OPTIONS: OptionTable = {
   hosts: { type: "string" },

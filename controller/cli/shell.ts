@@ -10,7 +10,8 @@ import { InteractiveShell } from "../shell/interactive.ts";
 import { LibraryBackend } from "../shell/library_backend.ts";
 import { scriptSurroundings, Shell } from "../shell/shell.ts";
 import { DenoTerminal, stdinQueue } from "../shell/terminal.ts";
-import { str, UsageError } from "./args.ts";
+import { str } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { Verb } from "./verb.ts";
 

@@ -7,7 +7,8 @@
 import { fold } from "../../protocol/selector.ts";
 import { replyOutcome } from "../events.ts";
 import { failureLines, summaryLine } from "../render/summary.ts";
-import { flag, UsageError } from "./args.ts";
+import { flag } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { Verb } from "./verb.ts";
 

@@ -3,7 +3,8 @@
  * line `{subject, headers, body}`, CBOR decoded and output bytes as text,
  * until interrupted or N messages. `nats sub` for tutti's binary bodies.
  */
-import { str, UsageError } from "./args.ts";
+import { str } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import type { Verb } from "./verb.ts";
 
 export const subVerb: Verb = {

@@ -6,7 +6,7 @@
  */
 import type { Controller } from "../controller.ts";
 import type { Out } from "../render/out.ts";
-import type { OptionTable, Parsed } from "./args.ts";
+import type { OptionTable, Parsed } from "../../protocol/cli/argv.ts";
 
 export interface CliContext {
   out: Out;

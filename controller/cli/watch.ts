@@ -16,7 +16,8 @@ import {
   parseConditionWords,
 } from "../watch_condition.ts";
 import { notReadyLines, readyLine, watchSummaryLine } from "../watch_report.ts";
-import { flag, str, UsageError, type Values } from "./args.ts";
+import { flag, str, type Values } from "../../protocol/cli/argv.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { seconds } from "./run.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { Verb } from "./verb.ts";

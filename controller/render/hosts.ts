@@ -5,7 +5,7 @@
  *   t-1   up                       0:12:03  2        5s         0.1.0    rack=r1
  *   t-4   lost (last seen 3m ago)
  */
-import { formatUptime } from "../../protocol/duration.ts";
+import { formatUptime } from "../../protocol/text/uptime.ts";
 import type { HostStatus } from "../controller.ts";
 import { formatAgo, formatPeriod } from "./describe.ts";
 import { formatTable } from "./table.ts";

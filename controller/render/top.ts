@@ -15,6 +15,7 @@
 import { compareHosts } from "../../protocol/nodeset.ts";
 import { fold } from "../../protocol/selector.ts";
 import type { NetInterface } from "../../protocol/telemetry_messages.ts";
+import { count } from "../../protocol/text/count.ts";
 import { type ClusterState, type HostRow, hostStateText } from "../telemetry_state.ts";
 import { formatTime } from "./describe.ts";
 import { formatBytes, formatPercent } from "./top_format.ts";
@@ -45,7 +46,7 @@ export function topLines(state: ClusterState, o: TopOptions): string[] {
   const hosts = sortHosts(state.hostList(), o.sort);
   const up = hosts.filter((h) => h.state === "up").length;
   const down = hosts.length - up;
-  const counts = `${hosts.length} host${hosts.length === 1 ? "" : "s"}: ${up} up` +
+  const counts = `${count(hosts.length, "host")}: ${up} up` +
     (down > 0 ? `, ${down} not answering` : "");
   const head = `tutti top · ${counts} · sorted by ${o.sort} · ${formatTime(o.now, o.now)}`;
   const notes = o.notes === false ? [] : topNotes(state, o);
@@ -62,7 +63,7 @@ export function topLines(state: ClusterState, o: TopOptions): string[] {
     }
   }
   const lines = [head, "", ...align([HEADER, ...shown])];
-  if (hidden > 0) lines.push(`... ${hidden} more host${hidden === 1 ? "" : "s"}`);
+  if (hidden > 0) lines.push(`... ${count(hidden, "more host")}`);
   if (hosts.length === 0) {
     lines.push(state.ready ? "(no host answered)" : "(asking the hosts ...)");
   }

@@ -86,17 +86,30 @@ function controlCommand(action: ProgramAction, summary: string): Command {
     all: true,
     async run(args, ctx) {
       if (args.length === 0) throw new CommandError(`${action} needs a NAME (or all)`);
-      const answer = await perHostGroup(
-        args,
-        (host, names) => ctx.backend.control(action, host, names),
-      );
-      const failures = relevantFailures(answer.failures, answer.rows);
-      ctx.out(actionLines(answer.rows));
-      ctx.err(actionLines(failures));
-      ctx.err(errorLines(answer.errors));
-      return failures.length === 0 && answer.errors.length === 0;
+      if (action !== "restart") return await control(action, args, ctx);
+      // As supervisorctl's restart does: a stop, then a start, each result printed
+      // (`web: stopped`, then `web: started`); the agent's one-step restart says only the last.
+      const stopped = await control("stop", args, ctx);
+      return await control("start", args, ctx) && stopped;
     },
   };
+}
+
+/** One action on the named programs of every host concerned, its results printed. */
+async function control(
+  action: ProgramAction,
+  args: string[],
+  ctx: CommandContext,
+): Promise<boolean> {
+  const answer = await perHostGroup(
+    args,
+    (host, names) => ctx.backend.control(action, host, names),
+  );
+  const failures = relevantFailures(answer.failures, answer.rows);
+  ctx.out(actionLines(answer.rows));
+  ctx.err(actionLines(failures));
+  ctx.err(errorLines(answer.errors));
+  return failures.length === 0 && answer.errors.length === 0;
 }
 
 export const startCommand = controlCommand("start", "start programs");

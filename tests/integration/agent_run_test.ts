@@ -217,6 +217,29 @@ Deno.test("a timeout stops the group and says timedOut", opts, async () => {
   }
 });
 
+Deno.test("a timeout past setTimeout's limit (30d) lets the process finish", opts, async () => {
+  // setTimeout fires at once past 2^31-1 ms (24.8 days): this run used to be killed at once.
+  const world = await World.create();
+  try {
+    await world.agent("a1");
+    const r = await world.controller([
+      "run",
+      "--hosts",
+      "a1",
+      "--timeout",
+      "30d",
+      "--",
+      "sh",
+      "-c",
+      "sleep 1; echo finished",
+    ]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /finished/);
+  } finally {
+    await world.close();
+  }
+});
+
 function errorOf(r: { body: Record<string, unknown> }): { code: string; message: string } {
   return r.body.error as { code: string; message: string };
 }

@@ -79,3 +79,36 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a grace past setTimeout's limit (30 days) sends no SIGKILL at once", opts, async () => {
+  // setTimeout fires at once past 2^31-1 ms: the SIGKILL used to follow the SIGTERM at once,
+  // cutting the process's own clean exit short.
+  const world = await World.create();
+  try {
+    await world.agent("a1");
+    const watch = await ProcWatch.open(world, "a1");
+    const shell =
+      "trap 'sleep 1; echo clean; exit 0' TERM; echo ready; while :; do sleep 0.1; done";
+    const r = await ask(world, "a1", "run", { id: "slow-stop", shell });
+    assert.equal(r.body.ok, true, JSON.stringify(r.body));
+    await until("the trap is set", () => watch.text("slow-stop").includes("ready"));
+    const days30 = 30 * 86_400;
+    const s = await ask(world, "a1", "signal", {
+      procs: ["slow-stop"],
+      signal: "SIGTERM",
+      grace: days30,
+    });
+    assert.deepEqual(s.body.results, [{ proc: "slow-stop", ok: true }]);
+    const exit = await watch.exit("slow-stop");
+    assert.deepEqual([exit.code, exit.signal], [0, null]);
+    assert.match(watch.text("slow-stop"), /clean/);
+
+    // The same through a run's timeout: SIGTERM at the timeout, then a 30-day grace.
+    await ask(world, "a1", "run", { id: "timed", shell, timeout: 0.5, grace: days30 });
+    const timed = await watch.exit("timed");
+    assert.deepEqual([timed.code, timed.signal, timed.timedOut], [0, null, true]);
+    watch.close();
+  } finally {
+    await world.close();
+  }
+});

@@ -304,3 +304,22 @@ Deno.test("an unreachable broker is one clear line and exit 1", opts, async () =
 function lastLine(text: string): string {
   return text.trimEnd().split("\n").at(-1) ?? "";
 }
+
+Deno.test(
+  "a request to a host no agent serves: ENORESPONSE, no agent of that name",
+  opts,
+  async () => {
+    const world = await World.create();
+    try {
+      await world.agentsNamed(["t-1"]);
+      const r = await world.controller(["logs", "ghost", "p1"]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        "controller logs: ENORESPONSE ghost: logs: no agent of that name is connected\n",
+      );
+    } finally {
+      await world.close();
+    }
+  },
+);

@@ -89,7 +89,7 @@ Deno.test(
     const before = await Deno.readTextFile(`${keys}/agents/sec-1.nk`);
     const again = await cli(["nats-config", "--agents", "sec-[1-4]", "--keys", keys]);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /^6 users .*: 1 seeds created, 5 kept/);
+    assert.match(again.stderr, /^6 users .*: 1 seed created, 5 kept/);
     assert.equal(await Deno.readTextFile(`${keys}/agents/sec-1.nk`), before);
     assert.equal((await Deno.stat(`${keys}/agents/sec-4.nk`)).mode! & 0o777, 0o600);
     const glob = await cli(["nats-config", "--agents", "sec-*", "--keys", keys]);

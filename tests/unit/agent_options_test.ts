@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseAgentOptions, parseBytes, UsageError } from "../../agent/options.ts";
+import { parseAgentOptions, parseBytes } from "../../agent/options.ts";
+import { UsageError } from "../../protocol/cli/usage_error.ts";
 
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
 

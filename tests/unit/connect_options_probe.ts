@@ -4,7 +4,7 @@
  * because the environment it reads (NATS_URL, XDG_CONFIG_HOME, ...) is shared by every test
  * module running in parallel in the test process.
  */
-import { resolveConnectFlags } from "../../protocol/connect_options.ts";
+import { resolveConnectFlags } from "../../protocol/connection/connect_flags.ts";
 import { TuttiError } from "../../protocol/errors.ts";
 
 try {

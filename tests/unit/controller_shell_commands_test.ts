@@ -76,6 +76,13 @@ Deno.test("start/stop/restart: supervisorctl's words; refusals fail the command"
   assert.match(out.out, /h1: web:1: started/);
 });
 
+Deno.test("restart says stopped, then started, as supervisorctl does", async () => {
+  const { out, run, backend } = setup();
+  assert.equal(await run("restart nginx"), true);
+  assert.equal(out.out, "h[1-2]: nginx: stopped\nh[1-2]: nginx: started\n");
+  assert.deepEqual(backend.calls, ["stop * nginx", "start * nginx"]);
+});
+
 Deno.test("start without a name is a usage error and asks nothing", async () => {
   const { out, run, backend } = setup();
   assert.equal(await run("start"), false);

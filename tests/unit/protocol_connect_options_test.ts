@@ -2,12 +2,12 @@
 // context file, then the default. The environment-reading cases run in a child process (see
 // connect_options_probe.ts) with their own XDG_CONFIG_HOME.
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { splitServers } from "../../protocol/connection/cli_options.ts";
 import {
   type ConnectFlags,
   DEFAULT_SERVER,
   natsOptions,
-  splitServers,
-} from "../../protocol/connect_options.ts";
+} from "../../protocol/connection/connect_flags.ts";
 import { assertRejectsTutti } from "./assert_tutti_error.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

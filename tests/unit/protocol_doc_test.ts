@@ -117,6 +117,36 @@ Deno.test("layering: protocol/ imports nothing of agent/ or controller/", async 
   deepStrictEqual(await violations("protocol", ["agent", "controller", "tests", "bench"]), []);
 });
 
+/** protocol/'s folders for what both sides share but is not wire (see protocol/README.md). */
+const SHARED_NOT_WIRE = [
+  "protocol/connection",
+  "protocol/text",
+  "protocol/cli",
+  "protocol/runtime",
+];
+
+Deno.test("layering: protocol/'s shared folders import nothing of agent/ or controller/", async () => {
+  const present = (await Promise.all(SHARED_NOT_WIRE.map(tsFiles))).map((f) => f.length);
+  ok(present.every((n) => n > 0), `each of ${SHARED_NOT_WIRE.join(", ")} has its files`);
+  for (const dir of SHARED_NOT_WIRE) {
+    deepStrictEqual(await violations(dir, ["agent", "controller", "tests", "bench"]), [], dir);
+  }
+});
+
+Deno.test("layering: the wire (protocol/*.ts) needs none of protocol/'s shared folders", async () => {
+  const wire = (await tsFiles("protocol")).filter((f) =>
+    !f.slice("protocol/".length).includes("/")
+  );
+  ok(wire.length > 5, "protocol/ has its wire files");
+  const bad: string[] = [];
+  for (const file of wire) {
+    for (const spec of importsOf(file, await Deno.readTextFile(`${ROOT}${file}`))) {
+      if (SHARED_NOT_WIRE.some((dir) => spec.startsWith(`${dir}/`))) bad.push(`${file} -> ${spec}`);
+    }
+  }
+  deepStrictEqual(bad, []);
+});
+
 Deno.test("layering: agent/ never imports controller/", async () => {
   deepStrictEqual(await violations("agent", ["controller", "tests", "bench"]), []);
 });

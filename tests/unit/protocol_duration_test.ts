@@ -1,6 +1,6 @@
 // Durations as written on command lines and in configs, answered in milliseconds.
 import { strictEqual } from "node:assert/strict";
-import { formatUptime, parseDuration } from "../../protocol/duration.ts";
+import { parseDuration } from "../../protocol/duration.ts";
 import { assertTuttiError } from "./assert_tutti_error.ts";
 
 const GOOD: [string | number, number][] = [
@@ -57,12 +57,4 @@ for (const input of BAD) {
 
 Deno.test("duration: the message names what was being parsed", () => {
   assertTuttiError(() => parseDuration("soon", "--timeout"), "EINVAL", '--timeout "soon"');
-});
-
-Deno.test("duration: uptimes print like supervisorctl", () => {
-  strictEqual(formatUptime(0), "0:00:00");
-  strictEqual(formatUptime(59_999), "0:00:59");
-  strictEqual(formatUptime(3_723_000), "1:02:03");
-  strictEqual(formatUptime(2 * 86_400_000 + 3_723_000), "2d 1:02:03");
-  strictEqual(formatUptime(-5), "0:00:00");
 });

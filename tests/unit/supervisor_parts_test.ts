@@ -7,7 +7,7 @@ import { EventHub, type SupervisorEvent } from "../../agent/supervisor/events.ts
 import { OutputFile, TAIL_BYTES, TailBuffer } from "../../agent/supervisor/output.ts";
 import { canTransition, TRANSITIONS } from "../../agent/supervisor/states.ts";
 import { PROGRAM_STATES } from "../../protocol/program_messages.ts";
-import { describeProcess, formatStopTime, formatUptime } from "../../agent/supervisor/status.ts";
+import { describeProcess, formatStopTime } from "../../agent/supervisor/status.ts";
 
 Deno.test("transitions: supervisord's, plus EXITED -> FATAL; every state is reachable", () => {
   ok(canTransition("STOPPED", "STARTING"));
@@ -31,12 +31,7 @@ Deno.test("transitions: supervisord's, plus EXITED -> FATAL; every state is reac
   deepStrictEqual([...reachable].sort(), [...PROGRAM_STATES].sort());
 });
 
-Deno.test("uptime and stop time read like supervisorctl's", () => {
-  strictEqual(formatUptime(0), "0:00:00");
-  strictEqual(formatUptime(192.7), "0:03:12");
-  strictEqual(formatUptime(36000), "10:00:00");
-  strictEqual(formatUptime(86401), "1 day, 0:00:01");
-  strictEqual(formatUptime(2 * 86400 + 3723), "2 days, 1:02:03");
+Deno.test("stop time reads like supervisorctl's", () => {
   strictEqual(formatStopTime(new Date(2025, 2, 1, 14, 5).getTime()), "Mar 01 02:05 PM");
   strictEqual(formatStopTime(new Date(2025, 11, 31, 0, 7).getTime()), "Dec 31 12:07 AM");
   strictEqual(

@@ -1,15 +1,12 @@
 /**
- * A small command-line parser with the CLI's own error messages (one line
- * each): `--name value`, `--name=value`, `-s value`, repeatable options,
- * `--` ending the options. For `run`, options also end at the first word
- * that is not one, so `run --hosts x echo -n hi` needs no `--`.
+ * The command-line parser of both programs, with their own error messages
+ * (one line each, as UsageError): `--name value`, `--name=value`, `-s value`,
+ * repeatable options, `--` ending the options. For the controller's `run`,
+ * options also end at the first word that is not one, so
+ * `run --hosts x echo -n hi` needs no `--`. (node:util's parseArgs cannot stop
+ * there, and its messages span several lines.)
  */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+import { UsageError } from "./usage_error.ts";
 
 export interface OptionSpec {
   type: "string" | "boolean";
