@@ -3,6 +3,7 @@
 #   agent.js, controller.js  self-contained bundles (deno bundle) that run with a plain
 #                            `deno run -A --no-config` from any directory
 #   agent, controller        single binaries (deno compile), when a Deno runtime is at hand
+# and, in the source tree, controller/dashboard/page_script.gen.ts (the dashboard page's script).
 # Both pairs are one build of main.ts under two names: the file name picks the mode.
 #
 # `deno bundle` fetches esbuild from the npm registry on its first run. `deno compile` downloads
@@ -41,6 +42,9 @@ trap 'rm -rf "$build"' EXIT
 
 # ---------------------------------------------------------------- bundles
 
+# The dashboard page's script first (browser TypeScript in controller/dashboard/client/): the
+# controller carries it as the generated module controller/dashboard/page_script.gen.ts.
+deno run -A controller/dashboard/build_page_script.ts
 deno bundle --quiet --platform deno -o "$build/agent.js" main.ts
 cp "$build/agent.js" "$build/controller.js"
 mv -f "$build/agent.js" "$build/controller.js" "$out/"

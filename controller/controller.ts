@@ -34,7 +34,7 @@ import {
   parseSignalReply,
 } from "../protocol/replies.ts";
 import { fanout } from "./fanout.ts";
-import { defaultStateDir, KnownHosts } from "./known_hosts.ts";
+import { defaultStateDir, KnownHosts, serverKey } from "./known_hosts.ts";
 import { type LogsOptions, LogsReader } from "./logs.ts";
 import { type MessageJson, messageJson } from "./message_json.ts";
 import type { Operation } from "./operation.ts";
@@ -89,10 +89,12 @@ export class Controller {
 
   static async connect(opts: ControllerOptions = {}): Promise<Controller> {
     const prefix = checkPrefix(opts.prefix ?? (Deno.env.get("TUTTI_PREFIX") || DEFAULT_PREFIX));
+    const link = await Link.open(opts, prefix);
+    // Hosts are remembered per server, known once connected. A reconnect to another cluster
+    // keeps this memory (rare: `--server` lists one cluster's servers).
     const known = opts.stateDir === false
       ? KnownHosts.memory(prefix)
-      : await KnownHosts.load(opts.stateDir ?? defaultStateDir(), prefix);
-    const link = await Link.open(opts, prefix);
+      : await KnownHosts.load(opts.stateDir ?? defaultStateDir(), serverKey(link.nc.info!), prefix);
     const times: ExpectationTimes = {
       ackTimeoutMs: opts.ackTimeoutMs ?? DEFAULT_TIMES.ackTimeoutMs,
       quietMs: opts.quietMs ?? DEFAULT_TIMES.quietMs,

@@ -20,7 +20,8 @@ export const hostsVerb: Verb = {
        controller hosts --forget HOST...
 Pings every agent and lists them, one line per host: state, uptime, running processes,
 heartbeat, version, labels. Hosts this controller saw before that do not answer are shown
-as lost. --forget removes hosts (names, node sets or globs) from the known-hosts cache.
+as lost. --forget removes hosts (names, node sets or globs) from the known-hosts cache
+(of every server, without connecting).
 
   --json               one JSON object per host
   --forget HOST...     forget these hosts`,
@@ -30,7 +31,7 @@ as lost. --forget removes hosts (names, node sets or globs) from the known-hosts
       if (p.positionals.length === 0) throw new UsageError("--forget needs at least one HOST");
       const selectors = p.positionals.map((s) => parseSelector(s));
       const prefix = ctx.prefix ?? (Deno.env.get("TUTTI_PREFIX") || DEFAULT_PREFIX);
-      const known = await KnownHosts.load(defaultStateDir(), prefix);
+      const known = await KnownHosts.loadEveryServer(defaultStateDir(), prefix);
       const gone = known.names().filter((h) => selectors.some((s) => s.matches(h)));
       for (const h of gone) known.forget(h);
       await known.save();

@@ -3,7 +3,7 @@
  * it follows the selected hosts (telemetry, presence, processes and their
  * output, telemetry.ts) into a `ClusterState`, runs the commands the pages
  * ask for with the library's `run()`, and sends every page what changed as
- * small JSON messages (the page's whole protocol is below).
+ * small JSON messages (the page's whole protocol is in page_messages.ts).
  *
  * Changes are batched: a host or process that changed is sent once per
  * tick (250 ms), so a chatty process cannot flood a browser. Run output is
@@ -21,93 +21,15 @@ import type { HostSpec } from "../target.ts";
 import type { TelemetryEvent, TelemetryHandle } from "../telemetry.ts";
 import { ClusterState, type HostRow, hostStateText, type ProcRow } from "../telemetry_state.ts";
 
-// ---------------------------------------------------------------- what pages receive
-
-/** A history point: `[at, cpu % or null, memory %]`. */
-export type Point = [number, number | null, number];
-
-export interface HostJson {
-  host: string;
-  up: boolean;
-  /** `up`, `lost 12s`, `stopped`, `no response`. */
-  state: string;
-  cpu: number | null;
-  /** The parts of `cpu`, percent of the machine: user, system, iowait, steal. */
-  cpuParts: [number | null, number | null, number | null, number | null] | null;
-  /** Time of the last machine sample (ms since the epoch, agent clock). */
-  sampled: number | null;
-  cores: number | null;
-  load: number | null;
-  memUsed: number | null;
-  memTotal: number | null;
-  rx: number | null;
-  tx: number | null;
-  /** Managed processes running (from telemetry, else from the agent's presence). */
-  procs: number | null;
-  /** Telemetry period in ms (0: off), when known. */
-  telemetry: number | null;
-  /** Samples since the last message (the snapshot has the whole history). */
-  points: Point[];
-}
-
-export interface ProcJson {
-  host: string;
-  id: string;
-  state: "running" | "exited" | "unknown";
-  pid: number | null;
-  command: string;
-  /** `exit 0`, `killed by SIGTERM`, ... once exited. */
-  exit: string | null;
-  ok: boolean | null;
-  cpu: number | null;
-  rss: number | null;
-  lines: { stream: "stdout" | "stderr"; text: string }[];
-}
-
-export interface RunHostJson {
-  host: string;
-  /** `running`, `exit 0`, `ENOENT ...`, `no response`. */
-  status: string;
-  ok: boolean | null;
-  text: string;
-}
-
-export interface RunJson {
-  id: string;
-  hosts: string;
-  command: string;
-  /** ms since the epoch (server clock). */
-  started: number;
-  /** ms the run took, once done. */
-  took: number | null;
-  results: RunHostJson[];
-  done: { ok: boolean; summary: string } | null;
-}
-
-export type RunMessage =
-  | { id: string; kind: "new"; run: RunJson }
-  | { id: string; kind: "host"; host: string; status: string; ok: boolean | null }
-  | { id: string; kind: "output"; host: string; text: string }
-  | { id: string; kind: "done"; took: number; ok: boolean; summary: string };
-
-export interface Snapshot {
-  prefix: string;
-  /** What the run form's host field starts with. */
-  defaultHosts: string;
-  hosts: HostJson[];
-  procs: ProcJson[];
-  runs: RunJson[];
-  notes: string;
-}
-
-/** One page's end of the event stream. */
-export interface PageClient {
-  send(event: "snapshot", data: Snapshot): void;
-  send(event: "host", data: HostJson): void;
-  send(event: "proc", data: ProcJson): void;
-  send(event: "notes", data: { notes: string }): void;
-  send(event: "run", data: RunMessage): void;
-}
+import type {
+  HostJson,
+  PageClient,
+  Point,
+  ProcJson,
+  RunHostJson,
+  RunJson,
+  Snapshot,
+} from "./page_messages.ts";
 
 // ---------------------------------------------------------------- the hub
 

@@ -1,10 +1,12 @@
 /**
- * The dashboard's one page: markup with its style and script inline (see
- * page_style.ts, page_script.ts), allowed by the nonce of the response's
- * Content Security Policy. The page holds no data: everything comes through
- * its event stream. `token` and `nonce` are hex, safe in an attribute.
+ * The dashboard's one page: markup with its style and script inline,
+ * allowed by the nonce of the response's Content Security Policy. The style
+ * is page_style.ts; the script is written in client/ and bundled into
+ * page_script.gen.ts (build_page_script.ts). The page holds no data:
+ * everything comes through its event stream. `token` and `nonce` are hex,
+ * safe in an attribute.
  */
-import { PAGE_SCRIPT } from "./page_script.ts";
+import { PAGE_SCRIPT } from "./page_script.gen.ts";
 import { PAGE_STYLE } from "./page_style.ts";
 
 export function pageHtml(token: string, nonce: string): string {

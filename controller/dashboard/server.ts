@@ -16,7 +16,8 @@
  * page shows is put in as text, never as HTML.
  */
 import { TuttiError } from "../../protocol/errors.ts";
-import type { DashboardHub, PageClient } from "./hub.ts";
+import type { DashboardHub } from "./hub.ts";
+import type { PageClient } from "./page_messages.ts";
 import { pageHtml } from "./page.ts";
 
 export interface DashboardServer {
