@@ -71,6 +71,7 @@ export class KnownHosts {
   readonly #hosts = new Map<string, KnownHost>();
   readonly #changed = new Set<string>();
   readonly #forgotten = new Set<string>();
+  #saving: Promise<void> = Promise.resolve();
 
   /**
    * `path` null: memory only (nothing read or written). `server` null: the
@@ -154,7 +155,15 @@ export class KnownHosts {
   }
 
   /** Merges this session's changes into the file. Best effort: a read-only home must not fail a run. */
-  async save(now = Date.now()): Promise<void> {
+  save(now = Date.now()): Promise<void> {
+    // One save at a time: two at once (an operation's end and `close`) would share the
+    // temporary file and could leave a damaged cache behind.
+    const next = this.#saving.then(() => this.#save(now));
+    this.#saving = next.catch(() => {});
+    return next;
+  }
+
+  async #save(now: number): Promise<void> {
     if (this.path === null || !this.dirty) return;
     const file = await readFile(this.path);
     const servers = this.server === null

@@ -2,20 +2,30 @@
  * Live output, each line prefixed by its host (`g5k-3: line`), stdout to
  * stdout and stderr to stderr. Lines are whole: a partial line waits for its
  * newline, and is ended when its host is done.
+ *
+ * The lines of one event (a message of up to 256 KiB holds thousands) go
+ * out in one write per stream: a write per line would make the terminal,
+ * not the network, the controller's bottleneck.
  */
 import type { StreamName } from "../../protocol/messages.ts";
 import type { RunEvent } from "../events.ts";
 import { LineBuffer } from "./line_buffer.ts";
-import type { Out } from "./out.ts";
+import { concat, type Out } from "./out.ts";
 import type { RunView } from "./view.ts";
 
 export class LiveView implements RunView {
   readonly #buffers = new Map<string, LineBuffer>();
   readonly #encoder = new TextEncoder();
+  readonly #pending: Record<StreamName, Uint8Array[]> = { stdout: [], stderr: [] };
 
   constructor(private readonly out: Out) {}
 
   event(e: RunEvent): void {
+    this.#take(e);
+    this.#write();
+  }
+
+  #take(e: RunEvent): void {
     if (e.type === "output") {
       this.#buffer(e.host, e.stream).push(e.data);
     } else if (e.type === "missing") {
@@ -33,16 +43,26 @@ export class LiveView implements RunView {
 
   end(): void {
     for (const b of this.#buffers.values()) b.flush();
+    this.#write();
+  }
+
+  #write(): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      const lines = this.#pending[stream];
+      if (lines.length === 0) continue;
+      this.#pending[stream] = [];
+      const data = lines.length === 1 ? lines[0] : concat(lines);
+      if (stream === "stdout") this.out.stdout(data);
+      else this.out.stderr(data);
+    }
   }
 
   #buffer(host: string, stream: StreamName): LineBuffer {
     const k = key(host, stream);
     let b = this.#buffers.get(k);
     if (!b) {
-      const write = stream === "stdout"
-        ? (line: Uint8Array) => this.out.stdout(line)
-        : (line: Uint8Array) => this.out.stderr(line);
-      b = new LineBuffer(this.#encoder.encode(`${host}: `), write);
+      const pending = this.#pending;
+      b = new LineBuffer(this.#encoder.encode(`${host}: `), (line) => pending[stream].push(line));
       this.#buffers.set(k, b);
     }
     return b;

@@ -47,7 +47,11 @@ function assertUsageError(r: Run, prefix: string, culprit: string) {
   ok(first.startsWith(`${prefix}:`), `first line should be "${prefix}: ...":\n${show(r)}`);
   ok(first.includes(culprit), `first line should name ${culprit}:\n${show(r)}`);
   ok(!/^\s+at /m.test(r.stderr), `no stack trace:\n${show(r)}`);
-  match(rest.join("\n"), /usage/i, `the usage follows the error:\n${show(r)}`);
+  match(
+    rest.join("\n"),
+    /usage|--help/i,
+    `the usage or where to find it follows the error:\n${show(r)}`,
+  );
 }
 
 /** Builds the bundles into a fresh directory and hands it, with an empty one, to `fn`. */
