@@ -23,6 +23,7 @@ import { topVerb } from "./cli/top.ts";
 import { watchVerb } from "./cli/watch.ts";
 import type { CliContext, Verb } from "./cli/verb.ts";
 import { ConnectError } from "./connection.ts";
+import { reportIgnored } from "./render/ignored.ts";
 import { Controller } from "./controller.ts";
 import { controllerOptions, GLOBAL_OPTIONS, GLOBAL_USAGE, splitVerb } from "./options.ts";
 import { type Out, ProcessOut } from "./render/out.ts";
@@ -81,6 +82,7 @@ export async function controllerMain(args: string[], out: Out = new ProcessOut()
     return 2;
   }
   let controller: Controller | undefined;
+  let endReport = () => {};
   try {
     const parsed = parseArgv(rest, { ...GLOBAL_OPTIONS, ...verb.options }, {
       stopAtWord: verb.stopAtWord,
@@ -93,12 +95,20 @@ export async function controllerMain(args: string[], out: Out = new ProcessOut()
     const ctx: CliContext = {
       out,
       prefix: str(parsed.values, "prefix"),
-      connect: async () => controller ??= await Controller.connect(options),
+      connect: async () => {
+        if (controller) return controller;
+        controller = await Controller.connect(options);
+        const v = parsed.values;
+        const mode = v.json === true ? "json" : v.verbose === true ? "verbose" : "summary";
+        endReport = reportIgnored(controller, out, mode);
+        return controller;
+      },
     };
     return await verb.main(parsed, ctx);
   } catch (e) {
     return report(e, verb, out);
   } finally {
+    endReport();
     await controller?.close().catch(() => {});
   }
 }
@@ -111,6 +121,10 @@ function report(e: unknown, verb: Verb, out: Out): number {
   }
   if (e instanceof TuttiError) {
     out.stderr(`controller ${verb.name}: ${e.code} ${e.message}\n`);
+    // A bug of tutti: the stack of what went wrong is what a report needs.
+    if (e.code === "EINTERNAL" && e.cause instanceof Error && e.cause.stack) {
+      out.stderr(`${e.cause.stack}\n`);
+    }
     // Bad input is refused before anything is sent; anything else failed on the way.
     return e.code === "EBADSEL" || e.code === "EINVAL" ? 2 : 1;
   }

@@ -24,6 +24,7 @@ export const GLOBAL_OPTIONS: OptionTable = {
   ...CONNECT_ARG_OPTIONS,
   prefix: { type: "string" },
   "ack-timeout": { type: "string" },
+  verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -34,6 +35,8 @@ export const GLOBAL_USAGE = `global options (before or after the verb):
       --ack-timeout D   a named host that has not answered after D is reported
                         "no response" (default 5s)
 ${CONNECT_USAGE}
+  -v, --verbose         print each message from an agent that was ignored (malformed, or
+                        from a host the command is not about); else one line counts them
   -h, --help            usage`;
 
 /**

@@ -592,13 +592,20 @@ export class ProcWatch {
     if (!where) return;
     const headers = headerRecord(m);
     const raw = where.event === "stdout" || where.event === "stderr";
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = raw ? undefined : decodeMap(m.data);
+    } catch {
+      // A test may publish garbage on purpose: it is not an event of the agent's.
+      return;
+    }
     const e: ProcEventSeen = {
       proc: where.proc,
       event: where.event,
       seq: Number(headers["Tutti-Seq"]),
       headers,
       data: raw ? m.data : undefined,
-      body: raw ? undefined : decodeMap(m.data),
+      body,
     };
     this.events.push(e);
     if (e.event === "exit") this.exitOf(e.proc).resolve(e.body!);
