@@ -22,9 +22,8 @@ import { subVerb } from "./cli/sub.ts";
 import { topVerb } from "./cli/top.ts";
 import { watchVerb } from "./cli/watch.ts";
 import type { CliContext, Verb } from "./cli/verb.ts";
-import { ConnectError } from "./connection.ts";
+import { ConnectError, Controller } from "./mod.ts";
 import { reportIgnored } from "./render/ignored.ts";
-import { Controller } from "./controller.ts";
 import { controllerOptions, GLOBAL_OPTIONS, GLOBAL_USAGE, splitVerb } from "./options.ts";
 import { type Out, ProcessOut } from "./render/out.ts";
 

@@ -19,16 +19,36 @@
  * await c.close();
  * ```
  *
- * The CLI's views (controller/render/) are consumers of these same streams.
+ * The CLI, its views (controller/render/), the shell and the dashboard are
+ * consumers of these same streams and import nothing of the controller but
+ * this file (tests/unit/layering_test.ts holds them to it): whatever they
+ * need, a script may use too.
  */
-export {
-  Controller,
-  type ControllerOptions,
-  type HostStatus,
-  type KillOptions,
-  type PsOptions,
-} from "./controller.ts";
+
+// ---------------------------------------------------------------- connecting
+
+/** The controller: `connect()` once, then one method per operation, `close()` at the end. */
+export { Controller, type ControllerOptions } from "./controller.ts";
+/** What `Controller.connect()` throws when no NATS server could be reached. */
 export { ConnectError } from "./connection.ts";
+
+// ---------------------------------------------------------------- choosing hosts
+
+/**
+ * Which hosts an operation addresses (`hosts`, `where`, `expect`), and the
+ * target and expected hosts it resolves to (`EBADSEL` for a bad selector).
+ */
+export { type HostSpec, parseWhere, type ResolvedTarget, resolveTarget } from "./target.ts";
+/** Host names folded into a node set, as tutti prints them: `g5k-[1-3,7]`. */
+export { fold } from "../protocol/selector.ts";
+/** The hosts seen before on each server, under a state directory: what a glob expects. */
+export { defaultStateDir, type KnownHost, KnownHosts } from "./known_hosts.ts";
+
+// ---------------------------------------------------------------- what every operation returns
+
+/** An operation: an async stream of typed events, and `done` with its result. */
+export type { Operation } from "./operation.ts";
+/** A host's reply or wire error, and the outcome a summary counts it as. */
 export {
   errorStatus,
   exitStatus,
@@ -36,16 +56,40 @@ export {
   type HostReply,
   type OutcomeStatus,
   replyOutcome,
-  type RunEvent,
-  type RunSummary,
 } from "./events.ts";
-export { defaultStateDir, type KnownHost, KnownHosts } from "./known_hosts.ts";
-export { type LogsOptions, LogsReader } from "./logs.ts";
-export { type MessageJson, messageJson } from "./message_json.ts";
-export type { Operation } from "./operation.ts";
-export type { RunHandle } from "./run.ts";
+/** The error of every failure, local or from a host: a wire code and a message. */
+export { TuttiError, type WireError } from "../protocol/errors.ts";
+/** A malformed or unexpected message from a peer (`Controller.onIgnored`): counted, never fatal. */
+export type { IgnoredMessage } from "./broadcast/diagnostics.ts";
+
+// ---------------------------------------------------------------- hosts, ping, ps, signal, kill
+
+/** `hosts()`'s rows and the options of `ps()` and `kill()`. */
+export type { HostStatus, KillOptions, PsOptions } from "./controller.ts";
+/** The agents' replies to `ping`, `ps` and `signal`, and a process as they describe it. */
+export type { PingReply, ProcInfo, PsReply, SignalReply } from "../protocol/messages.ts";
+
+// ---------------------------------------------------------------- run
+
+/**
+ * What a run asks for, checked in full by `prepareRun` (which also picks the
+ * process id) before anything is sent; `Controller.run` takes either.
+ */
 export { newRunId, PreparedRun, prepareRun, type RunOptions } from "./run_request.ts";
-export { type HostSpec, parseWhere, type ResolvedTarget, resolveTarget } from "./target.ts";
+/** A run's events per host and its summary (one outcome per host). */
+export type { RunEvent, RunSummary } from "./events.ts";
+export type { RunHandle } from "./run.ts";
+
+// ---------------------------------------------------------------- logs, sub
+
+/** A process's spooled output, read back from its agent (`Controller.logs`). */
+export { type LogsOptions, LogsReader } from "./logs.ts";
+/** A NATS message as JSON, CBOR bodies decoded (`Controller.sub`). */
+export { type MessageJson, messageJson } from "./message_json.ts";
+
+// ---------------------------------------------------------------- watch
+
+/** What a watch asks for (`prepareWatch` checks it), its updates and its summary. */
 export {
   newWatchId,
   type PreparedWatch,
@@ -58,29 +102,46 @@ export {
   type WatchSummary,
   type WatchUpdate,
 } from "./watch_request.ts";
-export type { IgnoredMessage } from "./broadcast/diagnostics.ts";
-export { describeCondition, parseConditionWords } from "./watch_condition.ts";
-export type { DownReason, TelemetryEvent, TelemetryHandle, TelemetryOptions } from "./telemetry.ts";
-export { ClusterState, type HostRow, type ProcRow } from "./telemetry_state.ts";
+/**
+ * Conditions as people type them (`port 9000`, `output web ready`): the
+ * parser, its options, its syntax for a help text, and a condition in words.
+ */
+export {
+  CONDITION_SYNTAX,
+  type ConditionFlags,
+  describeCondition,
+  parseConditionWords,
+} from "./watch_condition.ts";
+/** The conditions themselves, as the wire carries them. */
 export type {
   FileCondition,
   OutputCondition,
   PortCondition,
   WatchCondition,
 } from "../protocol/watch_messages.ts";
+
+// ---------------------------------------------------------------- telemetry (top, the dashboard)
+
+/** Following the hosts' telemetry, presence and processes (`Controller.telemetry`). */
+export type { DownReason, TelemetryEvent, TelemetryHandle, TelemetryOptions } from "./telemetry.ts";
+/** The cluster as telemetry events describe it: a pure reducer, `apply` events and read. */
+export { ClusterState, type HistoryPoint, type HostRow, type ProcRow } from "./telemetry_state.ts";
+/** The samples an agent publishes. */
 export type {
   MachineTelemetry,
   ProcSample,
   ProcsTelemetry,
 } from "../protocol/telemetry_messages.ts";
-export { TuttiError, type WireError } from "../protocol/errors.ts";
-export type { PingReply, ProcInfo, PsReply, SignalReply } from "../protocol/messages.ts";
-export { fold } from "../protocol/selector.ts";
+
+// ---------------------------------------------------------------- programs (the supervisor)
+
+/** Acting on the agents' supervised programs (`Controller.programs`). */
 export {
   DEFAULT_PROGRAMS_TIMEOUT_S,
   type ProgramsOperation,
   type ProgramsOptions,
 } from "./programs.ts";
+/** A program's output, followed (`programTail`) or attached to with input (`attach`). */
 export {
   FOLLOW_LEASE_S,
   ProgramAttachment,
@@ -88,6 +149,7 @@ export {
   type ProgramOutputEvent,
   type ProgramTailOptions,
 } from "./programs_output.ts";
+/** The supervisor's actions, states and replies, as the wire carries them. */
 export type {
   ProgramAction,
   ProgramEvent,
@@ -98,3 +160,19 @@ export type {
   ReloadSummary,
   ShutdownReply,
 } from "../protocol/program_messages.ts";
+
+// ---------------------------------------------------------------- deploying
+
+/**
+ * The NATS server configuration of the recommended deployment: an NKey user
+ * per agent, controller and viewer, with the subject permissions of its role.
+ * `loadOrCreateUsers` creates or reuses their seed files under a directory
+ * (`seedPath`); `renderNatsConfig` writes the server's authorization block.
+ */
+export {
+  type KeyFiles,
+  loadOrCreateUsers,
+  type NatsUser,
+  renderNatsConfig,
+  seedPath,
+} from "./nats_config.ts";

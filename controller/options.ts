@@ -17,7 +17,7 @@ import { parseDuration } from "../protocol/duration.ts";
 import { checkPrefix } from "../protocol/subjects.ts";
 import { type OptionTable, parseArgv, str, type Values } from "../protocol/cli/argv.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
-import type { ControllerOptions } from "./controller.ts";
+import type { ControllerOptions } from "./mod.ts";
 
 export const GLOBAL_OPTIONS: OptionTable = {
   server: { type: "string", short: "s", multiple: true },

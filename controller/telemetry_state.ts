@@ -212,12 +212,3 @@ export class ClusterState {
     for (const p of exited.slice(KEEP_EXITED)) this.procs.delete(`${p.host}/${p.id}`);
   }
 }
-
-/** How the dashboard and top word a host's state. */
-export function hostStateText(h: HostRow, now: number): string {
-  if (h.state === "up") return "up";
-  if (h.down === "bye") return "stopped";
-  if (h.down === "noresponse") return "no response";
-  const s = Math.max(0, Math.round((now - h.lastHeard) / 1000));
-  return h.lastHeard > 0 ? `lost ${s}s` : "lost";
-}

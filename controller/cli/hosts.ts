@@ -5,7 +5,7 @@
  * controller's known-hosts cache instead (globs and node sets allowed).
  */
 import { DEFAULT_PREFIX } from "../../protocol/subjects.ts";
-import { defaultStateDir, KnownHosts } from "../known_hosts.ts";
+import { defaultStateDir, KnownHosts } from "../mod.ts";
 import { hostJson, hostsTable } from "../render/hosts.ts";
 import { parseSelector } from "../../protocol/selector.ts";
 import { flag } from "../../protocol/cli/argv.ts";

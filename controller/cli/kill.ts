@@ -14,13 +14,12 @@ import type { SignalReply } from "../../protocol/messages.ts";
 import { parseSignal, type SignalName } from "../../protocol/signals.ts";
 import { fold } from "../../protocol/selector.ts";
 import { checkToken } from "../../protocol/subjects.ts";
-import type { HostOutcome, HostReply } from "../events.ts";
+import { type HostOutcome, type HostReply, resolveTarget } from "../mod.ts";
 import { failureLines, summaryLine } from "../render/summary.ts";
 import { flag, type Parsed, str } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { seconds } from "./run.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
-import { resolveTarget } from "../target.ts";
 import type { CliContext, Verb } from "./verb.ts";
 
 export const killVerb: Verb = {

@@ -8,7 +8,7 @@ import { count } from "../../protocol/text/count.ts";
 import { TuttiError } from "../../protocol/errors.ts";
 import { parseSelector, resolveHostFiles } from "../../protocol/selector.ts";
 import { checkPrefix, DEFAULT_PREFIX, Subjects } from "../../protocol/subjects.ts";
-import { loadOrCreateUsers, renderNatsConfig } from "../nats_config.ts";
+import { loadOrCreateUsers, renderNatsConfig } from "../mod.ts";
 import { str } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 import type { Verb } from "./verb.ts";

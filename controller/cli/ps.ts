@@ -6,7 +6,7 @@
  */
 import type { ProcInfo } from "../../protocol/messages.ts";
 import { checkToken } from "../../protocol/subjects.ts";
-import { replyOutcome } from "../events.ts";
+import { replyOutcome } from "../mod.ts";
 import { psTable, sortProcs } from "../render/ps.ts";
 import { failureLines, summaryLine } from "../render/summary.ts";
 import { flag } from "../../protocol/cli/argv.ts";

@@ -15,7 +15,7 @@ import { LiveView } from "../render/live.ts";
 import { ProgressView } from "../render/progress.ts";
 import { SummaryView } from "../render/summary.ts";
 import { present, type RunView } from "../render/view.ts";
-import { prepareRun, type RunOptions } from "../run_request.ts";
+import { prepareRun, type RunOptions } from "../mod.ts";
 import { flag, list, str, type Values } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";

@@ -3,7 +3,7 @@
  * `--hosts SEL`, `--exclude SEL`, `--where k=v` (repeatable), parsed here
  * into the library's `HostSpec` and checked before anything is sent.
  */
-import { type HostSpec, parseWhere, resolveTarget } from "../target.ts";
+import { type HostSpec, parseWhere, resolveTarget } from "../mod.ts";
 import { list, type OptionTable, str, type Values } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 

@@ -4,7 +4,7 @@
  * history and completion. With `-c`, or with commands on stdin, it runs
  * them and prints only their output; the exit status is 1 if any failed.
  */
-import { defaultStateDir } from "../known_hosts.ts";
+import { defaultStateDir } from "../mod.ts";
 import { History } from "../shell/history.ts";
 import { InteractiveShell } from "../shell/interactive.ts";
 import { LibraryBackend } from "../shell/library_backend.ts";

@@ -5,7 +5,7 @@
  * did not answer.
  */
 import { fold } from "../../protocol/selector.ts";
-import { replyOutcome } from "../events.ts";
+import { replyOutcome } from "../mod.ts";
 import { failureLines, summaryLine } from "../render/summary.ts";
 import { flag } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";

@@ -7,8 +7,7 @@
  * answering are marked; hosts that send no telemetry are named with what to
  * do about it.
  */
-import { ClusterState } from "../telemetry_state.ts";
-import type { TelemetryHandle } from "../telemetry.ts";
+import { ClusterState, type TelemetryHandle } from "../mod.ts";
 import type { Out } from "../render/out.ts";
 import { TOP_SORTS, topLines, topNotes, type TopSort } from "../render/top.ts";
 import { flag, str } from "../../protocol/cli/argv.ts";

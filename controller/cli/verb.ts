@@ -4,7 +4,7 @@
  * answers `--help`, turns errors into messages and exit codes, and hands
  * the verb a way to connect and a place to write.
  */
-import type { Controller } from "../controller.ts";
+import type { Controller } from "../mod.ts";
 import type { Out } from "../render/out.ts";
 import type { OptionTable, Parsed } from "../../protocol/cli/argv.ts";
 

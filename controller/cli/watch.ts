@@ -8,14 +8,16 @@
  */
 import { TuttiError } from "../../protocol/errors.ts";
 import { fold } from "../../protocol/selector.ts";
-import { prepareWatch, type WatchOptions, type WatchSummary } from "../watch_request.ts";
 import {
   CONDITION_SYNTAX,
   type ConditionFlags,
   describeCondition,
   parseConditionWords,
-} from "../watch_condition.ts";
-import { notReadyLines, readyLine, watchSummaryLine } from "../watch_report.ts";
+  prepareWatch,
+  type WatchOptions,
+  type WatchSummary,
+} from "../mod.ts";
+import { notReadyLines, readyLine, watchSummaryLine } from "../render/watch.ts";
 import { flag, str, type Values } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { seconds } from "./run.ts";

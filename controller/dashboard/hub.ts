@@ -11,16 +11,21 @@
  * (`controller logs HOST ID`).
  */
 import { fold } from "../../protocol/selector.ts";
-import type { Controller } from "../controller.ts";
-import type { RunEvent } from "../events.ts";
+import {
+  ClusterState,
+  type Controller,
+  type HostRow,
+  type HostSpec,
+  prepareRun,
+  type ProcRow,
+  type RunEvent,
+  type TelemetryEvent,
+  type TelemetryHandle,
+} from "../mod.ts";
 import { describeError, describeExit, formatCommand } from "../render/describe.ts";
 import { netRate } from "../render/top.ts";
+import { hostStateText } from "../render/top_format.ts";
 import { failureLines, summaryLine } from "../render/summary.ts";
-import { prepareRun } from "../run_request.ts";
-import type { HostSpec } from "../target.ts";
-import type { TelemetryEvent, TelemetryHandle } from "../telemetry.ts";
-import { ClusterState, type HostRow, hostStateText, type ProcRow } from "../telemetry_state.ts";
-
 import type {
   HostJson,
   PageClient,

@@ -5,7 +5,7 @@
  */
 import type { WireError } from "../../protocol/errors.ts";
 import type { ProcInfo } from "../../protocol/messages.ts";
-import type { HostOutcome } from "../events.ts";
+import type { HostOutcome } from "../mod.ts";
 
 /** The exit status of a process: `exit 0`, `exit 3`, `killed by SIGKILL`, `timed out, ...`. */
 export function describeExit(proc: ProcInfo): string {

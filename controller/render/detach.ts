@@ -3,7 +3,7 @@
  * `t-1: started r1a2b (pid 4242)`. An idempotent retry says so:
  * `t-1: r1a2b already running (pid 4242)`.
  */
-import type { RunEvent } from "../events.ts";
+import type { RunEvent } from "../mod.ts";
 import { describeExit } from "./describe.ts";
 import type { Out } from "./out.ts";
 import type { RunView } from "./view.ts";

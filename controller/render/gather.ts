@@ -12,7 +12,7 @@
  */
 import { compareHosts } from "../../protocol/nodeset.ts";
 import { fold } from "../../protocol/selector.ts";
-import type { HostOutcome, RunEvent, RunSummary } from "../events.ts";
+import type { HostOutcome, RunEvent, RunSummary } from "../mod.ts";
 import { describeOutcome } from "./describe.ts";
 import { concat, type Out } from "./out.ts";
 import type { RunView } from "./view.ts";

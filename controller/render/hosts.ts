@@ -6,7 +6,7 @@
  *   t-4   lost (last seen 3m ago)
  */
 import { formatUptime } from "../../protocol/text/uptime.ts";
-import type { HostStatus } from "../controller.ts";
+import type { HostStatus } from "../mod.ts";
 import { formatAgo, formatPeriod } from "./describe.ts";
 import { formatTable } from "./table.ts";
 

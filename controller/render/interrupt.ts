@@ -14,7 +14,7 @@ import {
   type HostOutcome,
   type RunEvent,
   type RunSummary,
-} from "../events.ts";
+} from "../mod.ts";
 import { failureLines, summaryLine } from "./summary.ts";
 import type { RunView } from "./view.ts";
 

@@ -11,7 +11,7 @@
  * between two chunks is whole in one of them.
  */
 import type { ProcInfo } from "../../protocol/messages.ts";
-import type { RunEvent, RunSummary } from "../events.ts";
+import type { RunEvent, RunSummary } from "../mod.ts";
 import type { Out } from "./out.ts";
 import type { RunView } from "./view.ts";
 

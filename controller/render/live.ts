@@ -8,7 +8,7 @@
  * not the network, the controller's bottleneck.
  */
 import type { StreamName } from "../../protocol/messages.ts";
-import type { RunEvent } from "../events.ts";
+import type { RunEvent } from "../mod.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import { concat, type Out } from "./out.ts";
 import type { RunView } from "./view.ts";

@@ -15,7 +15,7 @@ import type {
   ReloadSummary,
 } from "../../protocol/program_messages.ts";
 import { fold } from "../../protocol/selector.ts";
-import type { HostOutcome, HostReply } from "../events.ts";
+import type { HostOutcome, HostReply } from "../mod.ts";
 
 /** supervisorctl pads names to the longest one, at least 30, then 3 blanks; states to 10. */
 const MIN_NAME_WIDTH = 30;

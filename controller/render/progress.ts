@@ -3,7 +3,7 @@
  * `r1a2b: 45/100 done (3 failed), 50 running, 5 waiting`. It is drawn through
  * `Out.status`, which keeps it below the output and removes it at the end.
  */
-import type { RunEvent } from "../events.ts";
+import type { RunEvent } from "../mod.ts";
 import type { Out } from "./out.ts";
 import type { RunView } from "./view.ts";
 

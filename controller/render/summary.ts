@@ -5,7 +5,7 @@
  * `100 hosts: 97 ok, 2 failed (g5k-[17,42]), 1 no response (g5k-88)`.
  */
 import { fold } from "../../protocol/selector.ts";
-import type { HostOutcome, OutcomeStatus, RunSummary } from "../events.ts";
+import type { HostOutcome, OutcomeStatus, RunSummary } from "../mod.ts";
 import { describeOutcome } from "./describe.ts";
 import type { Out } from "./out.ts";
 import type { RunView } from "./view.ts";

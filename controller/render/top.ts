@@ -16,9 +16,9 @@ import { compareHosts } from "../../protocol/nodeset.ts";
 import { fold } from "../../protocol/selector.ts";
 import type { NetInterface } from "../../protocol/telemetry_messages.ts";
 import { count } from "../../protocol/text/count.ts";
-import { type ClusterState, type HostRow, hostStateText } from "../telemetry_state.ts";
+import type { ClusterState, HostRow } from "../mod.ts";
 import { formatTime } from "./describe.ts";
-import { formatBytes, formatPercent } from "./top_format.ts";
+import { formatBytes, formatPercent, hostStateText } from "./top_format.ts";
 
 export type TopSort = "cpu" | "mem" | "host" | "load";
 export const TOP_SORTS: readonly TopSort[] = ["cpu", "mem", "host", "load"];

@@ -1,8 +1,10 @@
 /**
  * Figures as `top` and the dashboard print them: bytes in binary units
  * (`512`, `1.5K`, `12M`, `7.8G`), rates per second, percentages. Unknown
- * figures (null: a first sample) print as `-`.
+ * figures (null: a first sample) print as `-`. And a host's state in a word
+ * or two (`up`, `lost 9s`).
  */
+import type { HostRow } from "../mod.ts";
 
 const UNITS = ["", "K", "M", "G", "T", "P"];
 
@@ -30,4 +32,13 @@ export function formatRate(n: number | null | undefined): string {
 export function formatPercent(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return "-";
   return n.toFixed(1);
+}
+
+/** How the dashboard and top word a host's state. */
+export function hostStateText(h: HostRow, now: number): string {
+  if (h.state === "up") return "up";
+  if (h.down === "bye") return "stopped";
+  if (h.down === "noresponse") return "no response";
+  const s = Math.max(0, Math.round((now - h.lastHeard) / 1000));
+  return h.lastHeard > 0 ? `lost ${s}s` : "lost";
 }

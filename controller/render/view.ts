@@ -3,7 +3,7 @@
  * independent consumers of the library's event stream; the CLI picks a few
  * and feeds them the same events.
  */
-import type { RunEvent, RunSummary } from "../events.ts";
+import type { RunEvent, RunSummary } from "../mod.ts";
 
 export interface RunView {
   event(e: RunEvent): void;

@@ -4,11 +4,8 @@
  * its per-host replies sorted into rows, refusals and host errors.
  * Connects on first use (so `help` needs no broker), once.
  */
-import type { Controller } from "../controller.ts";
-import type { HostReply } from "../events.ts";
-import type { ProgramOutput, ProgramOutputEvent } from "../programs_output.ts";
+import type { Controller, HostReply, HostSpec, ProgramOutput, ProgramOutputEvent } from "../mod.ts";
 import { formatAgo } from "../render/describe.ts";
-import type { HostSpec } from "../target.ts";
 import type { ProgramsReply } from "../../protocol/program_messages.ts";
 import type {
   ActionRow,

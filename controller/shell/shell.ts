@@ -4,7 +4,7 @@
  * Every command's failure is printed and counted; the shell goes on.
  */
 import { TuttiError } from "../../protocol/errors.ts";
-import { ConnectError } from "../connection.ts";
+import { ConnectError } from "../mod.ts";
 import type { ShellBackend } from "./backend.ts";
 import { type Command, type CommandContext, CommandError } from "./command.ts";
 import { COMMANDS, findCommand } from "./commands.ts";

@@ -9,10 +9,10 @@ import type { MachineTelemetry } from "../../protocol/telemetry_messages.ts";
 import {
   ClusterState,
   HISTORY,
-  hostStateText,
   KEEP_EXITED,
   LAST_LINES,
 } from "../../controller/telemetry_state.ts";
+import { hostStateText } from "../../controller/render/top_format.ts";
 
 const enc = new TextEncoder();
 

@@ -10,7 +10,7 @@ import {
   notReadyLines,
   readyLine,
   watchSummaryLine,
-} from "../../controller/watch_report.ts";
+} from "../../controller/render/watch.ts";
 import type { WatchHostResult, WatchSummary } from "../../controller/watch_request.ts";
 
 Deno.test("watch conditions: each kind as typed", () => {

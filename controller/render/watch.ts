@@ -5,9 +5,9 @@
  * one summary line like the run's:
  * `3 hosts: 1 ready, 2 timed out (g5k-[2-3])`.
  */
-import { fold } from "../protocol/selector.ts";
-import { count } from "../protocol/text/count.ts";
-import type { WatchHostResult, WatchHostStatus, WatchSummary } from "./watch_request.ts";
+import { fold } from "../../protocol/selector.ts";
+import { count } from "../../protocol/text/count.ts";
+import type { WatchHostResult, WatchHostStatus, WatchSummary } from "../mod.ts";
 
 /** `2.1s`, `250ms`, `3m04s`. */
 export function formatElapsed(ms: number): string {
