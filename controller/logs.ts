@@ -4,6 +4,7 @@
  * a running one, what was written so far.
  */
 import { TuttiError } from "../protocol/errors.ts";
+import { concatBytes } from "../protocol/runtime/bytes.ts";
 import type { StreamName } from "../protocol/messages.ts";
 import { parseLogsReply, parseReply, throwIfFailed } from "../protocol/replies.ts";
 import { checkToken } from "../protocol/subjects.ts";
@@ -82,17 +83,7 @@ export class LogsReader implements AsyncIterable<Uint8Array> {
   /** The whole content as one byte array. */
   async bytes(): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
-    let n = 0;
-    for await (const p of this) {
-      parts.push(p);
-      n += p.length;
-    }
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    for await (const p of this) parts.push(p);
+    return concatBytes(parts);
   }
 }

@@ -59,11 +59,6 @@ const BYE_GRACE_MS = 8000;
 /** Attempts at fetching one missing output range before reporting it missing. */
 const READ_ATTEMPTS = 4;
 
-/** Validates everything (sending nothing when something is bad, see `prepareRun`), then starts. */
-export function startRun(scope: Scope, opts: RunOptions | PreparedRun): RunHandle {
-  return new RunOperation(scope, prepareRun(opts));
-}
-
 class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle {
   readonly id: string;
   readonly #hosts = new Map<string, HostRun>();
@@ -278,4 +273,9 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
     const ok = hosts.length > 0 && hosts.every((h) => h.status === "ok");
     this.finish({ id: this.id, hosts, ok });
   }
+}
+
+/** Validates everything (sending nothing when something is bad, see `prepareRun`), then starts. */
+export function startRun(scope: Scope, opts: RunOptions | PreparedRun): RunHandle {
+  return new RunOperation(scope, prepareRun(opts));
 }

@@ -15,7 +15,6 @@
  */
 import type { Msg } from "@nats-io/transport-node";
 import { decodeMap } from "../protocol/codec.ts";
-import type { WireError } from "../protocol/errors.ts";
 import type { PingReply, Presence, ProcInfo, StreamName } from "../protocol/messages.ts";
 import {
   type MachineTelemetry,
@@ -73,8 +72,14 @@ class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements Telemet
     // Nothing is owed: a host that says bye is down at once.
     super(scope, resolved, { verb: "telemetry", body: {}, byeGraceMs: 0, owed: "a word" });
     const s = scope.link.subjects;
-    this.listen(s.tel("*"), (m) => this.#onMachine(m));
-    this.listen(s.telProcs("*"), (m) => this.#onProcs(m));
+    this.listen(s.tel("*"), (m) => {
+      const sample = parseMachineTelemetry(decodeMap(m.data));
+      this.#onSample(m, { type: "machine", host: sample.host, sample }, s.tel(sample.host));
+    });
+    this.listen(s.telProcs("*"), (m) => {
+      const sample = parseProcsTelemetry(decodeMap(m.data));
+      this.#onSample(m, { type: "procs", host: sample.host, sample }, s.telProcs(sample.host));
+    });
     if (opts.processes) this.listen(s.proc("*", "*", "*"), (m) => this.#onProc(m));
     this.open(opts.signal);
   }
@@ -165,24 +170,17 @@ class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements Telemet
     else this.#heard(host, now, info);
   }
 
-  #onMachine(m: Msg): void {
-    const sample = parseMachineTelemetry(decodeMap(m.data));
-    if (m.subject !== this.scope.link.subjects.tel(sample.host)) {
-      return this.ignore(m.subject, sample.host, misplaced("machine", sample.host));
+  /** A telemetry sample, checked against the subject it came on (the host's own). */
+  #onSample(m: Msg, e: TelemetryEvent & { type: "machine" | "procs" }, subject: string): void {
+    if (m.subject !== subject) {
+      return this.ignore(m.subject, e.host, {
+        code: "EBADMSG",
+        message: `${e.type} telemetry of ${e.host} on another host's subject`,
+      });
     }
-    if (!this.#selected(sample.host)) return;
-    this.#heard(sample.host, Date.now());
-    this.push({ type: "machine", host: sample.host, sample });
-  }
-
-  #onProcs(m: Msg): void {
-    const sample = parseProcsTelemetry(decodeMap(m.data));
-    if (m.subject !== this.scope.link.subjects.telProcs(sample.host)) {
-      return this.ignore(m.subject, sample.host, misplaced("process", sample.host));
-    }
-    if (!this.#selected(sample.host)) return;
-    this.#heard(sample.host, Date.now());
-    this.push({ type: "procs", host: sample.host, sample });
+    if (!this.#selected(e.host)) return;
+    this.#heard(e.host, Date.now());
+    this.push(e);
   }
 
   #onProc(m: Msg): void {
@@ -195,8 +193,4 @@ class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements Telemet
       this.push({ type: "proc", host, proc: parseProcInfo(decodeMap(m.data)) });
     }
   }
-}
-
-function misplaced(what: string, host: string): WireError {
-  return { code: "EBADMSG", message: `${what} telemetry of ${host} on another host's subject` };
 }

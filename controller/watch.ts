@@ -54,10 +54,6 @@ const DEADLINE_MARGIN_MS = 5000;
 /** After `bye`, how long a missing outcome may still arrive (it is published before the bye). */
 const BYE_GRACE_MS = 1000;
 
-export function startWatch(scope: Scope, opts: WatchOptions | PreparedWatch): WatchHandle {
-  return new WatchOperation(scope, prepareWatch(opts));
-}
-
 class WatchOperation extends Broadcast<WatchUpdate, WatchSummary> implements WatchHandle {
   readonly id: string;
   readonly #watching = new Map<string, { started: number; deadline: number }>();
@@ -272,4 +268,8 @@ class WatchOperation extends Broadcast<WatchUpdate, WatchSummary> implements Wat
     if (!this.#unwatching.delete(host)) return;
     if (this.#unwatching.size === 0) this.#unwatched.resolve();
   }
+}
+
+export function startWatch(scope: Scope, opts: WatchOptions | PreparedWatch): WatchHandle {
+  return new WatchOperation(scope, prepareWatch(opts));
 }

@@ -12,9 +12,7 @@
  *   hosts;
  * - presence, from the connection's one tracker (presence.ts): the hosts the
  *   strategy `follow`s are lost (`ELOST`) when they say `bye` and owe an
- *   answer past a grace, or go silent for three heartbeats, confirmed by a
- *   round trip to the server so that a controller that fell behind never
- *   declares a healthy host lost;
+ *   answer past a grace, or go silent for three heartbeats (followed.ts);
  * - the link: after a reconnect the strategy re-sends (by default the
  *   request again to the hosts that have not answered); a permission the
  *   server refuses fails the operation with `EPERM` at once;
@@ -39,6 +37,7 @@ import { isNoRespondersMsg } from "../connection.ts";
 import { Channel } from "../operation.ts";
 import type { ResolvedTarget } from "../target.ts";
 import { Expectation } from "./expectation.ts";
+import { Followed } from "./followed.ts";
 import type { Presence } from "../../protocol/messages.ts";
 import { type HostReply, parseReply } from "../../protocol/replies.ts";
 import type { Scope } from "./scope.ts";
@@ -60,22 +59,16 @@ export interface BroadcastPolicy {
 /** The reply fields of a host, not yet parsed for the verb. */
 export type RawReply = HostReply<Record<string, unknown>>;
 
-interface Followed {
-  since: number;
-  byeAt?: number;
-}
-
 export abstract class Broadcast<E, R> extends Channel<E, R> {
   protected readonly exp: Expectation;
   /** When the operation began (its first request), ms since the epoch. */
   protected readonly began = Date.now();
   readonly #inbox: string;
   readonly #cleanup: (() => void)[] = [];
-  readonly #followed = new Map<string, Followed>();
+  readonly #followed: Followed;
   #decideQueued = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #confirming = false;
   #ignored = 0;
 
   constructor(
@@ -86,6 +79,17 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
     super();
     this.exp = new Expectation(resolved, scope.known, scope.times, this.began);
     this.#inbox = scope.link.inbox();
+    this.#followed = new Followed(
+      scope.presence,
+      policy,
+      (host, error) => this.lost(host, error),
+      (fn) =>
+        this.#guard(() => {
+          if (!this.scope.link.connected) return;
+          fn();
+          this.changed();
+        }, "liveness"),
+    );
   }
 
   /** Messages from peers this operation ignored (see the guard policy above). */
@@ -166,7 +170,7 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
 
   /** From now on `host` owes an answer: it is lost if it says bye or goes silent. */
   protected follow(host: string): void {
-    if (!this.#followed.has(host)) this.#followed.set(host, { since: Date.now() });
+    this.#followed.add(host);
   }
 
   protected unfollow(host: string): void {
@@ -273,61 +277,13 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
   }
 
   #onPresence(host: string, p: Presence, now: number): void {
-    const f = this.#followed.get(host);
-    if (f && p.type === "bye") f.byeAt ??= now;
-    else if (f && p.type === "hello") f.byeAt = undefined;
+    this.#followed.heard(host, p, now);
     this.onPresence(host, p, now);
   }
 
   #tick(): void {
-    const now = Date.now();
-    if (this.scope.link.connected && this.#followed.size > 0) {
-      for (const [host, f] of this.#followed) {
-        if (f.byeAt !== undefined && now - f.byeAt > this.policy.byeGraceMs) {
-          this.#followed.delete(host);
-          this.lost(host, {
-            code: "ELOST",
-            message: `the agent stopped (bye) without ${this.policy.owed}`,
-          });
-        }
-      }
-      this.#checkSilence(now);
-    }
+    if (this.scope.link.connected && this.#followed.size > 0) this.#followed.check(Date.now());
     this.#decide();
-  }
-
-  /** Suspects silent followed hosts, then confirms with a round trip before losing them. */
-  #checkSilence(now: number): void {
-    if (this.#confirming) return;
-    const { presence } = this.scope;
-    let suspect = false;
-    for (const [host, f] of this.#followed) {
-      if (presence.overdue(host, now, f.since) !== undefined) {
-        suspect = true;
-        break;
-      }
-    }
-    if (!suspect) return;
-    this.#confirming = true;
-    presence.roundTrip().then((at) => {
-      this.#confirming = false;
-      this.#guard(() => {
-        if (!this.scope.link.connected) return;
-        for (const [host, f] of [...this.#followed]) {
-          const ms = presence.overdue(host, at, f.since);
-          if (ms === undefined) continue;
-          this.#followed.delete(host);
-          this.lost(host, {
-            code: "ELOST",
-            message: `no heartbeat from ${host} for ${(ms / 1000).toFixed(1)}s`,
-          });
-        }
-        this.changed();
-      }, "liveness");
-    }, () => {
-      // The link went down meanwhile: silence proves nothing until it is back.
-      this.#confirming = false;
-    });
   }
 
   #decide(): void {

@@ -12,6 +12,8 @@ export interface Out {
   status(line: string | null): void;
 }
 
+import { concatBytes } from "../../protocol/runtime/bytes.ts";
+
 const encoder = new TextEncoder();
 
 function bytes(data: Uint8Array | string): Uint8Array {
@@ -107,21 +109,11 @@ export class MemoryOut implements Out {
     this.statuses.push(line);
   }
   get out(): string {
-    return new TextDecoder().decode(concat(this.#out));
+    return new TextDecoder().decode(concatBytes(this.#out));
   }
   get err(): string {
-    return new TextDecoder().decode(concat(this.#err));
+    return new TextDecoder().decode(concatBytes(this.#err));
   }
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concatBytes as concat } from "../../protocol/runtime/bytes.ts";
