@@ -6,7 +6,11 @@
  * own connection answers requests on RAW-SUBJECT with their own bytes: the
  * same broadcast with nothing of tutti in it, the ping's physical limit.
  *
- *   deno run -A --config deno.json bench/emulated_host.ts URL PREFIX FIRST COUNT DIR RAW-SUBJECT
+ *   deno run -A --config deno.json bench/emulated_host.ts URL PREFIX FIRST COUNT DIR RAW-SUBJECT [K]
+ *
+ * With K (default 1), each responder connection answers for K agents (K
+ * subscriptions): past 9,000 agents the broker would run out of file
+ * descriptors with one connection each.
  *
  * starts agents PREFIX-FIRST ... PREFIX-(FIRST+COUNT-1), says `ready` on
  * stderr once every one has said hello, and stops them all cleanly on SIGTERM.
@@ -20,11 +24,15 @@ import { parseAgentOptions } from "../agent/options.ts";
 /** Agents connecting at once: enough to overlap the broker's round trips, few enough not to stall. */
 const START_WIDTH = 25;
 
-const [url, prefix, firstText, countText, dir, rawSubject] = Deno.args;
+const [url, prefix, firstText, countText, dir, rawSubject, perText = "1"] = Deno.args;
 const first = Number(firstText);
 const count = Number(countText);
-if (!url || !prefix || !(first >= 1) || !(count >= 1) || !dir || !rawSubject) {
-  console.error("usage: emulated_host.ts URL NAME-PREFIX FIRST COUNT STATE-DIR RAW-SUBJECT");
+const perConnection = Number(perText);
+if (
+  !url || !prefix || !(first >= 1) || !(count >= 1) || !dir || !rawSubject ||
+  !(perConnection >= 1)
+) {
+  console.error("usage: emulated_host.ts URL NAME-PREFIX FIRST COUNT STATE-DIR RAW-SUBJECT [K]");
   Deno.exit(2);
 }
 
@@ -41,10 +49,20 @@ const agents: Agent[] = [];
 const raws: NatsConnection[] = [];
 const names = Array.from({ length: count }, (_, i) => `${prefix}-${first + i}`);
 let next = 0;
+const rawConnections: Promise<NatsConnection>[] = [];
+/** The responder connection of agent `index` (opened by the first of its agents to ask). */
+function rawOf(index: number, name: string): Promise<NatsConnection> {
+  const at = Math.floor(index / perConnection);
+  return rawConnections[at] ??= connect({ servers: url, name: `bench-raw ${name}` }).then((c) => {
+    raws.push(c);
+    return c;
+  });
+}
 let failed: Error | null = null;
 const lane = async () => {
   while (next < names.length && !failed) {
-    const name = names[next++];
+    const index = next++;
+    const name = names[index];
     try {
       const opts = parseAgentOptions([
         "--server",
@@ -61,13 +79,12 @@ const lane = async () => {
         requestStop: () => requestStop(),
       });
       if (agent) agents.push(agent);
-      const raw = await connect({ servers: url, name: `bench-raw ${name}` });
+      const raw = await rawOf(index, name);
       raw.subscribe(rawSubject, {
         callback: (_err, m) => {
           m.respond(m.data);
         },
       });
-      raws.push(raw);
     } catch (e) {
       failed = e as Error;
     }

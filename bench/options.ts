@@ -25,8 +25,8 @@ export interface BenchOptions {
   rtRounds: number;
   /** Fan-out sizes (number of agent processes). */
   sizes: number[];
-  /** Agents emulated in a few processes for the widest fan-out. */
-  emulated: number;
+  /** Sizes of the widest fan-outs, agents emulated in a few processes. */
+  emulated: number[];
   /** Processes the emulated agents are spread over. */
   emulatedProcs: number;
   /** Bytes one process writes to stdout in the streaming section. */
@@ -56,7 +56,7 @@ writes bench/results/latest.json and latest.md.
   --rounds N        rounds of each fan-out measurement (default 10; quick 3)
   --rt-rounds N     single-host round trips (default 200; quick 30)
   --sizes LIST      fan-out sizes, agent processes (default 10,50,100,200)
-  --emulated N      agents emulated in-process for the widest fan-out (default 1000)
+  --emulated LIST   agents emulated in-process for the widest fan-outs (default 1000,10000)
   --emulated-procs N  processes they are spread over (default 4)
   --stream B        bytes streamed through one agent, e.g. 1GiB (default 1GiB)
   --ssh-width N     parallel ssh connections at once (default 32, pdsh's default)
@@ -112,7 +112,9 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     sizes: v.sizes === undefined
       ? (quick ? [10, 50] : [10, 50, 100, 200])
       : v.sizes.split(",").map((s) => count("--sizes", s.trim())),
-    emulated: v.emulated === undefined ? (quick ? 200 : 1000) : count("--emulated", v.emulated),
+    emulated: v.emulated === undefined
+      ? (quick ? [200] : [1000, 10_000])
+      : v.emulated.split(",").map((s) => count("--emulated", s.trim())),
     emulatedProcs: v["emulated-procs"] === undefined
       ? 4
       : count("--emulated-procs", v["emulated-procs"]),
