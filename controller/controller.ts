@@ -17,7 +17,7 @@
 import type { Msg } from "@nats-io/transport-node";
 import type { ConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { TuttiError, type WireError } from "../protocol/errors.ts";
-import type { PingReply, PsReply, SignalReply } from "../protocol/messages.ts";
+import type { PingReply, Presence, PsReply, SignalReply } from "../protocol/messages.ts";
 import type { ProgramAction, ShutdownReply } from "../protocol/program_messages.ts";
 import { parseSelector } from "../protocol/selector.ts";
 import { parseSignal, type SignalName } from "../protocol/signals.ts";
@@ -110,11 +110,27 @@ export class Controller {
   /** Every agent that answers a ping, and every known one that does not (as lost). */
   async hosts(spec: HostSpec = {}): Promise<HostStatus[]> {
     const before = new Map(this.known.entries());
-    const replies = await this.ping(spec).done;
+    // The connection's presence counts too: an agent that (re)connected during the ping
+    // says hello with everything a ping answer holds, even if the ping itself missed it.
+    const present = new Map<string, PingReply>();
+    const off = this.#scope.presence.listen((host, p) => {
+      if (p.type === "bye") present.delete(host);
+      else present.set(host, pingOf(p));
+    });
+    let replies: HostReply<PingReply>[];
+    try {
+      replies = await this.ping(spec).done;
+    } finally {
+      off();
+    }
     return replies.map((r): HostStatus => {
       if (r.ok) {
         const { host: _h, ok: _ok, ...info } = r;
         return { host: r.host, state: "up", info, lastSeen: Date.now() };
+      }
+      const heard = present.get(r.host);
+      if (r.error.code === "ENORESPONSE" && heard) {
+        return { host: r.host, state: "up", info: heard, lastSeen: Date.now() };
       }
       if (r.error.code === "ENORESPONSE") {
         return { host: r.host, state: "lost", lastSeen: before.get(r.host)?.lastSeen };
@@ -289,4 +305,10 @@ export class Controller {
     op.done.then(() => this.known.save(), () => {});
     return op;
   }
+}
+
+/** What a presence message says of its agent: the fields of a ping answer. */
+function pingOf(p: Presence): PingReply {
+  const { v: _v, type: _t, host: _h, ...info } = p;
+  return info;
 }
