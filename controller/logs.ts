@@ -38,6 +38,34 @@ export async function readRange(
   throw new TuttiError(r.error.code, `${host}: logs: ${r.error.message}`);
 }
 
+/** Attempts at fetching one range while its agent does not answer. */
+const READ_ATTEMPTS = 4;
+const RETRY_MS = 1000;
+
+/**
+ * `readRange`, tried again (a second apart, four times at most) while the
+ * agent does not answer and `wanted()` still holds: a run whose output has
+ * a hole asks until the bytes come or the host is given up on.
+ */
+export async function readRangeWhile(
+  wanted: () => boolean,
+  ...args: Parameters<typeof readRange>
+): Promise<Uint8Array> {
+  const [, host] = args;
+  let last: TuttiError | undefined;
+  for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt++) {
+    if (attempt > 1) await new Promise((r) => setTimeout(r, RETRY_MS));
+    if (!wanted()) break;
+    try {
+      return await readRange(...args);
+    } catch (e) {
+      if (!(e instanceof TuttiError) || e.code !== "ENORESPONSE") throw e;
+      last = e;
+    }
+  }
+  throw last ?? new TuttiError("ENORESPONSE", `${host}: logs: no longer wanted`);
+}
+
 /** Chunks of the spool as they arrive (`for await`), or all of it at once (`bytes()`). */
 export class LogsReader implements AsyncIterable<Uint8Array> {
   readonly stream: StreamName;

@@ -24,7 +24,7 @@ import type { Msg } from "@nats-io/transport-node";
 import { decodeMap } from "../protocol/codec.ts";
 import { TuttiError, type WireError } from "../protocol/errors.ts";
 import { H } from "../protocol/headers.ts";
-import type { Presence, StreamName } from "../protocol/messages.ts";
+import type { Presence } from "../protocol/messages.ts";
 import { compareHosts } from "../protocol/nodeset.ts";
 import { fold } from "../protocol/selector.ts";
 import { Broadcast, type RawReply } from "./broadcast/broadcast.ts";
@@ -34,7 +34,7 @@ import { parseDroppedEvent, parseProcInfo } from "../protocol/events.ts";
 import { parsePsReply, parseRunReply } from "../protocol/replies.ts";
 import type { RunEvent, RunSummary } from "./events.ts";
 import { HostRun } from "./host_run.ts";
-import { readRange } from "./logs.ts";
+import { readRangeWhile } from "./logs.ts";
 import type { Operation } from "./operation.ts";
 import { type PreparedRun, prepareRun, type RunOptions } from "./run_request.ts";
 
@@ -56,8 +56,6 @@ const TIMEOUT_MARGIN_MS = 5000;
  * the controller waits for those reports.
  */
 const BYE_GRACE_MS = 8000;
-/** Attempts at fetching one missing output range before reporting it missing. */
-const READ_ATTEMPTS = 4;
 
 class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle {
   readonly id: string;
@@ -95,7 +93,19 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
     if (!h) {
       h = new HostRun(host, {
         emit: (e) => this.push(e),
-        read: (host, stream, offset, limit) => this.#read(host, stream, offset, limit),
+        read: (host, stream, offset, limit) =>
+          readRangeWhile(
+            () => !this.ended && !this.#hosts.get(host)?.done,
+            this.scope.link,
+            host,
+            this.id,
+            stream,
+            offset,
+            limit,
+          ).then((data) => {
+            this.scope.presence.heard(host);
+            return data;
+          }),
         changed: (h) => this.#changed(h),
         detach: this.#detach,
       });
@@ -217,24 +227,6 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
       this.#lastResync = Date.now();
       this.send("ps", { procs: [this.id] }, { hosts: fold(list) });
     });
-  }
-
-  /** A range of `host`'s spool, retried while the agent does not answer and the run goes on. */
-  async #read(host: string, stream: StreamName, offset: number, limit: number) {
-    let last: TuttiError | undefined;
-    for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt++) {
-      if (attempt > 1) await new Promise((r) => setTimeout(r, 1000));
-      if (this.ended || this.#hosts.get(host)?.done) break;
-      try {
-        const data = await readRange(this.scope.link, host, this.id, stream, offset, limit);
-        this.scope.presence.heard(host);
-        return data;
-      } catch (e) {
-        if (!(e instanceof TuttiError) || e.code !== "ENORESPONSE") throw e;
-        last = e;
-      }
-    }
-    throw last ?? new TuttiError("ENORESPONSE", `${host}: logs: the run ended`);
   }
 
   // ------------------------------------------------------------ deadlines and the end
