@@ -3,8 +3,8 @@
  * (`ProcessSource`): nothing is polled.
  */
 import type { StreamName } from "../../protocol/messages.ts";
+import { LineSplitter, type LineSplitterOptions } from "../../protocol/text/line_splitter.ts";
 import type { ExitCondition, OutputCondition } from "../../protocol/watch_messages.ts";
-import { LineSplitter } from "./line_splitter.ts";
 import type { ProcessExit, ProcessSource } from "./process_source.ts";
 import { BaseWatch, seconds } from "./watch.ts";
 
@@ -33,6 +33,13 @@ export class ExitWatch extends BaseWatch {
     return `process ${this.exit.proc} was still running after ${seconds(this.timeoutMs)}`;
   }
 }
+
+/**
+ * Output is tested as text lines: a CR before the newline is not part of the
+ * line, and a line longer than 64 KiB is tested on its first 64 KiB (the rest
+ * is skipped), so the regex's work per line is bounded.
+ */
+export const WATCHED_LINES: LineSplitterOptions = { onLongLine: "skip", stripCR: true };
 
 /** Replayed from the spool in pieces of this size. */
 const REPLAY_CHUNK = 256 * 1024;
@@ -70,7 +77,7 @@ export class OutputWatch extends BaseWatch {
     this.regex = new RegExp(output.pattern, output.flags);
     const streams: StreamName[] = output.stream ? [output.stream] : ["stdout", "stderr"];
     for (const s of streams) {
-      this.splitters.set(s, new LineSplitter((line) => this.test(s, line)));
+      this.splitters.set(s, new LineSplitter((line) => this.test(s, line), WATCHED_LINES));
     }
   }
 

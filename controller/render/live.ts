@@ -62,7 +62,10 @@ export class LiveView implements RunView {
     let b = this.#buffers.get(k);
     if (!b) {
       const pending = this.#pending;
-      b = new LineBuffer(this.#encoder.encode(`${host}: `), (line) => pending[stream].push(line));
+      // Pieces, not whole lines: the one copy is #write's, once per event.
+      b = new LineBuffer(this.#encoder.encode(`${host}: `), {
+        piece: (p) => pending[stream].push(p),
+      });
       this.#buffers.set(k, b);
     }
     return b;

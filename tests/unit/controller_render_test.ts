@@ -264,3 +264,21 @@ Deno.test("ProgressView counts done, failed, running and waiting hosts, then cle
   v.end();
   assert.equal(o.statuses.at(-1), null);
 });
+
+Deno.test("LineBuffer's piece writer gives the same bytes as whole lines, without copying", () => {
+  const chunks = ["one\ntw", "o\n", "0123456789", "\nlast"].map((s) => enc.encode(s));
+  const whole: Uint8Array[] = [];
+  const pieces: Uint8Array[] = [];
+  const a = new LineBuffer(enc.encode("h: "), (l) => whole.push(l), 8);
+  const b = new LineBuffer(enc.encode("h: "), { piece: (p) => pieces.push(p) }, 8);
+  for (const c of chunks) {
+    a.push(c);
+    b.push(c);
+  }
+  a.flush();
+  b.flush();
+  const text = "h: one\nh: two\nh: 0123456789\nh: last\n";
+  assert.equal(whole.map((l) => dec.decode(l)).join(""), text);
+  assert.equal(pieces.map((l) => dec.decode(l)).join(""), text);
+  assert.ok(pieces[1].buffer === chunks[0].buffer, "a line whole in its chunk is a view of it");
+});

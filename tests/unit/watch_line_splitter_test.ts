@@ -1,4 +1,5 @@
-import { LineSplitter } from "../../agent/watch/line_splitter.ts";
+import { WATCHED_LINES } from "../../agent/watch/process_watch.ts";
+import { LineSplitter } from "../../protocol/text/line_splitter.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -11,7 +12,7 @@ function lines(chunks: string[], maxLine?: number, flush = true): string[] {
   const s = new LineSplitter((l) => {
     out.push(new TextDecoder().decode(l));
     return false;
-  }, maxLine);
+  }, { ...WATCHED_LINES, maxLine });
   for (const c of chunks) s.push(enc(c));
   if (flush) s.flush();
   return out;
@@ -47,7 +48,7 @@ Deno.test("stop: later bytes are ignored", () => {
   const s = new LineSplitter((l) => {
     seen.push(new TextDecoder().decode(l));
     return seen.length === 2;
-  });
+  }, WATCHED_LINES);
   assert(s.push(enc("1\n2\n3\n")) === true, "push says stop");
   assert(same(seen, ["1", "2"]), JSON.stringify(seen));
 });
@@ -57,7 +58,7 @@ Deno.test("a chunk buffer reused by the caller does not change a waiting partial
   const s = new LineSplitter((l) => {
     out.push(new TextDecoder().decode(l));
     return false;
-  });
+  }, WATCHED_LINES);
   const buf = enc("abc");
   s.push(buf);
   buf.set(enc("XYZ"));
