@@ -12,8 +12,9 @@
  */
 import type { ProcInfo, RunRequest, StreamName } from "../protocol/messages.ts";
 import { setLongTimeout } from "../protocol/runtime/timers.ts";
-import type { ExitSignalName, SignalName } from "../protocol/signals.ts";
+import type { SignalName } from "../protocol/signals.ts";
 import type { Subjects } from "../protocol/subjects.ts";
+import { childExit } from "./child_exit.ts";
 import { type LiveBudget, LiveStream } from "./live_output.ts";
 import { log } from "./log.ts";
 import type { Outbox } from "./outbox.ts";
@@ -135,7 +136,7 @@ export class ManagedProcess {
 
   private async supervise(out: LiveStream | null, err: LiveStream | null): Promise<void> {
     let ended = 0;
-    const status = this.child.status.then((s) => {
+    const status = childExit(this.child).then((s) => {
       ended = Date.now();
       this.leaderExited = true;
       return s;
@@ -151,9 +152,9 @@ export class ManagedProcess {
     const info = this.info;
     info.state = "exited";
     info.ended = ended;
-    // Deno names the signals of Linux 1-31 (SIGSTKFLT included) and throws past them.
-    info.signal = (s.signal as ExitSignalName | null) ?? null;
-    info.code = info.signal === null ? s.code : null;
+    info.signal = s.signal;
+    info.code = s.code;
+    if (s.unreadable) log(`process ${this.id}: ${s.unreadable}`);
     this.events.exit(info);
     this.ctx.onExit(this);
     for (const fn of this.exitListeners) tell(() => fn(info));

@@ -53,7 +53,7 @@ export function parseProcInfo(x: unknown, what = "process info"): ProcInfo {
 export function exitSignal(f: Fields, field: string): ExitSignalName | null {
   const s = f.m[field];
   if (s === null) return null;
-  if (!isExitSignal(s)) f.fail(field, 'a signal name ("SIGKILL") or null');
+  if (!isExitSignal(s)) f.fail(field, 'a signal name ("SIGKILL", "SIGRT34") or null');
   return s;
 }
 

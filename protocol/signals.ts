@@ -42,14 +42,35 @@ export const SIGNALS = {
 export type SignalName = keyof typeof SIGNALS;
 
 /**
- * What a process may have died of, as an agent reports it: a signal of the
- * table, or SIGSTKFLT (16), which Linux never sends but a process can be
- * killed with (`kill -16`) and Deno names. Users cannot ask for it.
+ * A real-time signal by its Linux number: `SIGRT34` is signal 34. Numbers,
+ * not `SIGRTMIN+N`, because SIGRTMIN is the C library's, not the kernel's
+ * (glibc keeps 32 and 33 for itself and calls 34 SIGRTMIN; musl starts at
+ * 35): the number is what the kernel reported, whatever the program's libc.
  */
-export type ExitSignalName = SignalName | "SIGSTKFLT";
+export type RtSignalName = `SIGRT${number}`;
+
+/** The kernel's real-time signals: 32 to 64 on Linux. */
+export const RT_SIGNAL_FIRST = 32;
+export const RT_SIGNAL_LAST = 64;
+
+const RT_SIGNAL = /^SIGRT(3[2-9]|[4-5][0-9]|6[0-4])$/;
+
+/** `SIGRT34` for 34; null for a number that is not a real-time signal. */
+export function rtSignalName(n: number): RtSignalName | null {
+  return Number.isInteger(n) && n >= RT_SIGNAL_FIRST && n <= RT_SIGNAL_LAST ? `SIGRT${n}` : null;
+}
+
+/**
+ * What a process may have died of, as an agent reports it: a signal of the
+ * table; SIGSTKFLT (16), which Linux never sends but a process can be
+ * killed with (`kill -16`) and Deno names; or a real-time signal
+ * (`SIGRT34`, `kill -34`). Users cannot ask for the last two.
+ */
+export type ExitSignalName = SignalName | "SIGSTKFLT" | RtSignalName;
 
 export function isExitSignal(s: unknown): s is ExitSignalName {
-  return typeof s === "string" && (s === "SIGSTKFLT" || Object.hasOwn(SIGNALS, s));
+  return typeof s === "string" &&
+    (s === "SIGSTKFLT" || Object.hasOwn(SIGNALS, s) || RT_SIGNAL.test(s));
 }
 
 export function parseSignal(input: string | number): SignalName {

@@ -14,6 +14,7 @@ import { TuttiError } from "../../protocol/errors.ts";
 import type { StreamName } from "../../protocol/messages.ts";
 import { setLongTimeout, withTimeout } from "../../protocol/runtime/timers.ts";
 import type { ExitSignalName, SignalName } from "../../protocol/signals.ts";
+import { childExit } from "../child_exit.ts";
 import { signalGroup } from "../spawn.ts";
 import { groupAlive, startTicks, waitGroupGone } from "./process_group.ts";
 
@@ -130,14 +131,12 @@ export class Run {
   }
 
   private async watch(child: Deno.ChildProcess, pumps: Promise<unknown>): Promise<Exit> {
-    const s = await child.status;
+    const s = await childExit(child);
     this.leaderExited = true;
-    const exit: Exit = {
-      code: s.signal === null ? s.code : null,
-      // Deno names the signals of Linux 1-31 (SIGSTKFLT included) and throws past them.
-      signal: (s.signal as ExitSignalName | null) ?? null,
-      at: performance.now(),
-    };
+    const exit: Exit = { code: s.code, signal: s.signal, at: performance.now() };
+    if (s.unreadable) {
+      this.owner.notice(`'${this.owner.name}' (${this.pid}): ${s.unreadable}`, this.pid);
+    }
     this.closeInput();
     if (groupAlive(this.pid)) {
       if (this.killAt === Infinity) {

@@ -11,6 +11,7 @@ import {
   DEFAULT_PROBE_TIMEOUT_S,
 } from "../../protocol/watch_messages.ts";
 import { setLongTimeout, withTimeout } from "../../protocol/runtime/timers.ts";
+import { childExit } from "../child_exit.ts";
 import { signalGroup, spawnGroup, type SpawnSpec } from "../spawn.ts";
 import { BaseWatch, seconds } from "./watch.ts";
 
@@ -46,7 +47,7 @@ export class CommandWatch extends BaseWatch {
       this.probes++;
       this.probePid = child.pid;
       let reaped = false;
-      const exited = child.status.then((s) => {
+      const exited = childExit(child).then((s) => {
         reaped = true;
         return s;
       });
@@ -84,14 +85,16 @@ export class CommandWatch extends BaseWatch {
       const said = ((await err.text) || (await out.text)).trim();
       this.probePid = null;
       if (this.done) return;
-      if (status.success) {
+      if (status.code === 0) {
         return this.finish("met", `${this.name()} succeeded (probe ${this.probes})`);
       }
       const why = timedOut
         ? `was killed after its ${seconds(this.probeTimeoutMs)} timeout`
         : status.signal !== null
         ? `was killed by ${status.signal}`
-        : `exited with code ${status.code}`;
+        : status.code !== null
+        ? `exited with code ${status.code}`
+        : `ended: ${status.unreadable}`;
       this.last = `probe ${this.probes} ${why}${said ? `: ${said}` : ""}`;
       await this.sleep(this.intervalMs);
     }

@@ -86,6 +86,9 @@ Deno.test("exit codes and deaths by signal are reported exactly", opts, async ()
       ["killed", "kill -KILL $$", null, "SIGKILL"],
       ["termed", "kill -TERM $$", null, "SIGTERM"],
       ["segv", "kill -SEGV $$", null, "SIGSEGV"],
+      // Real-time signals, which Deno cannot name: by their number.
+      ["rtmin", "kill -34 $$", null, "SIGRT34"],
+      ["rtmax", "kill -64 $$", null, "SIGRT64"],
     ];
     for (const [id, shell] of cases) {
       const r = await ask(world, "a1", "run", { id, shell });
@@ -113,6 +116,37 @@ Deno.test("exit codes and deaths by signal are reported exactly", opts, async ()
     await world.close();
   }
 });
+
+Deno.test(
+  "controller run of a process killed by a real-time signal ends and says so",
+  opts,
+  async () => {
+    const world = await World.create();
+    try {
+      await world.agent("a1");
+      const run = world.spawnController(["run", "--hosts", "a1", "--", "sh", "-c", "kill -34 $$"]);
+      const r = await run.result(20_000);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /killed by SIGRT34/);
+      const json = await world.spawnController([
+        "run",
+        "--hosts",
+        "a1",
+        "--json",
+        "sh",
+        "-c",
+        "kill -40 $$",
+      ])
+        .result(20_000);
+      const lines = json.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+      const exit = lines.find((e) => e.type === "exit");
+      assert.ok(exit, json.stdout);
+      assert.deepEqual([exit.code, exit.signal], [null, "SIGRT40"]);
+    } finally {
+      await world.close();
+    }
+  },
+);
 
 Deno.test("events come in order: started (seq 0), output, exit last", opts, async () => {
   const world = await World.create();

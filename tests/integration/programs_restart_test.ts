@@ -183,3 +183,60 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "a process killed by a real-time signal exits, then restarts or not as autorestart says",
+  opts,
+  async () => {
+    const world = await World.create();
+    try {
+      const tag = marker();
+      const config = writeConfig(
+        world,
+        `programs:
+  once:
+    cmd: sleep 1000.${tag}
+    starttime: 0.3
+    autorestart: never
+  again:
+    cmd: sleep 1001.${tag}
+    starttime: 0.3
+    autorestart: unexpected
+`,
+      );
+      const { log } = await supervisingAgent(world, "h1", config);
+      const once = await log.reached("once", "RUNNING");
+      const again = await log.reached("again", "RUNNING");
+      // Deno.kill cannot send a real-time signal: the shell's kill can.
+      await new Deno.Command("sh", { args: ["-c", `kill -34 ${once.pid}; kill -50 ${again.pid}`] })
+        .output();
+
+      const exited = await log.reached("once", "EXITED");
+      deepStrictEqual([exited.code, exited.signal, exited.expected], [null, "SIGRT34", false]);
+      strictEqual(exited.message, "exited: once (terminated by SIGRT34; not expected)");
+      const second = await log.reached("again", "EXITED");
+      strictEqual(second.signal, "SIGRT50");
+      const back = await log.reached("again", "RUNNING", 2);
+      ok(back.pid !== again.pid);
+
+      // The controller parses the status rows: `once` stayed EXITED, with its signal.
+      const status = await world.controller(["programs", "status", "--hosts", "h1", "--json"]);
+      strictEqual(status.code, 0, status.stderr);
+      const rows = status.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+      deepStrictEqual(
+        rows.map((r) => [r.name, r.state, r.exitCode, r.exitSignal]),
+        [["once", "EXITED", null, "SIGRT34"], ["again", "RUNNING", null, "SIGRT50"]],
+      );
+      deepStrictEqual(log.transitions("once"), [
+        "STOPPED>STARTING",
+        "STARTING>RUNNING",
+        "RUNNING>EXITED",
+      ]);
+      log.close();
+    } finally {
+      // Not closeWorld: an agent whose run never ends (the bug this tests) would never stop;
+      // world.close() stops it with SIGKILL after a while.
+      await world.close();
+    }
+  },
+);

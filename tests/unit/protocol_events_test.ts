@@ -45,6 +45,10 @@ Deno.test("events: a started and an exit event parse to their ProcInfo, without 
     parseProcInfo(wire({ ...PROC, code: null, signal: "SIGSTKFLT" })).signal,
     "SIGSTKFLT",
   );
+  // Real-time signals, by their number (Deno cannot name them).
+  for (const rt of ["SIGRT32", "SIGRT34", "SIGRT50", "SIGRT64"]) {
+    strictEqual(parseProcInfo(wire({ ...PROC, code: null, signal: rt })).signal, rt);
+  }
   // Fields this protocol does not define are left out.
   strictEqual("extra" in parseProcInfo(wire({ ...PROC, extra: 1 })), false);
 });
@@ -61,6 +65,10 @@ const BAD_PROC: [string, M, string][] = [
   ["ended a string", { ended: "x" }, '"ended": expected a non-negative integer or null'],
   ["code a string", { code: "x" }, '"code": expected a non-negative integer or null, got "x"'],
   ["signal unknown", { signal: "SIGFOO" }, '"signal": expected a signal name'],
+  ["signal 31 as real-time", { signal: "SIGRT31" }, '"signal": expected a signal name'],
+  ["signal 65", { signal: "SIGRT65" }, '"signal"'],
+  ["signal SIGRTMIN+1", { signal: "SIGRTMIN+1" }, '"signal"'],
+  ["signal SIGRT034", { signal: "SIGRT034" }, '"signal"'],
   ["timedOut a number", { timedOut: 0 }, '"timedOut": expected a boolean'],
   ["stdout negative", { stdout: -1 }, '"stdout"'],
   ["stderr past 2^53", { stderr: 2 ** 60 }, '"stderr"'],

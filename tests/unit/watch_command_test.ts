@@ -134,3 +134,9 @@ Deno.test("probes get their env and cwd", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a probe killed by a real-time signal counts as a failed probe", async () => {
+  const r = await watch({ shell: "kill -34 $$", interval: 0.05 }, 500).start();
+  assert(r.status === "timeout", `${r.status}: ${r.detail}`);
+  assert(/probe \d+ was killed by SIGRT34$/.test(r.detail), r.detail);
+});
