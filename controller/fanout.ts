@@ -24,7 +24,7 @@ import type { ResolvedTarget } from "./target.ts";
 
 export type FanoutOperation<T> = Operation<HostReply<T>, HostReply<T>[]>;
 
-export interface FanoutRequest<T> {
+export interface FanoutRequest<T extends object> {
   verb: string;
   /** The request body (without `v` and `target`). */
   body: object;
@@ -41,7 +41,7 @@ const TIMEOUT_MARGIN_MS = 5000;
 /** After `bye`, how long a stopping agent may take to send the answer it owes. */
 const BYE_GRACE_MS = 15_000;
 
-export function fanout<T>(
+export function fanout<T extends object>(
   scope: Scope,
   request: FanoutRequest<T>,
   resolved: ResolvedTarget,
@@ -49,7 +49,7 @@ export function fanout<T>(
   return new Fanout<T>(scope, request, resolved);
 }
 
-class Fanout<T> extends Broadcast<HostReply<T>, HostReply<T>[]> {
+class Fanout<T extends object> extends Broadcast<HostReply<T>, HostReply<T>[]> {
   readonly #replies = new Map<string, HostReply<T>>();
   /** Hosts that acknowledged and owe their answer, in the order they did (time order). */
   readonly #acked = new Map<string, number>();
@@ -61,6 +61,8 @@ class Fanout<T> extends Broadcast<HostReply<T>, HostReply<T>[]> {
       body: request.body,
       byeGraceMs: BYE_GRACE_MS,
       owed: "answering",
+      // Only hosts that acknowledged are followed: a plain fan-out needs no presence.
+      presence: request.acked !== undefined,
     });
     this.#timeoutMs = (request.acked?.timeoutS ?? 0) * 1000;
     this.open();
@@ -73,7 +75,7 @@ class Fanout<T> extends Broadcast<HostReply<T>, HostReply<T>[]> {
     const reply: HostReply<T> | undefined = accepted
       ? undefined
       : r.ok
-      ? { host: r.host, ok: true, ...this.request.parse(r) }
+      ? Object.assign(this.request.parse(r), { host: r.host, ok: true as const })
       : r;
     if (!this.answering(r.host, m.subject)) return;
     if (reply) this.#answer(reply);

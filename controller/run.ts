@@ -73,6 +73,7 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
       verb: "run",
       body: prepared.request,
       byeGraceMs: BYE_GRACE_MS,
+      presence: true,
       owed: "reporting an exit",
     });
     const opts = prepared.options;

@@ -70,7 +70,13 @@ class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements Telemet
 
   constructor(scope: Scope, resolved: ResolvedTarget, private readonly opts: TelemetryOptions) {
     // Nothing is owed: a host that says bye is down at once.
-    super(scope, resolved, { verb: "telemetry", body: {}, byeGraceMs: 0, owed: "a word" });
+    super(scope, resolved, {
+      verb: "telemetry",
+      body: {},
+      byeGraceMs: 0,
+      owed: "a word",
+      presence: true,
+    });
     const s = scope.link.subjects;
     this.listen(s.tel("*"), (m) => {
       const sample = parseMachineTelemetry(decodeMap(m.data));

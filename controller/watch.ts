@@ -74,6 +74,7 @@ class WatchOperation extends Broadcast<WatchUpdate, WatchSummary> implements Wat
       verb: "watch",
       body,
       byeGraceMs: BYE_GRACE_MS,
+      presence: true,
       owed: "reporting an outcome",
     });
     this.id = prep.id;

@@ -65,7 +65,7 @@ export function decode(bytes: Uint8Array): unknown {
     const value = decoder.decode(bytes);
     // 0x1b / 0x3b: the initial byte of a 64-bit integer (the byte may also be data: then the walk
     // finds nothing).
-    return bytes.includes(0x1b) || bytes.includes(0x3b) ? narrowIntegers(value, new Set()) : value;
+    return bytes.includes(0x1b) || bytes.includes(0x3b) ? narrowIntegers(value, 0) : value;
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new TuttiError("EBADMSG", `payload is not valid CBOR: ${why}`);
@@ -97,22 +97,23 @@ export function decodeMap(bytes: Uint8Array): Record<string, unknown> {
  * cbor-x decodes every 64-bit integer as a BigInt, even 1 or an epoch-millisecond time: those
  * within Number's safe range become numbers, so a field reads the same whatever width the sender
  * chose. (Its `int64AsNumber` option would do it, but it truncates negative ones to 32 bits.)
- * Larger ones stay BigInts, which every field refuses as out of range. `seen`: shared-reference
- * tags can make the value cyclic.
+ * Larger ones stay BigInts, which every field refuses as out of range. Shared-reference tags
+ * can make the value cyclic: the walk stops at MAX_DEPTH (no message of this protocol is nearly
+ * that deep), which costs no set of visited objects on every message.
  */
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_DEPTH = 32;
 
-function narrowIntegers(x: unknown, seen: Set<object>): unknown {
+function narrowIntegers(x: unknown, depth: number): unknown {
   if (typeof x === "bigint") {
     return x <= MAX_SAFE && x >= -MAX_SAFE ? Number(x) : x;
   }
-  if (typeof x !== "object" || x === null || ArrayBuffer.isView(x) || seen.has(x)) return x;
-  seen.add(x);
+  if (typeof x !== "object" || x === null || ArrayBuffer.isView(x) || depth >= MAX_DEPTH) return x;
   if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) x[i] = narrowIntegers(x[i], seen);
+    for (let i = 0; i < x.length; i++) x[i] = narrowIntegers(x[i], depth + 1);
   } else if (Object.getPrototypeOf(x) === Object.prototype) {
     const m = x as Record<string, unknown>;
-    for (const k in m) m[k] = narrowIntegers(m[k], seen);
+    for (const k in m) m[k] = narrowIntegers(m[k], depth + 1);
   }
   return x;
 }

@@ -43,19 +43,21 @@ const STREAMS: readonly StreamName[] = ["stdout", "stderr"];
 
 /**
  * A reply's frame: `host` and `ok` are required; a success's other fields
- * go through `parseOk` (which gets them without `v`, `ok` and `host`), a
- * failure's `error` through `parseWireError`.
+ * go through `parseOk` (given the whole map: each parser reads the fields it
+ * knows and builds a new value, so `v`, `ok` and `host` never leak into it),
+ * a failure's `error` through `parseWireError`. Replies arrive by the
+ * thousand on a broadcast: one new object per reply, no copy of the map.
  */
 export function parseReply<T>(
   body: Map,
   parseOk: (fields: Map) => T,
 ): HostReply<T> {
-  const f = Fields.of(body, "reply");
-  const host = f.str("host");
-  const ok = f.bool("ok");
-  if (!ok) return { host, ok: false, error: parseWireError(body.error) };
-  const { v: _v, ok: _ok, host: _host, ...fields } = body;
-  return { host, ok: true, ...parseOk(fields) };
+  const host = body.host;
+  if (typeof host !== "string") Fields.of(body, "reply").str("host");
+  const ok = body.ok;
+  if (ok === false) return { host: host as string, ok: false, error: parseWireError(body.error) };
+  if (ok !== true) Fields.of(body, "reply").bool("ok");
+  return Object.assign(parseOk(body) as T & object, { host: host as string, ok: true as const });
 }
 
 /**

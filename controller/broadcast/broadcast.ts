@@ -54,6 +54,12 @@ export interface BroadcastPolicy {
   byeGraceMs: number;
   /** What such a host failed to do, for the ELOST message ("reporting an exit"). */
   owed: string;
+  /**
+   * Whether the operation listens to presence (hello, bye, beats): needed to
+   * follow hosts. A plain fan-out does without, and so spares the
+   * connection every agent's heartbeat while it runs.
+   */
+  presence: boolean;
 }
 
 /** The reply fields of a host, not yet parsed for the verb. */
@@ -112,10 +118,14 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
     try {
       const { link } = this.scope;
       this.listen(`${this.#inbox}.*`, (m) => this.#onInbox(m));
+      if (this.policy.presence) {
+        this.#cleanup.push(
+          this.scope.presence.listen((host, p, now) =>
+            this.#guard(() => this.#onPresence(host, p, now), `presence of ${host}`, host)
+          ),
+        );
+      }
       this.#cleanup.push(
-        this.scope.presence.listen((host, p, now) =>
-          this.#guard(() => this.#onPresence(host, p, now), `presence of ${host}`, host)
-        ),
         link.onLink((e) => this.#guard(() => e === "reconnect" && this.onReconnect(), "link")),
         link.onDenied((e) => this.abort(e)),
       );

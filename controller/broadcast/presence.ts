@@ -1,9 +1,10 @@
 /**
  * One presence subscription per connection (`P.presence.*`), shared by
- * every operation: it keeps the known-hosts cache and the connection's
- * `Liveness` up to date, and hands each `hello`, `beat` and `bye` to the
- * operations listening. The subscription starts with the first listener and
- * lasts as long as the connection.
+ * the operations that listen (those that follow hosts, and `hosts`): it
+ * keeps the known-hosts cache and the connection's `Liveness` up to date,
+ * and hands each `hello`, `beat` and `bye` to them. The subscription starts
+ * with the first listener and ends with the last: a connection with 10,000
+ * agents and no operation in flight decodes no heartbeat.
  *
  * It also confirms silences. A controller that falls behind (a slow
  * terminal, a burst of output from many hosts) handles every message late,
@@ -45,7 +46,11 @@ export class PresenceTracker {
   listen(fn: PresenceListener): () => void {
     this.#start();
     this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
+    return () => {
+      this.#listeners.delete(fn);
+      // Nobody listens: every agent's heartbeat would still cost this client its decoding.
+      if (this.#listeners.size === 0) this.#stop();
+    };
   }
 
   /** Anything from `host` proves it alive. */
@@ -84,6 +89,11 @@ export class PresenceTracker {
   #start(): void {
     if (this.#sub) return;
     this.#sub = this.link.subscribe(this.link.subjects.presence("*"), (m) => this.#onMessage(m));
+  }
+
+  #stop(): void {
+    this.#sub?.unsubscribe();
+    this.#sub = undefined;
   }
 
   #onMessage(m: Msg): void {
