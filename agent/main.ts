@@ -17,7 +17,8 @@ export async function agentMain(args: string[]): Promise<number> {
     opts = parseAgentOptions(args);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    console.error(`agent: ${e.message}\n${USAGE}`);
+    // One line and where help is, as the controller does: 40 lines of usage bury the one that matters.
+    console.error(`agent: ${e.message}\nsee \`agent --help\``);
     return 2;
   }
   if (opts.help) {
