@@ -17,7 +17,8 @@
 import type { Msg } from "@nats-io/transport-node";
 import type { ConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { TuttiError, type WireError } from "../protocol/errors.ts";
-import type { PingReply, Presence, PsReply, SignalReply } from "../protocol/messages.ts";
+import { presencePing } from "../protocol/events.ts";
+import type { PingReply, PsReply, SignalReply } from "../protocol/messages.ts";
 import type { ProgramAction, ShutdownReply } from "../protocol/program_messages.ts";
 import { parseSelector } from "../protocol/selector.ts";
 import { parseSignal, type SignalName } from "../protocol/signals.ts";
@@ -115,7 +116,7 @@ export class Controller {
     const present = new Map<string, PingReply>();
     const off = this.#scope.presence.listen((host, p) => {
       if (p.type === "bye") present.delete(host);
-      else present.set(host, pingOf(p));
+      else present.set(host, presencePing(p));
     });
     let replies: HostReply<PingReply>[];
     try {
@@ -143,7 +144,7 @@ export class Controller {
     return this.#track(
       fanout(
         this.#scope,
-        { verb: "ping", body: {}, parse: parsePingReply },
+        { verb: "ping", body: {}, parse: parsePingReply, hostInfo: (r) => r },
         resolveTarget(spec),
       ),
     );
@@ -305,10 +306,4 @@ export class Controller {
     op.done.then(() => this.known.save(), () => {});
     return op;
   }
-}
-
-/** What a presence message says of its agent: the fields of a ping answer. */
-function pingOf(p: Presence): PingReply {
-  const { v: _v, type: _t, host: _h, ...info } = p;
-  return info;
 }

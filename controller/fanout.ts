@@ -18,6 +18,7 @@ import { compareHosts } from "../protocol/nodeset.ts";
 import { Broadcast, type RawReply } from "./broadcast/broadcast.ts";
 import { silenceReason } from "./broadcast/expectation.ts";
 import type { Scope } from "./broadcast/scope.ts";
+import type { PingReply } from "../protocol/messages.ts";
 import type { HostReply } from "../protocol/replies.ts";
 import type { Operation } from "./operation.ts";
 import type { ResolvedTarget } from "./target.ts";
@@ -32,8 +33,11 @@ export interface FanoutRequest<T extends object> {
   acked?: { timeoutS: number };
   /** The fields of an ok reply, checked (a malformed reply is ignored and reported). */
   parse: (fields: Record<string, unknown>) => T;
-  /** Told of every host's answer as it comes (before the event is read). */
-  answered?: (r: HostReply<T>) => void;
+  /**
+   * What an ok reply says about its host (a ping's labels, heartbeat and
+   * version), kept in the known-hosts cache with the sighting.
+   */
+  hostInfo?: (r: T) => Partial<PingReply>;
 }
 
 /** How long past an acknowledged action's timeout its answer is still waited for. */
@@ -77,7 +81,8 @@ class Fanout<T extends object> extends Broadcast<HostReply<T>, HostReply<T>[]> {
       : r.ok
       ? Object.assign(this.request.parse(r), { host: r.host, ok: true as const })
       : r;
-    if (!this.answering(r.host, m.subject)) return;
+    const info = reply?.ok && this.request.hostInfo ? this.request.hostInfo(reply) : undefined;
+    if (!this.answering(r.host, m.subject, info)) return;
     if (reply) this.#answer(reply);
     else if (!this.#acked.has(r.host)) {
       this.#acked.set(r.host, Date.now());
@@ -87,7 +92,6 @@ class Fanout<T extends object> extends Broadcast<HostReply<T>, HostReply<T>[]> {
   }
 
   #answer(r: HostReply<T>): void {
-    this.request.answered?.(r);
     this.#acked.delete(r.host);
     this.unfollow(r.host);
     this.#replies.set(r.host, r);

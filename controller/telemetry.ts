@@ -24,7 +24,7 @@ import {
 } from "../protocol/telemetry_messages.ts";
 import { Broadcast } from "./broadcast/broadcast.ts";
 import type { Scope } from "./broadcast/scope.ts";
-import { parseProcInfo } from "../protocol/events.ts";
+import { parseProcInfo, presencePing } from "../protocol/events.ts";
 import { parsePingReply, parsePsReply } from "../protocol/replies.ts";
 import { fanout } from "./fanout.ts";
 import type { Operation } from "./operation.ts";
@@ -171,9 +171,8 @@ class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements Telemet
 
   protected override onPresence(host: string, p: Presence, now: number): void {
     if (!this.#selected(host)) return;
-    const { type, host: _h, ...info } = p;
-    if (type === "bye") this.#wentDown(host, now, "bye");
-    else this.#heard(host, now, info);
+    if (p.type === "bye") this.#wentDown(host, now, "bye");
+    else this.#heard(host, now, presencePing(p));
   }
 
   /** A telemetry sample, checked against the subject it came on (the host's own). */

@@ -11,6 +11,7 @@ import { Fields } from "./fields.ts";
 import {
   DROP_REASONS,
   type DroppedEvent,
+  type PingReply,
   type Presence,
   PRESENCE_TYPES,
   type ProcInfo,
@@ -96,6 +97,12 @@ export function pingFields(f: Fields): Omit<Presence, "v" | "type" | "host"> {
     memory: f.int("memory"),
     boot: f.int("boot"),
   };
+}
+
+/** What a presence message says of its agent: the fields of a ping reply. */
+export function presencePing(p: Presence): PingReply {
+  const { v: _v, type: _t, host: _h, ...info } = p;
+  return info;
 }
 
 /** `P.log.<host>`: one entry of the agent's event log. */

@@ -38,7 +38,7 @@ import { Channel } from "../operation.ts";
 import type { ResolvedTarget } from "../target.ts";
 import { Expectation } from "./expectation.ts";
 import { Followed } from "./followed.ts";
-import type { Presence } from "../../protocol/messages.ts";
+import type { PingReply, Presence } from "../../protocol/messages.ts";
 import { type HostReply, parseReply } from "../../protocol/replies.ts";
 import type { Scope } from "./scope.ts";
 
@@ -163,10 +163,14 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
 
   /**
    * Whether `host` is one this operation is about, recording its first
-   * answer. A host a named selection does not name is reported as ignored.
+   * answer (and in the known-hosts cache, what `info` says of it). A host a
+   * named selection does not name is reported as ignored.
    */
-  protected answering(host: string, subject: string): boolean {
-    if (this.exp.answered.has(host)) return true;
+  protected answering(host: string, subject: string, info?: Partial<PingReply>): boolean {
+    if (this.exp.answered.has(host)) {
+      if (info) this.scope.known.seen(host, info);
+      return true;
+    }
     if (!this.exp.answer(host, Date.now())) {
       this.ignore(subject, host, {
         code: "EINVAL",
@@ -174,7 +178,7 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
       });
       return false;
     }
-    this.scope.known.seen(host);
+    this.scope.known.seen(host, info);
     return true;
   }
 

@@ -64,7 +64,7 @@ names the hosts still running the process, which keeps running there.`,
     // Everything is checked before connecting: a bad selector sends nothing.
     const prepared = prepareRun(opts);
     const c = await ctx.connect();
-    const run = c.run({ ...opts, id: prepared.id });
+    const run = c.run(prepared);
     const out = ctx.out;
     const main: RunView = opts.detach
       ? new DetachView(out)

@@ -72,9 +72,9 @@ examples:
     const v = p.values;
     const opts = watchOptions(v, p.positionals);
     // Everything is checked before connecting: a bad selector or condition sends nothing.
-    const prepared = prepareWatch(opts);
-    const c = await ctx.connect();
     const abort = new AbortController();
+    const prepared = prepareWatch({ ...opts, signal: abort.signal });
+    const c = await ctx.connect();
     let interrupted = false;
     const onSignal = () => {
       interrupted = true;
@@ -86,7 +86,7 @@ examples:
     const out = ctx.out;
     let summary: WatchSummary;
     try {
-      const watch = c.watch({ ...opts, id: prepared.id, signal: abort.signal });
+      const watch = c.watch(prepared);
       const what = describeCondition(prepared.condition);
       const timeout = prepared.timeout;
       let ready = 0;

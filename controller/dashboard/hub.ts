@@ -113,7 +113,7 @@ export class DashboardHub {
     if (command.trim() === "") throw new TypeError("the command is empty");
     if (command.length > MAX_COMMAND) throw new TypeError("the command is too long");
     const prepared = prepareRun({ hosts, shell: command });
-    const run = this.c.run({ hosts, shell: command, id: prepared.id });
+    const run = this.c.run(prepared);
     const json: RunJson = {
       id: run.id,
       hosts,

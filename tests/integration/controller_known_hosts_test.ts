@@ -15,7 +15,10 @@ Deno.test(
     const b = await World.create();
     try {
       const shared = { TUTTI_STATE_DIR: `${a.dir}/shared-controller` };
-      const [, , a3] = await a.agentsNamed(["a-1", "a-2", "a-3"]);
+      const [, , a3] = await a.agentsNamed(["a-1", "a-2", "a-3"], {
+        labels: { rack: "r1" },
+        args: ["--heartbeat", "2s"],
+      });
       await b.agent("b-1");
 
       const seen = await a.controller(["hosts"], { env: shared });
@@ -24,6 +27,15 @@ Deno.test(
         seen.stdout.trimEnd().split("\n").slice(1).map((r) => r.split(/\s+/)[0]),
         ["a-1", "a-2", "a-3"],
       );
+      // What the ping answers said is kept: a label selector and liveness need it later.
+      const file = JSON.parse(
+        await Deno.readTextFile(`${shared.TUTTI_STATE_DIR}/known_hosts.json`),
+      );
+      const servers = Object.values(file.servers) as Record<string, Record<string, unknown>>[];
+      assert.equal(servers.length, 1);
+      const a1 = servers[0].tutti["a-1"] as { labels?: unknown; heartbeat?: unknown };
+      assert.deepEqual(a1.labels, { rack: "r1" });
+      assert.equal(a1.heartbeat, 2000);
 
       const onB = await b.controller(["run", "--hosts", "*", "--", "true"], { env: shared });
       assert.equal(onB.code, 0, onB.stderr);
