@@ -25,6 +25,7 @@ import {
   resolveConnectFlags,
 } from "../protocol/connection/connect_flags.ts";
 import { TuttiError } from "../protocol/errors.ts";
+import { type HostReply, parseReply } from "../protocol/replies.ts";
 import { H } from "../protocol/headers.ts";
 import type { Target } from "../protocol/messages.ts";
 import { Subjects } from "../protocol/subjects.ts";
@@ -108,16 +109,18 @@ export class Link {
   }
 
   /**
-   * One request to one agent and its decoded reply map (`ok` true or false).
-   * A host that does not answer within `timeoutMs`, or that nobody serves,
-   * is an `ENORESPONSE`.
+   * One request to one agent and its reply, the ok fields through `parse`
+   * (a reply that does not fit is EBADMSG naming the field). A host that
+   * does not answer within `timeoutMs`, or that nobody serves, is an
+   * `ENORESPONSE`.
    */
-  async request(
+  async request<T extends object>(
     host: string,
     verb: string,
     body: object,
+    parse: (fields: Record<string, unknown>) => T,
     timeoutMs = REQUEST_TIMEOUT_MS,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<HostReply<T>> {
     const payload = encode({ v: PROTOCOL_VERSION, ...body });
     const denied = Promise.withResolvers<never>();
     const off = this.onDenied(denied.reject);
@@ -139,7 +142,7 @@ export class Link {
     } finally {
       off();
     }
-    return decodeMap(m.data);
+    return parseReply(decodeMap(m.data), parse);
   }
 
   flush(): Promise<void> {

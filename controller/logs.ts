@@ -6,7 +6,7 @@
 import { TuttiError } from "../protocol/errors.ts";
 import { concatBytes } from "../protocol/runtime/bytes.ts";
 import type { StreamName } from "../protocol/messages.ts";
-import { parseLogsReply, parseReply, throwIfFailed } from "../protocol/replies.ts";
+import { parseLogsReply, throwIfFailed } from "../protocol/replies.ts";
 import { checkToken } from "../protocol/subjects.ts";
 import type { Link } from "./connection.ts";
 
@@ -30,10 +30,7 @@ export async function readRange(
   offset: number,
   limit: number,
 ): Promise<Uint8Array> {
-  const r = parseReply(
-    await link.request(host, "logs", { proc, stream, offset, limit }),
-    parseLogsReply,
-  );
+  const r = await link.request(host, "logs", { proc, stream, offset, limit }, parseLogsReply);
   if (r.ok) return r.data;
   throw new TuttiError(r.error.code, `${host}: logs: ${r.error.message}`);
 }
@@ -87,14 +84,8 @@ export class LogsReader implements AsyncIterable<Uint8Array> {
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     let offset = this.opts.offset ?? 0;
     for (;;) {
-      const r = throwIfFailed(parseReply(
-        await this.link.request(this.host, "logs", {
-          proc: this.proc,
-          stream: this.stream,
-          offset,
-        }),
-        parseLogsReply,
-      ));
+      const body = { proc: this.proc, stream: this.stream, offset };
+      const r = throwIfFailed(await this.link.request(this.host, "logs", body, parseLogsReply));
       if (r.offset !== offset) {
         throw new TuttiError(
           "EBADMSG",

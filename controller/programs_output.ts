@@ -26,7 +26,6 @@ import { checkProcessName, type ProgramEvent, TAIL_MAX } from "../protocol/progr
 import {
   parseFollowReply,
   parseInputReply,
-  parseReply,
   parseTailReply,
   throwIfFailed,
 } from "../protocol/replies.ts";
@@ -135,12 +134,12 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
     }
   }
 
-  async #request<T>(
+  async #request<T extends object>(
     verb: string,
     body: object,
     parse: (fields: Record<string, unknown>) => T,
   ): Promise<T> {
-    return throwIfFailed(parseReply(await this.link.request(this.host, verb, body), parse));
+    return throwIfFailed(await this.link.request(this.host, verb, body, parse));
   }
 
   #renew(): void {
@@ -239,9 +238,7 @@ export class ProgramAttachment extends ProgramOutput {
   #queue(bodies: object[]): Promise<void> {
     const run = this.#writes.then(async () => {
       for (const body of bodies) {
-        throwIfFailed(
-          parseReply(await this.link.request(this.host, "input", body), parseInputReply),
-        );
+        throwIfFailed(await this.link.request(this.host, "input", body, parseInputReply));
       }
     });
     this.#writes = run.catch(() => {});
