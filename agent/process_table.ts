@@ -6,7 +6,7 @@
  */
 import { TuttiError } from "../protocol/errors.ts";
 import { newId } from "../protocol/runtime/ids.ts";
-import { MAX_TIMER_MS } from "../protocol/runtime/timers.ts";
+import { setLongTimeout, UNREF_CLOCK } from "../protocol/runtime/timers.ts";
 import type { ProcInfo, PsRequest, RunRequest, StreamName } from "../protocol/messages.ts";
 import { ManagedProcess, type OutputListener, type ProcessContext } from "./managed_process.ts";
 import type { SpawnSpec } from "./spawn.ts";
@@ -23,7 +23,7 @@ export class ProcessTable {
   /** Exited entries in the order they exited: the oldest is first to expire. */
   private readonly exited = new Map<string, ManagedProcess>();
   private runningCount = 0;
-  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  private cancelExpiry = () => {};
   private expiryAt = Infinity;
   private readonly ctx: ProcessContext;
 
@@ -154,18 +154,20 @@ export class ProcessTable {
     const first = this.exited.values().next();
     const at = first.done ? Infinity : (first.value.info.ended ?? now) + this.limits.keepForMs;
     if (at === this.expiryAt) return;
-    clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
+    this.cancelExpiry();
+    this.cancelExpiry = () => {};
     this.expiryAt = at;
     if (at === Infinity) return;
-    // Age expiry needs a clock; one timer for the oldest entry, never a poll. Capped at
-    // setTimeout's limit: expire() re-arms it for what is left when it fires early.
-    const timer = setTimeout(() => {
-      this.expiryAt = Infinity;
-      this.expire();
-    }, Math.min(Math.max(0, at - now) + 10, MAX_TIMER_MS));
-    Deno.unrefTimer(timer);
-    this.expiryTimer = timer;
+    // Age expiry needs a clock; one timer for the oldest entry, never a poll (and never
+    // keeping the agent alive: unref'd).
+    this.cancelExpiry = setLongTimeout(
+      () => {
+        this.expiryAt = Infinity;
+        this.expire();
+      },
+      Math.max(0, at - now) + 10,
+      UNREF_CLOCK,
+    );
   }
 }
 
