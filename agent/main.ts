@@ -5,6 +5,7 @@
  * start).
  */
 import { Agent } from "./agent.ts";
+import { keeperMain } from "./keeper/keeper_main.ts";
 import { log } from "./log.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
 import { type AgentOptions, parseAgentOptions, USAGE } from "./options.ts";
@@ -12,6 +13,8 @@ import { type AgentOptions, parseAgentOptions, USAGE } from "./options.ts";
 const STOP_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGINT"];
 
 export async function agentMain(args: string[]): Promise<number> {
+  // The keeper is this same program under another word; the agent starts it itself.
+  if (args[0] === "keeper") return keeperMain(args.slice(1));
   let opts: AgentOptions;
   try {
     opts = parseAgentOptions(args);

@@ -9,13 +9,23 @@ import type { Subjects } from "../protocol/subjects.ts";
 import type { Outbox } from "./outbox.ts";
 
 export class ProcEvents {
-  private seq = 0;
   private readonly base: string;
 
-  constructor(private readonly outbox: Outbox, subjects: Subjects, private readonly id: string) {
+  /** `seq`: the next event's number (0 for a new process; an adopted one carries on). */
+  constructor(
+    private readonly outbox: Outbox,
+    subjects: Subjects,
+    private readonly id: string,
+    private seq = 0,
+  ) {
     // proc(host, id, "*") ends in ".*": keep everything up to the last dot.
     const s = subjects.proc(outbox.host, id, "*");
     this.base = s.slice(0, s.length - 1);
+  }
+
+  /** The number of the last event published (-1: none yet). */
+  get lastSeq(): number {
+    return this.seq - 1;
   }
 
   started(info: ProcInfo): void {

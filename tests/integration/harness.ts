@@ -520,21 +520,28 @@ export async function broadcast(
   body: Record<string, unknown>,
   barrier: string[],
   timeoutMs = 10_000,
+  /**
+   * Replies to wait for besides the barrier. A ping answered proves that an
+   * agent has dealt with the broadcast before it *if* it answers at once; a
+   * `run` is answered once the keeper has spawned, possibly after the ping.
+   */
+  awaitReplies = 0,
 ): Promise<Decoded[]> {
   const inbox = createInbox();
   const replies: Decoded[] = [];
   const pending = new Set(barrier);
   const { promise: done, resolve } = Promise.withResolvers<void>();
+  const settle = () => {
+    if (pending.size === 0 && replies.length >= awaitReplies) resolve();
+  };
   const sub = world.nc.subscribe(`${inbox}.*`, {
     callback: (_err, m) => {
       if (m.subject.endsWith(".b")) replies.push(decodeAny(m));
-      else {
-        pending.delete(decodeMap(m.data).host as string);
-        if (pending.size === 0) resolve();
-      }
+      else pending.delete(decodeMap(m.data).host as string);
+      settle();
     },
   });
-  if (pending.size === 0) resolve();
+  settle();
   const timer = setTimeout(resolve, timeoutMs);
   try {
     await world.nc.flush();
