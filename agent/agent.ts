@@ -40,6 +40,8 @@ export interface Lifecycle {
   onKill(fn: () => void): void;
   /** The `shutdown` verb: a stop requested by a controller. */
   requestStop(): void;
+  /** The `upgrade` verb: re-execute in place, every process kept. */
+  requestRestart(): void;
 }
 
 export class Agent {
@@ -122,6 +124,7 @@ export class Agent {
         ...programHandlers(programs, {
           running: () => table.running,
           request: () => life.requestStop(),
+          restart: () => life.requestRestart(),
         }),
       ]),
       opts.maxPayload,

@@ -31,8 +31,6 @@ export interface KeeperListener {
 export class KeeperLink {
   private readonly pending = new Map<string, PromiseWithResolvers<KeptInfo>>();
   private closing = false;
-  private notes = new Map<string, Note>();
-  private noteTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     private readonly conn: FrameConn<FromKeeper, ToKeeper>,
@@ -111,30 +109,19 @@ export class KeeperLink {
     if (ids.length > 0) this.conn.send({ t: "forget", ids });
   }
 
-  /** The agent's notes on a process; `soon`: within this turn (an exit), else batched. */
-  note(n: Note, soon: boolean): void {
-    this.notes.set(n.id, n);
-    if (soon) {
-      clearTimeout(this.noteTimer);
-      this.noteTimer = undefined;
-      queueMicrotask(() => this.sendNotes());
-    } else {
-      this.noteTimer ??= setTimeout(() => this.sendNotes(), 1000);
-    }
-  }
-
-  private sendNotes(): void {
-    clearTimeout(this.noteTimer);
-    this.noteTimer = undefined;
-    if (this.notes.size === 0) return;
-    this.conn.send({ t: "note", notes: [...this.notes.values()] });
-    this.notes.clear();
+  /**
+   * The agent's notes on a process, sent with the event that changed them:
+   * they leave in the same turn as that event's publish (only the latest per
+   * process if several are waiting), so a killed agent leaves notes that are
+   * at most one turn behind what it published.
+   */
+  note(n: Note): void {
+    this.conn.sendLatest(`note.${n.id}`, { t: "note", notes: [n] });
   }
 
   /** Detaches; with `quit`, the keeper leaves once no process runs (a clean stop). */
   async close(quit: boolean): Promise<void> {
     this.closing = true;
-    this.sendNotes();
     if (quit) this.conn.send({ t: "quit" });
     await this.conn.end();
   }

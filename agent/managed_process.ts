@@ -68,7 +68,13 @@ export class ManagedProcess {
       code: null,
       signal: null,
     };
-    this.events = new ProcEvents(ctx.outbox, ctx.subjects, kept.id, adopted ? kept.seq + 1 : 0);
+    this.events = new ProcEvents(
+      ctx.outbox,
+      ctx.subjects,
+      kept.id,
+      adopted ? kept.seq + 1 : 0,
+      () => this.note(),
+    );
     this.live = kept.live
       ? {
         stdout: new LiveStream(ctx.budget, this.events, "stdout"),
@@ -98,7 +104,6 @@ export class ManagedProcess {
     }
     this.armTimeout();
     this.done = this.ended.promise;
-    this.note(false);
   }
 
   get id(): string {
@@ -186,7 +191,6 @@ export class ManagedProcess {
     info.signal = final.signal;
     if (final.lost) log(`process ${this.id}: ${final.lost}`);
     this.events.exit(info);
-    this.note(true);
     this.ctx.onExit(this);
     for (const fn of this.exitListeners) tell(() => fn(info));
     this.exitListeners.clear();
@@ -197,7 +201,6 @@ export class ManagedProcess {
   private output(stream: StreamName, offset: number, data: Uint8Array): void {
     this.live?.[stream].chunk(offset, data);
     for (const fn of this.outputListeners) tell(() => fn(stream, offset, data));
-    this.note(false);
   }
 
   /** Bytes past `failure.at` never reached the spool: announced at exit, once the size is final. */
@@ -212,19 +215,19 @@ export class ManagedProcess {
     if (timeoutAt === null || this.kept.timedOut) return;
     this.cancelTimeout = setLongTimeout(() => {
       this.info.timedOut = true;
-      this.note(true);
+      this.note();
       this.signal("SIGTERM", graceMs ?? DEFAULT_GRACE_S * 1000);
     }, Math.max(0, timeoutAt - Date.now()));
   }
 
   /** Tells the keeper how far this agent got, for the next agent to carry on. */
-  private note(soon: boolean): void {
+  private note(): void {
     this.ctx.keeper.note({
       id: this.id,
       seq: this.events.lastSeq,
       reported: !this.running,
       timedOut: this.info.timedOut,
-    }, soon);
+    });
   }
 }
 

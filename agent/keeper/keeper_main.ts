@@ -29,6 +29,9 @@ export async function keeperMain(args: string[]): Promise<number> {
     log(`another keeper holds ${paths.lock}: exiting`);
     return 0;
   }
+  // Who holds it, for people (and tests) looking for the keeper of a state directory.
+  lock.truncateSync(0);
+  lock.writeSync(encoder.encode(`${Deno.pid}\n`));
   // The keeper must outlive the agent's terminal, and a stop signal is the agent's to act on: the
   // keeper dying would take every process's pipes with it. It leaves when it has nothing to keep.
   for (const s of ["SIGHUP", "SIGINT", "SIGTERM"] as const) {

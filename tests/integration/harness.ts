@@ -349,10 +349,37 @@ export class World {
     // SIGTERM first: a clean stop takes the agent's processes and programs with it, where a
     // SIGKILL would leave them running after the test. SIGKILL only if it does not stop in time.
     await Promise.all(this.agents.map((a) => a.stopWithin(15_000)));
+    // An agent the test killed left its processes with its keeper, which outlives it by design.
+    for (const a of this.agents) reapKeeper(a.stateDir);
     await this.nc.close().catch(() => {});
     await this.broker.stop();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Kills what a keeper still holds on `stateDir` (every process its records
+ * say runs, by group) and the keeper itself. For the end of a test only.
+ */
+export function reapKeeper(stateDir: string): void {
+  const kill = (target: number) => {
+    try {
+      Deno.kill(target, "SIGKILL");
+    } catch { /* gone */ }
+  };
+  try {
+    for (const e of Deno.readDirSync(`${stateDir}/procs`)) {
+      if (!e.name.endsWith(".json")) continue;
+      const r = JSON.parse(Deno.readTextFileSync(`${stateDir}/procs/${e.name}`));
+      if (r.ended === null && r.pid > 1) kill(-r.pid);
+    }
+  } catch { /* no records */ }
+  try {
+    const pid = Number(Deno.readTextFileSync(`${stateDir}/keeper.lock`).trim());
+    // The lock keeps the pid of a keeper that has exited: only a live keeper of this dir is killed.
+    const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    if (pid > 1 && cmd.includes("keeper") && cmd.includes(stateDir)) kill(pid);
+  } catch { /* no keeper */ }
 }
 
 /**
