@@ -12,6 +12,8 @@ import { Dispatcher } from "./dispatch.ts";
 import { verbHandlers } from "./handlers.ts";
 import { Identity } from "./identity.ts";
 import { KeeperLink } from "./keeper_link.ts";
+import { KeeperLauncher } from "./keeper_launcher.ts";
+import type { ExitedMsg, GrewMsg } from "./keeper/messages.ts";
 import { LiveBudget } from "./live_output.ts";
 import { log, RateLimitedLog } from "./log.ts";
 import { programHandlers } from "./program_handlers.ts";
@@ -68,12 +70,33 @@ export class Agent {
     const spool = new SpoolDir(opts.stateDir);
     const flags = await resolveConnectFlags(opts.connect);
     // Before anything else touches the state directory: a second agent on it is refused here.
-    const keeper = await KeeperLink.open(opts.stateDir, log);
+    const keeper = await KeeperLink.open(opts.stateDir, log, opts.keeper === "embedded");
+    // The keeper's messages flow from now on: supervised runs are the launcher's at once; those
+    // of `run` processes wait (the latest of each) for the table, which needs the connection.
+    const launcher = new KeeperLauncher(keeper, keeper.welcome.procs);
+    const early = { grew: new Map<string, GrewMsg>(), exited: [] as ExitedMsg[] };
+    let table: ProcessTable | null = null;
+    keeper.listen({
+      grew: (m) => {
+        if (launcher.owns(m.id)) launcher.grew(m);
+        else if (table) table.grew(m);
+        else early.grew.set(`${m.id}.${m.stream}`, m);
+      },
+      exited: (m) => {
+        if (launcher.owns(m.info.id)) launcher.exited(m);
+        else if (table) table.exitedMsg(m);
+        else early.exited.push(m);
+      },
+      reaped: (m) => launcher.reaped(m),
+      trouble: (m) => launcher.trouble(m),
+      lost: () => log("the keeper went away: the processes it held are lost"),
+    });
     const programs = await Programs.open({
       host: opts.name,
       stateDir: opts.stateDir,
       eventLog: opts.eventLog,
       config: opts.config,
+      launcher,
     });
     life.onKill(() => programs.killAll());
     let conn: Connection;
@@ -93,20 +116,18 @@ export class Agent {
     }
     const outbox = new Outbox(conn, opts.name);
     const budget = new LiveBudget(conn, opts.liveWindow);
-    const table = new ProcessTable(
+    table = new ProcessTable(
       { host: opts.name, outbox, subjects, spool, budget, keeper },
       { keep: opts.keep, keepForMs: opts.keepForMs },
     );
-    const adopted = keeper.welcome.procs;
-    table.adopt(adopted);
-    if (adopted.length > 0) {
+    // What the keeper held at attach time, brought up to date by what it said since.
+    const held = new Map(keeper.welcome.procs.map((k) => [k.id, k]));
+    for (const m of early.exited) held.set(m.info.id, m.info);
+    table.adopt([...held.values()]);
+    for (const m of early.grew.values()) table.grew(m);
+    if (table.running > 0) {
       log(`adopted ${table.running} running process(es) from keeper ${keeper.welcome.keeperPid}`);
     }
-    keeper.listen({
-      grew: (m) => table.grew(m),
-      exited: (m) => table.exitedMsg(m),
-      lost: () => log("the keeper went away: its processes are lost"),
-    });
     const presence = new Presence(outbox, subjects, identity, () => table.running);
     const host = opts.name;
     const watches = new WatchTable({
@@ -187,7 +208,7 @@ export class Agent {
     if (!await within(this.watches.close(), WATCH_CLOSE_MS)) log("some watches did not end");
     this.telemetry?.stop();
     this.presence.bye();
-    await this.programs.shutdown();
+    await this.programs.detach();
     await this.keeper.close(false);
     await this.conn.close();
   }

@@ -11,11 +11,14 @@ import type {
   GrewMsg,
   KeptInfo,
   Note,
+  ReapedMsg,
   SpawnMsg,
   ToKeeper,
+  TroubleMsg,
   WelcomeMsg,
 } from "./keeper/messages.ts";
 import { keeperPaths } from "./keeper/paths.ts";
+import { Keeper } from "./keeper/keeper.ts";
 import { selfCommand } from "./self_command.ts";
 
 /** How long a keeper may take to start listening. */
@@ -24,12 +27,16 @@ const START_MS = 15_000;
 export interface KeeperListener {
   grew(msg: GrewMsg): void;
   exited(msg: ExitedMsg): void;
+  reaped(msg: ReapedMsg): void;
+  trouble(msg: TroubleMsg): void;
   /** The keeper went away while the agent still needed it. */
   lost(): void;
 }
 
 export class KeeperLink {
   private readonly pending = new Map<string, PromiseWithResolvers<KeptInfo>>();
+  private readonly answers = new Map<number, PromiseWithResolvers<void>>();
+  private nextReq = 1;
   private closing = false;
 
   private constructor(
@@ -38,10 +45,22 @@ export class KeeperLink {
     readonly welcome: WelcomeMsg,
   ) {}
 
-  /** Attaches to the keeper of `stateDir`, starting one if none runs. */
-  static async open(stateDir: string, log: (m: string) => void): Promise<KeeperLink> {
+  /**
+   * Attaches to the keeper of `stateDir`, starting one if none runs: a
+   * process of its own, or with `embedded`, one inside this process (the
+   * same conversation over the same socket; its processes die with it).
+   */
+  static async open(
+    stateDir: string,
+    log: (m: string) => void,
+    embedded = false,
+  ): Promise<KeeperLink> {
     const paths = keeperPaths(stateDir);
     let conn = await connect(paths.socket);
+    if (conn === null && embedded) {
+      startEmbedded(stateDir, log);
+      conn = await connect(paths.socket);
+    }
     if (conn === null) {
       log(`starting a keeper for ${stateDir}`);
       conn = await startKeeper(stateDir);
@@ -87,6 +106,19 @@ export class KeeperLink {
           case "exited":
             to.exited(msg);
             break;
+          case "reaped":
+            to.reaped(msg);
+            break;
+          case "trouble":
+            to.trouble(msg);
+            break;
+          case "answer": {
+            const a = this.answers.get(msg.req);
+            this.answers.delete(msg.req);
+            if (msg.error) a?.reject(new TuttiError(msg.error.code, msg.error.message));
+            else a?.resolve();
+            break;
+          }
         }
       }
     } catch {
@@ -94,7 +126,9 @@ export class KeeperLink {
     }
     const lost = new TuttiError("EIO", "the keeper went away before answering");
     for (const p of this.pending.values()) p.reject(lost);
+    for (const a of this.answers.values()) a.reject(lost);
     this.pending.clear();
+    this.answers.clear();
     if (!this.closing) to.lost();
   }
 
@@ -103,6 +137,20 @@ export class KeeperLink {
     this.pending.set(msg.id, answer);
     this.conn.send({ t: "spawn", ...msg });
     return answer.promise;
+  }
+
+  /** Bytes for a supervised process's stdin, and/or its end; resolves once written. */
+  input(id: string, data?: Uint8Array, eof?: boolean): Promise<void> {
+    const req = this.nextReq++;
+    const answer = Promise.withResolvers<void>();
+    this.answers.set(req, answer);
+    this.conn.send({ t: "input", req, id, ...(data && { data }), ...(eof && { eof }) });
+    return answer.promise;
+  }
+
+  /** Every program output file is closed and opened again (after logrotate). */
+  reopen(): void {
+    this.conn.send({ t: "reopen" });
   }
 
   forget(ids: string[]): void {
@@ -125,6 +173,23 @@ export class KeeperLink {
     if (quit) this.conn.send({ t: "quit" });
     await this.conn.end();
   }
+}
+
+/** A keeper in this very process: listening once `serve` has run to its first await. */
+function startEmbedded(stateDir: string, log: (m: string) => void): void {
+  const paths = keeperPaths(stateDir);
+  Deno.mkdirSync(stateDir, { recursive: true });
+  const lock = Deno.openSync(paths.lock, { read: true, write: true, create: true });
+  if (!lock.tryLockSync(true)) {
+    lock.close();
+    throw new TuttiError("EEXIST", `another keeper holds ${paths.lock}`);
+  }
+  new Keeper(stateDir, (m) => log(`keeper: ${m}`)).serve()
+    .catch((e) => log(`keeper: ${(e as Error).message}`))
+    .finally(() => {
+      lock.unlockSync();
+      lock.close();
+    });
 }
 
 async function connect(path: string): Promise<Deno.Conn | null> {

@@ -38,6 +38,11 @@ export interface AgentOptions {
   config: string | null;
   /** Where supervision events are appended, one JSON line each (default `<state-dir>/events.log`). */
   eventLog: string;
+  /**
+   * `process`: a keeper process holds the processes, which outlive the agent.
+   * `embedded`: the agent holds them itself (one process less; they die with it).
+   */
+  keeper: "process" | "embedded";
   /** Unresolved connection flags (environment and NATS context are applied at connect time). */
   connect: ConnectFlags;
   help: boolean;
@@ -65,6 +70,9 @@ Runs the tutti agent: connects to NATS and runs, signals and watches processes o
                         SIGUSR2 reopens the programs' output files)
       --event-log FILE  supervision events, one JSON line each (default
                         STATE-DIR/events.log)
+      --keeper MODE     process (default): processes and programs belong to a keeper
+                        process and outlive the agent; embedded: the agent holds
+                        them itself, one process less, and they die with it
 ${CONNECT_USAGE}
   -h, --help            this text
 
@@ -87,6 +95,7 @@ const OPTIONS = {
   "live-window": { type: "string" },
   config: { type: "string" },
   "event-log": { type: "string" },
+  keeper: { type: "string" },
   ...CONNECT_ARG_OPTIONS,
   help: { type: "boolean", short: "h" },
 } satisfies OptionTable;
@@ -129,12 +138,18 @@ export function parseAgentOptions(
     liveWindow: bytes("--live-window", str(v, "live-window") ?? "8MiB"),
     config: nonEmpty("--config", str(v, "config")) ?? null,
     eventLog: nonEmpty("--event-log", str(v, "event-log")) ?? `${stateDir}/events.log`,
+    keeper: keeperMode(str(v, "keeper") ?? "process"),
     connect: {
       servers: v.server ? splitServers(list(v, "server")) : undefined,
       ...connectFlagsFromArgs(v),
     },
     help: flag(v, "help"),
   };
+}
+
+function keeperMode(s: string): AgentOptions["keeper"] {
+  if (s === "process" || s === "embedded") return s;
+  throw new UsageError(`--keeper ${JSON.stringify(s)}: expected process or embedded`);
 }
 
 function defaultName(): string {

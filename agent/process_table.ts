@@ -150,7 +150,8 @@ export class ProcessTable {
    */
   adopt(procs: KeptInfo[]): void {
     for (const kept of procs) {
-      if (this.procs.has(kept.id)) continue;
+      // Supervised runs are the supervisor's (agent/keeper_launcher.ts).
+      if (kept.program !== undefined || this.procs.has(kept.id)) continue;
       if (kept.ended !== null && kept.reported) {
         // Its exit went out from an earlier agent: history, without a word.
         const info = procInfo(kept, this.ctx.host);

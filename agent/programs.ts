@@ -14,6 +14,7 @@
  *   for processes someone follows (a lease, renewed by the follower), so
  *   supervised programs cost nothing on the network while nobody looks.
  */
+import type { Launcher } from "./supervisor/run_handle.ts";
 import { H } from "../protocol/headers.ts";
 import type { StreamName } from "../protocol/messages.ts";
 import type { ProgramEvent } from "../protocol/program_messages.ts";
@@ -32,6 +33,8 @@ export interface ProgramsOptions {
   eventLog: string;
   /** `--config`: loaded before `open` returns. */
   config: string | null;
+  /** Who starts the supervised runs (the agent's keeper). */
+  launcher?: Launcher;
 }
 
 interface Link {
@@ -62,6 +65,7 @@ export class Programs {
     const sup = await Supervisor.open({
       stateDir: opts.stateDir,
       eventLog: opts.eventLog,
+      launcher: opts.launcher,
       // The engine's events are the wire's: a change on either side fails to compile here.
       onEvent: (e: ProgramEvent) => p === null ? first.push(e) : p.publish(e),
     });
@@ -126,6 +130,19 @@ export class Programs {
     this.stopOutput?.();
     this.stopOutput = null;
     await this.sup.shutdown();
+  }
+
+  /**
+   * Lets go of every program without stopping any (a restart in place): the
+   * keeper keeps their runs, and the next agent's supervisor adopts them.
+   */
+  async detach(): Promise<void> {
+    if (this.shutDown) return;
+    this.shutDown = true;
+    for (const [signal, fn] of this.signals) Deno.removeSignalListener(signal, fn);
+    this.stopOutput?.();
+    this.stopOutput = null;
+    await this.sup.detach();
   }
 
   /** A second stop signal: no more waiting for stoptime. */

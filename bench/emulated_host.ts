@@ -71,12 +71,16 @@ const lane = async () => {
         name,
         "--state-dir",
         `${dir}/${name}`,
+        // Thousands of agents in one process: their keepers too (no process each).
+        "--keeper",
+        "embedded",
       ]);
       const agent = await Agent.start(opts, {
         stopRequested,
         onKill: () => {},
         // A controller's `shutdown` stops the whole process: these agents live and die together.
         requestStop: () => requestStop(),
+        requestRestart: () => {},
       });
       if (agent) agents.push(agent);
       const raw = await rawOf(index, name);

@@ -17,12 +17,13 @@
  *   nobody can learn how they end and their pipes are gone. They are
  *   recorded as lost, with the pid to look for.
  */
-import { toWireError } from "../../protocol/errors.ts";
+import { toWireError, TuttiError } from "../../protocol/errors.ts";
 import { startTicks } from "../supervisor/process_group.ts";
 import { FrameConn } from "./frames.ts";
 import { KeptProcess } from "./kept_process.ts";
 import {
   type FromKeeper,
+  type InputMsg,
   KEEPER_PROTOCOL,
   type KeptInfo,
   type SpawnMsg,
@@ -87,7 +88,8 @@ export class Keeper {
       this.agent = conn;
       this.agentPid = hello.pid;
       this.log(`agent ${hello.pid} attached`);
-      const procs = [...this.exited.values(), ...[...this.running.values()].map((p) => p.info)];
+      const running = [...this.running.values()].map((p) => ({ ...p.info, files: p.fileStates() }));
+      const procs = [...this.exited.values(), ...running];
       conn.send({ t: "welcome", v: KEEPER_PROTOCOL, keeperPid: Deno.pid, procs });
       for await (const msg of frames) this.handle(msg);
     } catch (e) {
@@ -123,11 +125,31 @@ export class Keeper {
           if (reportedNow && info.ended !== null) this.records.write(info);
         }
         return;
+      case "input":
+        this.input(msg);
+        return;
+      case "reopen":
+        for (const p of this.running.values()) {
+          for (const sink of Object.values(p.sinks)) sink.reopen();
+        }
+        return;
       case "quit":
         this.quitting = true;
         return this.maybeExit();
       case "hello":
         return;
+    }
+  }
+
+  private async input(msg: InputMsg): Promise<void> {
+    const p = this.running.get(msg.id);
+    try {
+      if (!p) throw new TuttiError("ESRCH", `no running process ${msg.id} in the keeper`);
+      if (msg.data !== undefined && msg.data.length > 0) await p.write(msg.data);
+      if (msg.eof) p.closeInput();
+      this.agent?.send({ t: "answer", req: msg.req });
+    } catch (e) {
+      this.agent?.send({ t: "answer", req: msg.req, error: toWireError(e) });
     }
   }
 
@@ -139,19 +161,22 @@ export class Keeper {
     let p: KeptProcess;
     try {
       p = new KeptProcess(msg, this.paths.spoolFile, {
-        grew: (p, stream, size) => {
-          const failure = p.info.spoolFailure?.[stream];
-          // Only the latest size per stream waits to be sent: an agent that does not read
-          // (or has not attached yet) costs the keeper one slot per stream, not a queue.
-          this.agent?.sendLatest(`${p.info.id}.${stream}`, {
-            t: "grew",
+        grew: (p, stream) => this.grew(p, stream),
+        reaped: (p, exit, ended) => {
+          if (p.info.program === undefined) return;
+          this.agent?.send({
+            t: "reaped",
             id: p.info.id,
-            stream,
-            size,
-            ...(failure && { failure }),
+            code: exit.code,
+            signal: exit.signal,
+            ended,
           });
         },
         ended: (p) => this.ended(p),
+        trouble: (p, message) => {
+          this.log(`process ${p.info.id}: ${message}`);
+          this.agent?.send({ t: "trouble", id: p.info.id, message });
+        },
         log: this.log,
       });
     } catch (e) {
@@ -161,6 +186,29 @@ export class Keeper {
     // The answer first: the record is for a keeper that dies, the agent is waiting now.
     this.agent?.send({ t: "spawned", id: msg.id, info: p.info });
     this.writeRecord(p.info);
+  }
+
+  /**
+   * Only the latest size per stream waits to be sent: an agent that does not
+   * read (or has not attached yet) costs the keeper one slot per stream, not
+   * a queue.
+   */
+  private grew(p: KeptProcess, stream: "stdout" | "stderr"): void {
+    if (this.agent === null) return;
+    const id = p.info.id;
+    const sink = p.sinks[stream]!.state();
+    this.agent.sendLatest(
+      `${id}.${stream}`,
+      p.info.program === undefined
+        ? {
+          t: "grew",
+          id,
+          stream,
+          size: p.info[stream],
+          ...(sink.failure && { failure: sink.failure }),
+        }
+        : { t: "grew", id, stream, size: sink.size, gen: sink.gen, start: sink.start },
+    );
   }
 
   private ended(p: KeptProcess): void {

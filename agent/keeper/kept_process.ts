@@ -1,44 +1,57 @@
 /**
  * One process the keeper started: it owns the child (so it alone can learn
- * how it ended), reads both pipes whatever happens to the agent, appends
- * what it reads to the spool files, and tells whoever listens how far each
- * file has grown.
+ * how it ended), reads both pipes whatever happens to the agent, puts what
+ * it reads into its sink (the spool for a `run` process, the program's own
+ * files for a supervised one), and tells whoever listens how far each has
+ * grown. A supervised process also has its stdin here.
  *
  * Pipes are read continuously: a child never blocks because nobody reads
- * its output. A spool write that fails (disk full) is remembered with the
- * offset it failed at; the pipe is still read, so the child goes on, and
- * the bytes from there on are reported lost rather than silently missing.
+ * its output, and a sink that fails (disk full) never stops the reading.
  * The process counts as ended once its leader is reaped *and* both pipes
- * are closed, so the final sizes are final.
+ * are closed, so the final sizes are final; a supervised process's leader
+ * is reported as soon as it is reaped (`reaped`), since its supervisor
+ * deals with what the leader left in its group.
  */
+import { TuttiError } from "../../protocol/errors.ts";
 import { startTicks } from "../supervisor/process_group.ts";
-import { childExit } from "../child_exit.ts";
+import { launch } from "../supervisor/launch.ts";
+import { type ChildExit, childExit } from "../child_exit.ts";
 import { spawnGroup } from "../spawn.ts";
 import type { KeptInfo, SpawnMsg } from "./messages.ts";
+import { ProgramFileSink, type Sink, SpoolSink } from "./output_sink.ts";
 
 type Stream = "stdout" | "stderr";
 
 export interface KeptEvents {
-  grew(p: KeptProcess, stream: Stream, size: number): void;
+  grew(p: KeptProcess, stream: Stream): void;
+  reaped(p: KeptProcess, exit: ChildExit, ended: number): void;
   ended(p: KeptProcess): void;
+  trouble(p: KeptProcess, message: string): void;
   log(message: string): void;
 }
 
 /** The agent never changes directory: a process without `cwd` runs in the keeper's, which is the agent's. */
 const KEEPER_CWD = Deno.cwd();
+/** Bytes read from a pipe at once: a pipe holds 64 KiB, a fast writer is read in a few reads. */
+const READ_BUFFER = 16 * 1024;
+/** Input waiting for a program that does not read it; more is refused. */
+const STDIN_MAX = 1024 * 1024;
 
 export class KeptProcess {
   readonly info: KeptInfo;
-  private readonly child: Deno.ChildProcess;
+  readonly sinks: Partial<Record<Stream, Sink>> = {};
+  private stdin: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  private stdinPending = 0;
 
   /** Spawns synchronously (a spawn error throws before anything exists), then pumps. */
   constructor(
-    { id, key, spec, live, timeoutAt, graceMs }: SpawnMsg,
-    private readonly spoolPath: (id: string, stream: Stream) => string,
+    msg: SpawnMsg,
+    spoolPath: (id: string, stream: Stream) => string,
     private readonly events: KeptEvents,
   ) {
-    this.child = spawnGroup(spec);
-    const pid = this.child.pid;
+    const { id, key, spec, live, timeoutAt, graceMs, program } = msg;
+    const child = program ? launch(program.launch) : spawnGroup(spec);
+    const pid = child.pid;
     this.info = {
       id,
       key,
@@ -58,37 +71,88 @@ export class KeptProcess {
       seq: 0,
       reported: false,
       timedOut: false,
+      ...(program && {
+        program: program.name,
+        paths: { stdout: program.stdout, stderr: program.stderr },
+      }),
     };
-    this.supervise();
+    for (const stream of ["stdout", "stderr"] as const) {
+      if (program) {
+        const path = program[stream];
+        if (path !== null) {
+          this.sinks[stream] = new ProgramFileSink(path, (m) => events.trouble(this, m));
+        }
+      } else {
+        this.sinks[stream] = new SpoolSink(spoolPath(id, stream), (m) => events.log(`${id}: ${m}`));
+      }
+    }
+    if (program) this.stdin = child.stdin.getWriter();
+    this.supervise(child);
   }
 
-  private async supervise(): Promise<void> {
-    let ended = 0;
-    const status = childExit(this.child).then((s) => {
-      ended = Date.now();
-      return s;
+  /** Where a supervised process's output files stand (for an agent that attaches). */
+  fileStates(): KeptInfo["files"] {
+    if (this.info.program === undefined) return undefined;
+    const out: NonNullable<KeptInfo["files"]> = {};
+    for (const stream of ["stdout", "stderr"] as const) {
+      const s = this.sinks[stream]?.state();
+      if (s) out[stream] = { size: s.size, gen: s.gen ?? 0, start: s.start ?? 0 };
+    }
+    return out;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    const name = this.info.program ?? this.info.id;
+    if (this.stdin === null) throw new TuttiError("ESRCH", `${name}: input is closed`);
+    if (this.stdinPending + data.length > STDIN_MAX) {
+      throw new TuttiError(
+        "EIO",
+        `${name}: more than ${STDIN_MAX} bytes of input wait (the program does not read it)`,
+      );
+    }
+    this.stdinPending += data.length;
+    try {
+      await this.stdin.write(data);
+    } catch (e) {
+      throw new TuttiError("EIO", `${name}: input: ${(e as Error).message}`);
+    } finally {
+      this.stdinPending -= data.length;
+    }
+  }
+
+  closeInput(): void {
+    this.stdin?.close().catch(() => {});
+    this.stdin = null;
+  }
+
+  private async supervise(child: Deno.ChildProcess): Promise<void> {
+    const status = childExit(child).then((s) => {
+      const ended = Date.now();
+      this.closeInput();
+      this.events.reaped(this, s, ended);
+      return { s, ended };
     });
-    const [s] = await Promise.all([
+    const [{ s, ended }] = await Promise.all([
       status,
-      this.pump("stdout", this.child.stdout),
-      this.pump("stderr", this.child.stderr),
+      this.sinks.stdout ? this.pump("stdout", child.stdout) : null,
+      this.sinks.stderr ? this.pump("stderr", child.stderr) : null,
     ]);
     this.info.ended = ended;
     this.info.code = s.code;
     this.info.signal = s.signal;
     if (s.unreadable) this.events.log(`process ${this.info.id}: ${s.unreadable}`);
+    for (const sink of Object.values(this.sinks)) sink.close();
     this.events.ended(this);
   }
 
   /**
-   * Copies one pipe into its spool file. One 16 KiB buffer per pipe for the
+   * Copies one pipe into its sink. One 16 KiB buffer per pipe for the
    * process's life (a BYOB reader hands it back on every read): the default
    * reader allocates 64 KiB per read, which is 128 KiB held per idle process
    * and malloc'd memory that is not given back under heavy output.
    */
   private async pump(stream: Stream, pipe: ReadableStream<Uint8Array>): Promise<void> {
-    const path = this.spoolPath(this.info.id, stream);
-    let file: Deno.FsFile | null = null;
+    const sink = this.sinks[stream]!;
     const reader = pipe.getReader({ mode: "byob" });
     let buf = new Uint8Array(READ_BUFFER);
     try {
@@ -96,40 +160,15 @@ export class KeptProcess {
         const { done, value } = await reader.read(buf);
         if (done || value === undefined || value.length === 0) break;
         const offset = this.info[stream];
-        if (!this.info.spoolFailure?.[stream]) {
-          let written = 0;
-          try {
-            // Synchronous: a page-cache write is microseconds, and the keeper has nothing else to do.
-            file ??= Deno.openSync(path, { write: true, create: true, truncate: true });
-            while (written < value.length) written += file.writeSync(value.subarray(written));
-          } catch (e) {
-            const why = `spool ${path}: ${spoolError(e)}`;
-            (this.info.spoolFailure ??= {})[stream] = { at: offset + written, why };
-            this.events.log(`process ${this.info.id}: ${why}`);
-          }
-        }
+        sink.write(value, offset);
         this.info[stream] = offset + value.length;
-        this.events.grew(this, stream, this.info[stream]);
+        const failure = sink.state().failure;
+        if (failure) (this.info.spoolFailure ??= {})[stream] = failure;
+        this.events.grew(this, stream);
         buf = new Uint8Array(value.buffer);
       }
     } catch (e) {
       this.events.log(`process ${this.info.id}: reading ${stream}: ${(e as Error).message}`);
-    } finally {
-      try {
-        file?.close();
-      } catch {
-        // already closed
-      }
     }
   }
-}
-
-/** Bytes read from a pipe at once: a pipe holds 64 KiB, a fast writer is read in a few reads. */
-const READ_BUFFER = 16 * 1024;
-
-/** "No space left on device (os error 28)" reads better with the code users grep for. */
-function spoolError(e: unknown): string {
-  const code = (e as { code?: string }).code;
-  const message = (e as Error).message ?? String(e);
-  return code ? `${code}: ${message}` : message;
 }

@@ -8,6 +8,7 @@
  */
 import type { ExitSignalName } from "../../protocol/signals.ts";
 import type { WireError } from "../../protocol/errors.ts";
+import type { LaunchSpec } from "../supervisor/launch.ts";
 
 export const KEEPER_PROTOCOL = 1;
 
@@ -39,6 +40,15 @@ export interface KeptInfo {
   stderr: number;
   /** Where a spool file stopped being written and why (disk full...): later bytes are lost. */
   spoolFailure?: Partial<Record<"stdout" | "stderr", { at: number; why: string }>>;
+  /**
+   * A supervised process's run (its name, `web:0`): its output goes to the program's files
+   * (`grew` gives their sizes), it has a stdin, and the supervisor, not `run`, owns it.
+   */
+  program?: string;
+  /** A supervised process's output files (null: discarded). */
+  paths?: { stdout: string | null; stderr: string | null };
+  /** In a `welcome`, for a running supervised process: where its output files stand. */
+  files?: Partial<Record<"stdout" | "stderr", { size: number; gen: number; start: number }>>;
   /** Set when the keeper cannot know how the process ended (its keeper died meanwhile). */
   lost?: string;
   /** Whether output is streamed live (the run request's `live`). */
@@ -66,6 +76,8 @@ export interface SpawnMsg {
   id: string;
   key: string;
   spec: SpawnSpec;
+  /** For a supervised process: its name and how to launch it (spec.argv is its argv too). */
+  program?: { name: string; launch: LaunchSpec; stdout: string | null; stderr: string | null };
   live: boolean;
   timeoutAt: number | null;
   graceMs: number | null;
@@ -80,13 +92,33 @@ export interface NoteMsg {
   t: "note";
   notes: Note[];
 }
+/** Bytes for a supervised process's stdin, or its end (`eof`); answered with `answer`. */
+export interface InputMsg {
+  t: "input";
+  req: number;
+  id: string;
+  data?: Uint8Array;
+  eof?: boolean;
+}
+/** Close and reopen every program output file (logrotate moved them). */
+export interface ReopenMsg {
+  t: "reopen";
+}
+
 export type Note = Pick<KeptInfo, "id" | "seq" | "reported" | "timedOut">;
 
 /** A clean stop: the keeper exits once its last process has. */
 export interface QuitMsg {
   t: "quit";
 }
-export type ToKeeper = HelloMsg | SpawnMsg | ForgetMsg | NoteMsg | QuitMsg;
+export type ToKeeper =
+  | HelloMsg
+  | SpawnMsg
+  | ForgetMsg
+  | NoteMsg
+  | QuitMsg
+  | InputMsg
+  | ReopenMsg;
 
 // ------------------------------------------------------------- keeper → agent
 
@@ -108,12 +140,18 @@ export interface SpawnedMsg {
   info?: KeptInfo;
   error?: WireError;
 }
-/** A spool file grew: `size` bytes of `stream` are in it. */
+/**
+ * A spool file grew: `size` bytes of `stream` are in it. For a program's
+ * output file, `size` is the file's length, and `gen` counts its reopenings
+ * (a new `gen` is a new file at the same path, written from `start` on).
+ */
 export interface GrewMsg {
   t: "grew";
   id: string;
   stream: "stdout" | "stderr";
   size: number;
+  gen?: number;
+  start?: number;
   /** Set once the spool stopped taking this stream (disk full...): bytes from `at` on are lost. */
   failure?: { at: number; why: string };
 }
@@ -122,4 +160,31 @@ export interface ExitedMsg {
   t: "exited";
   info: KeptInfo;
 }
-export type FromKeeper = WelcomeMsg | BusyMsg | SpawnedMsg | GrewMsg | ExitedMsg;
+/** The leader was reaped (its pipes may still be open): for supervised processes. */
+export interface ReapedMsg {
+  t: "reaped";
+  id: string;
+  code: number | null;
+  signal: ExitSignalName | null;
+  ended: number;
+}
+export interface AnswerMsg {
+  t: "answer";
+  req: number;
+  error?: WireError;
+}
+/** Something the agent should tell its user about a process (an output file that cannot be written). */
+export interface TroubleMsg {
+  t: "trouble";
+  id: string;
+  message: string;
+}
+export type FromKeeper =
+  | WelcomeMsg
+  | BusyMsg
+  | SpawnedMsg
+  | GrewMsg
+  | ExitedMsg
+  | ReapedMsg
+  | AnswerMsg
+  | TroubleMsg;

@@ -34,9 +34,9 @@ import type { ExitSignalName, SignalName } from "../../protocol/signals.ts";
 import { log } from "../log.ts";
 import type { ProgramConfig } from "./config.ts";
 import type { StateEvent, SupervisorEvent } from "./events.ts";
-import { launch } from "./launch.ts";
-import { OutputFile, TailBuffer } from "./output.ts";
+import { TailBuffer } from "./output.ts";
 import { type Exit, Run, type RunOwner } from "./run.ts";
+import type { Launcher, RunHandle } from "./run_handle.ts";
 import { canTransition, type ProcessState, RUNNING_STATES, STOPPED_STATES } from "./states.ts";
 import { describeProcess, type StatusRow } from "./status.ts";
 
@@ -54,6 +54,8 @@ export interface ProcessSpec {
 /** What a process needs from its supervisor. */
 export interface ProcessHost {
   emit(e: SupervisorEvent): void;
+  /** Who starts runs and holds their pipes. */
+  readonly launcher: Launcher;
   /** Every chunk of output, after it is written to its file. */
   output(p: SupervisedProcess, stream: StreamName, offset: number, chunk: Uint8Array): void;
   /** A run began or ended: the state file follows. */
@@ -96,13 +98,15 @@ export class SupervisedProcess implements RunOwner {
     stdout: new TailBuffer(),
     stderr: new TailBuffer(),
   };
-  private readonly files: Record<StreamName, OutputFile | null>;
+  /** A start the launcher has not answered yet: start, stop and autostart wait for it. */
+  private spawning: Promise<void> | null = null;
 
-  constructor(readonly spec: ProcessSpec, private readonly host: ProcessHost) {
-    const file = (path: string | null) =>
-      path === null ? null : new OutputFile(path, (why) => this.notice(`output file ${why}`));
-    this.files = { stdout: file(spec.stdoutPath), stderr: file(spec.stderrPath) };
-  }
+  constructor(
+    readonly spec: ProcessSpec,
+    private readonly host: ProcessHost,
+    /** The definition's identity (diff.ts specKey), which its runs carry. */
+    private readonly key: string,
+  ) {}
 
   get name(): string {
     return this.spec.name;
@@ -163,6 +167,7 @@ export class SupervisedProcess implements RunOwner {
    * RUNNING (`started`), or with the error if it fails first.
    */
   async start(): Promise<Outcome> {
+    await this.spawning;
     if (RUNNING_STATES.includes(this.current)) return { ok: true, message: "already started" };
     if (this.current === "STOPPING") await this.waitFor((s) => s !== "STOPPING");
     if (this.host.isClosing()) {
@@ -172,6 +177,7 @@ export class SupervisedProcess implements RunOwner {
     this.backoff = 0;
     this.quickCrashes = 0;
     this.spawn();
+    await this.spawning;
     await this.waitFor((s) => s !== "STARTING");
     if (this.current === "RUNNING") return { ok: true, message: "started" };
     const error = this.lastError ??
@@ -184,8 +190,32 @@ export class SupervisedProcess implements RunOwner {
     if ((force || this.spec.program.autostart) && this.current === "STOPPED") this.spawn();
   }
 
+  /**
+   * Takes over a run an earlier agent started (the keeper kept it): as if it
+   * had been started now, with its real start time, so `starttime` counts
+   * from when it really began and an end it met while no agent ran is
+   * judged as any other (autorestart, backoff, FATAL).
+   */
+  adopt(handle: RunHandle): void {
+    const cfg = this.spec.program;
+    this.lastStart = handle.started;
+    const run = new Run(handle, this, cfg.stopsignal, cfg.stoptime * 1000);
+    this.run = run;
+    this.host.runsChanged();
+    this.changeState("STARTING", {
+      pid: run.pid,
+      message: `adopted: '${this.name}' with pid ${run.pid}, running since ${
+        new Date(run.started).toISOString()
+      }`,
+    });
+    const left = cfg.starttime * 1000 - (Date.now() - run.started);
+    this.cancelTimer = setLongTimeout(() => this.startTimeElapsed(run), Math.max(0, left));
+    run.ended.then((exit) => this.finish(run, exit));
+  }
+
   /** Stops the process and its whole group; resolves once it is stopped. */
   async stop(): Promise<Outcome> {
+    await this.spawning;
     switch (this.current) {
       case "BACKOFF":
         this.cancelTimer?.();
@@ -233,15 +263,16 @@ export class SupervisedProcess implements RunOwner {
     this.run.closeInput();
   }
 
-  reopenLogs(): void {
-    this.files.stdout?.reopen();
-    this.files.stderr?.reopen();
+  /** Lets go of the run without stopping it (its timers end; its launcher keeps it). */
+  detach(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.run = null;
   }
 
   /** After the last stop: no more output goes to the files. */
   dispose(): void {
-    this.files.stdout?.close();
-    this.files.stderr?.close();
+    this.host.launcher.dispose(this.name);
   }
 
   status(): StatusRow {
@@ -281,9 +312,8 @@ export class SupervisedProcess implements RunOwner {
     });
   }
 
-  /** Each chunk a run reads: to the file first, then the tail and the listeners. */
-  async output(stream: StreamName, view: Uint8Array): Promise<void> {
-    await this.files[stream]?.write(view);
+  /** Each chunk a run reads, once it is in its file: the tail and the listeners. */
+  output(stream: StreamName, view: Uint8Array): void {
     const offset = this.tails[stream].end;
     this.tails[stream].push(view);
     this.host.output(this, stream, offset, view);
@@ -296,9 +326,10 @@ export class SupervisedProcess implements RunOwner {
     this.spawnerr = null;
     this.lastError = null;
     this.lastStart = Date.now();
-    let child: Deno.ChildProcess;
-    try {
-      child = launch({
+    const started = this.host.launcher.start({
+      process: this.name,
+      key: this.key,
+      launch: {
         argv: cfg.argv,
         cwd: cfg.workingdir,
         env: {
@@ -311,21 +342,30 @@ export class SupervisedProcess implements RunOwner {
         user: cfg.user,
         discardStdout: this.spec.stdoutPath === null,
         discardStderr: this.spec.stderrPath === null,
-      });
-    } catch (e) {
-      const error = e instanceof TuttiError
-        ? e.toWire()
-        : { code: "ESPAWN" as ErrorCode, message: String(e) };
-      this.spawnerr = error.message;
-      this.lastError = { code: error.code, message: `${this.name}: spawn error: ${error.message}` };
-      this.changeState("STARTING", { message: `spawnerr: ${this.name}: ${error.message}` });
-      this.enterBackoff({ message: `spawnerr: ${this.name}: ${error.message}` });
-      return;
-    }
-    const run = new Run(child, this, cfg.stopsignal, cfg.stoptime * 1000, {
-      stdout: this.spec.stdoutPath !== null,
-      stderr: this.spec.stderrPath !== null,
+      },
+      stdout: this.spec.stdoutPath,
+      stderr: this.spec.stderrPath,
     });
+    this.spawning = started.then(
+      (handle) => this.begin(handle),
+      (e) => {
+        const error = e instanceof TuttiError
+          ? e.toWire()
+          : { code: "ESPAWN" as ErrorCode, message: String(e) };
+        this.spawnerr = error.message;
+        this.lastError = {
+          code: error.code,
+          message: `${this.name}: spawn error: ${error.message}`,
+        };
+        this.changeState("STARTING", { message: `spawnerr: ${this.name}: ${error.message}` });
+        this.enterBackoff({ message: `spawnerr: ${this.name}: ${error.message}` });
+      },
+    ).finally(() => this.spawning = null);
+  }
+
+  private begin(handle: RunHandle): void {
+    const cfg = this.spec.program;
+    const run = new Run(handle, this, cfg.stopsignal, cfg.stoptime * 1000);
     this.run = run;
     this.host.runsChanged();
     this.changeState("STARTING", {

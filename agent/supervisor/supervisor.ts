@@ -33,8 +33,12 @@ import { EventHub, type EventListener, type SupervisorEvent } from "./events.ts"
 import { EventLog } from "./event_log.ts";
 import { TAIL_BYTES } from "./output.ts";
 import { RUNNING_STATES } from "./states.ts";
+import { stopGroup } from "./process_group.ts";
+import { withTimeout } from "../../protocol/runtime/timers.ts";
 import { type RunRecord, StateFile, stopLeftovers } from "./state_file.ts";
 import type { StatusRow } from "./status.ts";
+import { DirectLauncher } from "./direct_launcher.ts";
+import type { Adoptable, Launcher } from "./run_handle.ts";
 import {
   type Outcome,
   type ProcessHost,
@@ -42,6 +46,9 @@ import {
   SupervisedProcess,
 } from "./supervised_process.ts";
 import { readPasswd } from "./users.ts";
+
+/** How long a kept run that is no longer configured gets after SIGTERM. */
+const UNADOPTED_STOP_MS = 10_000;
 
 export interface SupervisorOptions {
   /** Holds the state file, its lock, and the default output files (`programs/`). */
@@ -52,6 +59,11 @@ export interface SupervisorOptions {
   onEvent?: EventListener;
   /** Delay unit between BACKOFF retries: 1 s, 2 s, 3 s… by default, as supervisord. */
   backoffStepMs?: number;
+  /**
+   * Who starts the runs: the agent's keeper (they outlive the agent, and the
+   * next supervisor adopts them), or by default this process itself.
+   */
+  launcher?: Launcher;
 }
 
 /** A configuration file, or text pushed by a controller (`name` is used in messages). */
@@ -89,6 +101,9 @@ export class Supervisor {
   private sourceName = "";
   /** Processes left running by a killed agent: started again by the first load if unchanged. */
   private resume: Map<string, string> | null;
+  /** Runs the launcher kept from an earlier agent: adopted by the first load if unchanged. */
+  private adoptable: Map<string, Adoptable> | null = null;
+  private readonly launcher: Launcher;
   private readonly hub = new EventHub();
   private readonly outputListeners = new Set<OutputListener>();
   /** load, reload and shutdown run one at a time. */
@@ -105,7 +120,12 @@ export class Supervisor {
     resume: Map<string, string>,
   ) {
     this.resume = resume;
+    this.launcher = opts.launcher ??
+      new DirectLauncher((process, message) =>
+        this.emit({ type: "notice", time: Date.now(), process, message })
+      );
     this.host = {
+      launcher: this.launcher,
       emit: (e) => this.emit(e),
       output: (p, stream, offset, view) => {
         if (this.outputListeners.size === 0) return;
@@ -134,9 +154,13 @@ export class Supervisor {
     const stateFile = StateFile.acquire(opts.stateDir);
     Deno.mkdirSync(`${opts.stateDir}/programs`, { recursive: true });
     const eventLog = opts.eventLog ? new EventLog(opts.eventLog) : null;
-    const records = stateFile.read();
     const sup = new Supervisor(opts, stateFile, eventLog, new Map());
     if (opts.onEvent) sup.subscribe(opts.onEvent);
+    const kept = sup.launcher.adoptable();
+    sup.adoptable = new Map(kept.map((a) => [a.process, a]));
+    // What the launcher still holds is adopted, not stopped: only runs nobody holds any more are.
+    const held = new Set(kept.map((a) => a.handle.pid));
+    const records = stateFile.read().filter((r) => !held.has(r.pid));
     for (const { record, outcome } of await stopLeftovers(records)) {
       const what = `'${record.process}' (pid ${record.pid}) left by an earlier agent`;
       const said = {
@@ -273,7 +297,7 @@ export class Supervisor {
     for (const spec of specs) {
       let p = this.processes.get(spec.name);
       if (p === undefined || leaving.includes(spec.name)) {
-        p = new SupervisedProcess(spec, this.host);
+        p = new SupervisedProcess(spec, this.host, specKey(spec));
         fresh.push(p);
       }
       next.set(spec.name, p);
@@ -281,13 +305,43 @@ export class Supervisor {
     this.processes = next;
     const resume = this.resume;
     this.resume = null;
+    const adoptable = this.adoptable;
+    this.adoptable = null;
     for (const p of fresh) {
+      const kept = adoptable?.get(p.name);
+      if (kept !== undefined && kept.key === specKey(p.spec)) {
+        adoptable!.delete(p.name);
+        p.adopt(kept.handle);
+        continue;
+      }
       const resumed = resume?.get(p.name) === specKey(p.spec);
       if (resumed && !p.spec.program.autostart) {
         this.notice(`starting '${p.name}' again: it was running when the earlier agent died`);
       }
       p.autostart(resumed || wasRunning.has(p.name));
     }
+    // Kept runs of processes removed or changed while no agent ran: stopped, as a reload would.
+    await Promise.all([...adoptable?.values() ?? []].map((a) => this.stopUnadopted(a)));
+  }
+
+  private async stopUnadopted(a: Adoptable): Promise<void> {
+    const pid = a.handle.pid;
+    this.emit({
+      type: "notice",
+      time: Date.now(),
+      process: a.process,
+      pid,
+      message:
+        `'${a.process}' (pid ${pid}) left by an earlier agent is no longer in the configuration as it was: stopping it`,
+    });
+    const outcome = await stopGroup(pid, "SIGTERM", UNADOPTED_STOP_MS).catch(() => "not permitted");
+    if (outcome === "killed") {
+      this.notice(
+        `'${a.process}' (pid ${pid}): killed with SIGKILL after ${UNADOPTED_STOP_MS / 1000} s`,
+      );
+    }
+    await withTimeout(a.handle.drained, 1000, () => {});
+    a.handle.release();
   }
 
   // ---- control
@@ -385,7 +439,7 @@ export class Supervisor {
 
   /** After a rotation (SIGUSR2, `programs reopen-logs`): output files and the event log are reopened. */
   reopenLogs(): void {
-    for (const p of this.processes.values()) p.reopenLogs();
+    this.launcher.reopen();
     this.eventLog?.reopen();
   }
 
@@ -403,6 +457,24 @@ export class Supervisor {
       this.released = true;
       this.stateFile.release();
       this.eventLog?.close();
+    });
+  }
+
+  /**
+   * Lets go of every process without stopping it: nothing is started,
+   * restarted or stopped any more, the state dir is released. For a restart
+   * in place, where the launcher (the keeper) keeps the runs for the next
+   * supervisor to adopt.
+   */
+  detach(): Promise<void> {
+    return this.serially(() => {
+      if (this.closing) return Promise.resolve();
+      this.closing = true;
+      for (const p of this.processes.values()) p.detach();
+      this.released = true;
+      this.stateFile.release();
+      this.eventLog?.close();
+      return Promise.resolve();
     });
   }
 

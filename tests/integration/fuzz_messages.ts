@@ -79,8 +79,13 @@ export function parseSeed(text: string | undefined): number {
 
 // ---------------------------------------------------------------- subjects
 
-/** Every verb but `shutdown`: a well-formed one would stop the agent under test. */
-export const FUZZ_VERBS: readonly string[] = VERBS.filter((v) => v !== "shutdown");
+/**
+ * Every verb but `shutdown` and `upgrade`: a well-formed one would stop the
+ * agent under test, or re-execute it.
+ */
+export const FUZZ_VERBS: readonly string[] = VERBS.filter((v) =>
+  v !== "shutdown" && v !== "upgrade"
+);
 
 /** Verbs no agent knows (ENOSYS), among them names of Object.prototype. */
 export const UNKNOWN_VERBS = [
@@ -731,6 +736,7 @@ const ACTING = new Map<string, (m: Record<string, unknown>) => boolean>([
   ["input", (m) => (parseInputRequest(m), true)],
   ["programs", (m) => parseProgramsRequest(m).action !== "status"],
   ["shutdown", () => true],
+  ["upgrade", () => true],
 ]);
 
 export type Verdict =

@@ -77,6 +77,7 @@ const ACTING: [string, Record<string, unknown>][] = [
   ["programs", { action: "reload" }],
   ["programs", { action: "reopen" }],
   ["shutdown", {}],
+  ["upgrade", {}],
 ];
 
 Deno.test("fuzz messages: classify never lets through a request the agent would act on", () => {
