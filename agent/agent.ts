@@ -11,6 +11,7 @@ import { Connection } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { verbHandlers } from "./handlers.ts";
 import { Identity } from "./identity.ts";
+import { KeeperLink } from "./keeper_link.ts";
 import { LiveBudget } from "./live_output.ts";
 import { log, RateLimitedLog } from "./log.ts";
 import { programHandlers } from "./program_handlers.ts";
@@ -39,10 +40,13 @@ export interface Lifecycle {
   onKill(fn: () => void): void;
   /** The `shutdown` verb: a stop requested by a controller. */
   requestStop(): void;
+  /** The `upgrade` verb: re-execute in place, every process kept. */
+  requestRestart(): void;
 }
 
 export class Agent {
   private constructor(
+    private readonly keeper: KeeperLink,
     private readonly conn: Connection,
     private readonly presence: Presence,
     private readonly table: ProcessTable,
@@ -61,9 +65,10 @@ export class Agent {
     const identity = new Identity(opts.name, opts.labels, opts.heartbeatMs, opts.telemetryMs);
     // Refused before connecting: an agent asked for telemetry it cannot give should not start.
     if (opts.telemetryMs > 0) requireLinux("--telemetry");
-    const spool = new SpoolDir(`${opts.stateDir}/spool`);
-    await spool.prepare();
+    const spool = new SpoolDir(opts.stateDir);
     const flags = await resolveConnectFlags(opts.connect);
+    // Before anything else touches the state directory: a second agent on it is refused here.
+    const keeper = await KeeperLink.open(opts.stateDir, log);
     const programs = await Programs.open({
       host: opts.name,
       stateDir: opts.stateDir,
@@ -78,20 +83,30 @@ export class Agent {
         life.stopRequested.then(() => null),
       ]);
       if (opened === null) {
-        await programs.shutdown();
+        await Promise.all([programs.shutdown(), keeper.close(false)]);
         return null;
       }
       conn = opened;
     } catch (e) {
-      await programs.shutdown();
+      await Promise.all([programs.shutdown(), keeper.close(false)]);
       throw e;
     }
     const outbox = new Outbox(conn, opts.name);
     const budget = new LiveBudget(conn, opts.liveWindow);
     const table = new ProcessTable(
-      { host: opts.name, outbox, subjects, spool, budget },
+      { host: opts.name, outbox, subjects, spool, budget, keeper },
       { keep: opts.keep, keepForMs: opts.keepForMs },
     );
+    const adopted = keeper.welcome.procs;
+    table.adopt(adopted);
+    if (adopted.length > 0) {
+      log(`adopted ${table.running} running process(es) from keeper ${keeper.welcome.keeperPid}`);
+    }
+    keeper.listen({
+      grew: (m) => table.grew(m),
+      exited: (m) => table.exitedMsg(m),
+      lost: () => log("the keeper went away: its processes are lost"),
+    });
     const presence = new Presence(outbox, subjects, identity, () => table.running);
     const host = opts.name;
     const watches = new WatchTable({
@@ -109,6 +124,7 @@ export class Agent {
         ...programHandlers(programs, {
           running: () => table.running,
           request: () => life.requestStop(),
+          restart: () => life.requestRestart(),
         }),
       ]),
       opts.maxPayload,
@@ -135,7 +151,7 @@ export class Agent {
       : null;
     const every = opts.telemetryMs > 0 ? `, telemetry every ${opts.telemetryMs} ms` : "";
     log(`${opts.name} ready (prefix ${opts.prefix}, state ${opts.stateDir}${every})`);
-    return new Agent(conn, presence, table, dispatcher, watches, telemetry, programs);
+    return new Agent(keeper, conn, presence, table, dispatcher, watches, telemetry, programs);
   }
 
   /** Resolves when the connection is closed for good. */
@@ -157,6 +173,22 @@ export class Agent {
     this.telemetry?.stop();
     this.presence.bye();
     await Promise.all([this.stopProcesses(), this.programs.shutdown()]);
+    await this.keeper.close(true);
+    await this.conn.close();
+  }
+
+  /**
+   * Leaves every process running with the keeper (a restart or an upgrade
+   * in place): no new requests, watches cancelled, bye, detach, close. The
+   * next agent on this state directory adopts them.
+   */
+  async detach(): Promise<void> {
+    this.dispatcher.stop();
+    if (!await within(this.watches.close(), WATCH_CLOSE_MS)) log("some watches did not end");
+    this.telemetry?.stop();
+    this.presence.bye();
+    await this.programs.shutdown();
+    await this.keeper.close(false);
     await this.conn.close();
   }
 

@@ -78,32 +78,37 @@ export function verbHandlers(
   return new Map<string, Handler>([
     ["ping", () => ({ body: identity.ping(table.running) })],
 
-    ["run", (m) => {
-      const { proc, existing } = table.run(parseRunRequest(m));
+    ["run", async (m) => {
+      const { proc, existing } = await table.run(parseRunRequest(m));
       return { body: { proc: proc.info, existing }, proc: proc.id };
     }],
 
-    ["signal", (m) => {
+    ["signal", async (m) => {
       const req = parseSignalRequest(m);
       const graceMs = req.grace === undefined ? undefined : req.grace * 1000;
-      const results = req.procs.map((id) => {
-        const p = table.get(id);
+      const results = await Promise.all(req.procs.map(async (id) => {
+        const p = await table.lookup(id);
         if (!p) return { proc: id, ok: false, error: noSuchProcess(id, identity.name).toWire() };
+        if (!p.running) return { proc: id, ok: true }; // it has exited: the intent holds
         try {
           p.signal(req.signal, graceMs);
           return { proc: id, ok: true };
         } catch (e) {
           return { proc: id, ok: false, error: toWireError(e) };
         }
-      });
+      }));
       return { body: { results } };
     }],
 
-    ["ps", (m) => ({ body: { procs: table.list(parsePsRequest(m)) } })],
+    ["ps", async (m) => {
+      const req = parsePsRequest(m);
+      await table.settled();
+      return { body: { procs: table.list(req) } };
+    }],
 
     ["logs", async (m) => {
       const req = parseLogsRequest(m);
-      const p = table.get(req.proc);
+      const p = await table.lookup(req.proc);
       if (!p) throw noSuchProcess(req.proc, identity.name);
       // Read the state first: if the process has exited now, `size` is final.
       const exited = !p.running;

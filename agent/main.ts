@@ -5,13 +5,18 @@
  * start).
  */
 import { Agent } from "./agent.ts";
+import { keeperMain } from "./keeper/keeper_main.ts";
+import { reexec } from "./reexec.ts";
 import { log } from "./log.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
 import { type AgentOptions, parseAgentOptions, USAGE } from "./options.ts";
 
 const STOP_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+const RESTART_SIGNAL: Deno.Signal = "SIGUSR1";
 
 export async function agentMain(args: string[]): Promise<number> {
+  // The keeper is this same program under another word; the agent starts it itself.
+  if (args[0] === "keeper") return keeperMain(args.slice(1));
   let opts: AgentOptions;
   try {
     opts = parseAgentOptions(args);
@@ -30,24 +35,38 @@ export async function agentMain(args: string[]): Promise<number> {
   // Installed before connecting: a stop must work while the broker is still unreachable.
   let signals = 0;
   let kill = () => {};
-  const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
+  const { promise: stopRequested, resolve: request } = Promise.withResolvers<"stop" | "reexec">();
+  const requestStop = () => request("stop");
   const onSignal = () => {
     signals++;
     if (signals === 1) requestStop();
     else kill();
   };
   for (const s of STOP_SIGNALS) Deno.addSignalListener(s, onSignal);
+  // SIGUSR1: restart in place, keeping every process (after installing a new agent, say).
+  const onRestart = () => request("reexec");
+  Deno.addSignalListener(RESTART_SIGNAL, onRestart);
 
   try {
     const agent = await Agent.start(opts, {
-      stopRequested,
+      stopRequested: stopRequested.then(() => {}),
       onKill: (fn) => kill = fn,
-      requestStop: () => requestStop(),
+      requestStop,
+      requestRestart: () => request("reexec"),
     });
     if (agent === null) return 0; // stopped before the broker answered
     kill = () => agent.killAll();
     const closed = agent.closed;
-    const why = await Promise.race([stopRequested.then(() => "stop" as const), closed]);
+    const why = await Promise.race([stopRequested, closed]);
+    if (why === "reexec") {
+      log("restarting in place: every process stays with the keeper");
+      await agent.detach();
+      for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
+      Deno.removeSignalListener(RESTART_SIGNAL, onRestart);
+      const failed = reexec();
+      log(`cannot restart: ${failed.message}; exiting (the processes stay with the keeper)`);
+      return 1;
+    }
     if (why !== "stop") {
       log(`connection closed${why instanceof Error ? `: ${why.message}` : ""}`);
       return 1;
@@ -60,6 +79,7 @@ export async function agentMain(args: string[]): Promise<number> {
     return 1;
   } finally {
     for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
+    Deno.removeSignalListener(RESTART_SIGNAL, onRestart);
   }
 }
 

@@ -1,25 +1,28 @@
 /**
- * One process the agent started, from spawn to exit: its `ProcInfo`, the
- * pumps that copy its output to the spool and the live stream, its timeout,
- * signal escalation, and its `started` / `exit` events.
+ * One process as the agent sees it: the keeper (agent/keeper/) owns the
+ * child and its pipes; the agent holds its `ProcInfo`, reads what the keeper
+ * spools (SpoolTail) into the live stream and the output watches, enforces
+ * its timeout, signals its group, and publishes its `started` / `output` /
+ * `dropped` / `exit` events.
  *
- * The pipes are read continuously, so a child never blocks because nobody
- * reads its output; the spool write is the only backpressure. The process
- * counts as exited once its leader has exited *and* its output pipes are
- * closed, so `exit` comes after the last output event and `logs` can promise
- * completeness. (A background descendant that keeps the pipes open keeps the
- * process running: signal the group to end it.)
+ * A process is either started by this agent or adopted from the keeper
+ * after the agent restarted. An adopted one carries on from the keeper's
+ * notes: event numbers continue, a pending timeout is re-armed, and the
+ * output written while no agent ran is announced as a `dropped` range
+ * (reason `restart`: it is in the spool) before live output resumes.
  */
-import type { ProcInfo, RunRequest, StreamName } from "../protocol/messages.ts";
+import type { ProcInfo, StreamName } from "../protocol/messages.ts";
 import { setLongTimeout } from "../protocol/runtime/timers.ts";
 import type { SignalName } from "../protocol/signals.ts";
 import type { Subjects } from "../protocol/subjects.ts";
-import { childExit } from "./child_exit.ts";
+import type { KeeperLink } from "./keeper_link.ts";
+import type { GrewMsg, KeptInfo } from "./keeper/messages.ts";
 import { type LiveBudget, LiveStream } from "./live_output.ts";
 import { log } from "./log.ts";
 import type { Outbox } from "./outbox.ts";
 import { ProcEvents } from "./proc_events.ts";
-import { signalGroup, spawnGroup, type SpawnSpec } from "./spawn.ts";
+import { signalGroup } from "./spawn.ts";
+import { SpoolTail } from "./spool_tail.ts";
 import type { SpoolDir } from "./spool.ts";
 
 /** What every process needs from the agent. */
@@ -29,6 +32,7 @@ export interface ProcessContext {
   subjects: Subjects;
   spool: SpoolDir;
   budget: LiveBudget;
+  keeper: KeeperLink;
   /** Called once, after the `exit` event. */
   onExit(p: ManagedProcess): void;
 }
@@ -36,62 +40,79 @@ export interface ProcessContext {
 /** Sees every chunk after it is in the spool (watches on a process's output). */
 export type OutputListener = (stream: StreamName, offset: number, data: Uint8Array) => void;
 
-const DEFAULT_GRACE_S = 5;
-/** The agent never changes directory: what a process without `cwd` runs in. */
-const AGENT_CWD = Deno.cwd();
+export const DEFAULT_GRACE_S = 5;
 
 export class ManagedProcess {
   readonly info: ProcInfo;
   /** Resolves after the `exit` event was published. */
   readonly done: Promise<void>;
-  private readonly child: Deno.ChildProcess;
+  private readonly ended = Promise.withResolvers<void>();
   private readonly events: ProcEvents;
   /** Where and why a spool file stopped being written (disk full...): bytes from there are lost. */
   readonly spoolFailure: Partial<Record<StreamName, { at: number; why: string }>> = {};
-  /** Cancels the `timeout` of the request, if any. */
+  private readonly tails: Record<StreamName, SpoolTail>;
+  private readonly live: Record<StreamName, LiveStream> | null;
   private cancelTimeout = () => {};
-  private leaderExited = false;
   private readonly outputListeners = new Set<OutputListener>();
   private readonly exitListeners = new Set<(info: ProcInfo) => void>();
 
-  /** Spawns (synchronously: a spawn error throws before anything is recorded) and starts pumping. */
   constructor(
-    readonly id: string,
-    /** Identity of the command, for idempotent retries. */
-    readonly key: string,
-    spec: SpawnSpec,
-    req: RunRequest,
+    private readonly kept: KeptInfo,
     private readonly ctx: ProcessContext,
+    adopted: boolean,
   ) {
-    this.child = spawnGroup(spec);
     this.info = {
-      id,
-      host: ctx.host,
-      pid: this.child.pid,
-      argv: spec.argv,
-      cwd: spec.cwd ?? AGENT_CWD,
+      ...procInfo(kept, ctx.host),
       state: "running",
-      started: Date.now(),
       ended: null,
       code: null,
       signal: null,
-      timedOut: false,
-      stdout: 0,
-      stderr: 0,
     };
-    this.events = new ProcEvents(ctx.outbox, ctx.subjects, id);
-    this.events.started(this.info);
-    const live = req.live ?? true;
-    const out = live ? new LiveStream(ctx.budget, this.events, "stdout") : null;
-    const err = live ? new LiveStream(ctx.budget, this.events, "stderr") : null;
-    if (req.timeout !== undefined) {
-      const graceMs = (req.grace ?? DEFAULT_GRACE_S) * 1000;
-      this.cancelTimeout = setLongTimeout(() => {
-        this.info.timedOut = true;
-        this.signal("SIGTERM", graceMs);
-      }, req.timeout * 1000);
+    this.events = new ProcEvents(
+      ctx.outbox,
+      ctx.subjects,
+      kept.id,
+      adopted ? kept.seq + 1 : 0,
+      () => this.note(),
+    );
+    this.live = kept.live
+      ? {
+        stdout: new LiveStream(ctx.budget, this.events, "stdout"),
+        stderr: new LiveStream(ctx.budget, this.events, "stderr"),
+      }
+      : null;
+    const tail = (stream: StreamName) =>
+      new SpoolTail(
+        ctx.spool.path(kept.id, stream),
+        stream,
+        kept[stream],
+        (offset, data) => this.output(stream, offset, data),
+        (why) => log(`process ${kept.id}: ${why}`),
+      );
+    this.tails = { stdout: tail("stdout"), stderr: tail("stderr") };
+    if (!adopted) this.events.started(this.info);
+    else {
+      for (const stream of ["stdout", "stderr"] as const) {
+        if (kept.live && kept[stream] > 0) {
+          this.events.dropped({ stream, offset: 0, bytes: kept[stream], reason: "restart" });
+        }
+      }
     }
-    this.done = this.supervise(out, err);
+    for (const stream of ["stdout", "stderr"] as const) {
+      const f = kept.spoolFailure?.[stream];
+      if (f) this.spoolFailed(stream, f);
+    }
+    this.armTimeout();
+    this.done = this.ended.promise;
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  /** Identity of the command, for idempotent retries. */
+  get key(): string {
+    return this.kept.key;
   }
 
   get pgid(): number {
@@ -108,7 +129,8 @@ export class ManagedProcess {
    */
   signal(signal: SignalName, graceMs?: number): void {
     if (!this.running) return;
-    signalGroup(this.pgid, signal, !this.leaderExited);
+    // The keeper has not reaped the leader while it says the process runs: its pid is its own.
+    signalGroup(this.pgid, signal, true);
     if (graceMs !== undefined && signal !== "SIGKILL") {
       // Not cancelled by the exit: a descendant that ignored the signal and
       // no longer holds the pipes is still in the group and must go too.
@@ -134,66 +156,98 @@ export class ManagedProcess {
     return () => this.exitListeners.delete(fn);
   }
 
-  private async supervise(out: LiveStream | null, err: LiveStream | null): Promise<void> {
-    let ended = 0;
-    const status = childExit(this.child).then((s) => {
-      ended = Date.now();
-      this.leaderExited = true;
-      return s;
-    });
-    const [s] = await Promise.all([
-      status,
-      this.pump("stdout", this.child.stdout, out),
-      this.pump("stderr", this.child.stderr, err),
-    ]);
+  /** The keeper spooled more. */
+  grew(msg: GrewMsg): void {
+    if (msg.failure) this.spoolFailed(msg.stream, msg.failure);
+    this.info[msg.stream] = msg.size;
+    const failed = this.spoolFailure[msg.stream];
+    this.tails[msg.stream].grew(failed ? Math.min(failed.at, msg.size) : msg.size);
+  }
+
+  /** The keeper saw it end (leader reaped, pipes closed): the rest of the output, then `exit`. */
+  exited(final: KeptInfo): void {
+    if (!this.running) return;
+    for (const stream of ["stdout", "stderr"] as const) {
+      const failure = final.spoolFailure?.[stream];
+      this.grew({ t: "grew", id: final.id, stream, size: final[stream], failure });
+      this.tails[stream].close();
+      this.live?.[stream].finish();
+      if (failure && final[stream] > failure.at) {
+        const bytes = final[stream] - failure.at;
+        this.events.dropped({
+          stream,
+          offset: failure.at,
+          bytes,
+          reason: "spool",
+          why: failure.why,
+        });
+      }
+    }
     this.cancelTimeout();
-    out?.finish();
-    err?.finish();
     const info = this.info;
     info.state = "exited";
-    info.ended = ended;
-    info.signal = s.signal;
-    info.code = s.code;
-    if (s.unreadable) log(`process ${this.id}: ${s.unreadable}`);
+    info.ended = final.ended;
+    info.code = final.code;
+    info.signal = final.signal;
+    if (final.lost) log(`process ${this.id}: ${final.lost}`);
     this.events.exit(info);
     this.ctx.onExit(this);
     for (const fn of this.exitListeners) tell(() => fn(info));
     this.exitListeners.clear();
     this.outputListeners.clear();
+    this.ended.resolve();
   }
 
-  private async pump(
-    stream: StreamName,
-    pipe: ReadableStream<Uint8Array>,
-    live: LiveStream | null,
-  ): Promise<void> {
-    const spool = this.ctx.spool.writer(this.id, stream);
-    const reader = pipe.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        const offset = this.info[stream];
-        if (!this.spoolFailure[stream]) {
-          try {
-            await spool.write(value);
-          } catch (e) {
-            // Keep reading: a full disk must not block the child. `logs` reports the loss.
-            const why = `spool ${spool.path}: ${(e as Error).message}`;
-            this.spoolFailure[stream] = { at: offset, why };
-            log(`process ${this.id}: ${why}`);
-          }
-        }
-        this.info[stream] = offset + value.length;
-        live?.chunk(offset, value);
-        for (const fn of this.outputListeners) tell(() => fn(stream, offset, value));
-      }
-    } catch (e) {
-      log(`process ${this.id}: reading ${stream}: ${(e as Error).message}`);
-    } finally {
-      spool.close();
-    }
+  private output(stream: StreamName, offset: number, data: Uint8Array): void {
+    this.live?.[stream].chunk(offset, data);
+    for (const fn of this.outputListeners) tell(() => fn(stream, offset, data));
   }
+
+  /** Bytes past `failure.at` never reached the spool: announced at exit, once the size is final. */
+  private spoolFailed(stream: StreamName, failure: { at: number; why: string }) {
+    if (this.spoolFailure[stream]) return;
+    this.spoolFailure[stream] = failure;
+    log(`process ${this.id}: ${failure.why}`);
+  }
+
+  private armTimeout(): void {
+    const { timeoutAt, graceMs } = this.kept;
+    if (timeoutAt === null || this.kept.timedOut) return;
+    this.cancelTimeout = setLongTimeout(() => {
+      this.info.timedOut = true;
+      this.note();
+      this.signal("SIGTERM", graceMs ?? DEFAULT_GRACE_S * 1000);
+    }, Math.max(0, timeoutAt - Date.now()));
+  }
+
+  /** Tells the keeper how far this agent got, for the next agent to carry on. */
+  private note(): void {
+    this.ctx.keeper.note({
+      id: this.id,
+      seq: this.events.lastSeq,
+      reported: !this.running,
+      timedOut: this.info.timedOut,
+    });
+  }
+}
+
+/** The wire's view of a process the keeper holds. */
+export function procInfo(kept: KeptInfo, host: string): ProcInfo {
+  return {
+    id: kept.id,
+    host,
+    pid: kept.pid,
+    argv: kept.argv,
+    cwd: kept.cwd,
+    state: kept.ended === null ? "running" : "exited",
+    started: kept.started,
+    ended: kept.ended,
+    code: kept.code,
+    signal: kept.signal,
+    timedOut: kept.timedOut,
+    stdout: kept.stdout,
+    stderr: kept.stderr,
+  };
 }
 
 /** A listener's bug must not stop a pump or an exit. */

@@ -66,7 +66,12 @@ Runs the tutti agent: connects to NATS and runs, signals and watches processes o
       --event-log FILE  supervision events, one JSON line each (default
                         STATE-DIR/events.log)
 ${CONNECT_USAGE}
-  -h, --help            this text`;
+  -h, --help            this text
+
+Processes started by run belong to a keeper (agent keeper, started by the agent on its state
+directory), so they outlive the agent: one restarted on the same --state-dir adopts them.
+SIGTERM or SIGINT: a clean stop, every process and program stopped first.
+SIGUSR1: restart in place (re-exec from the program on disk), every process kept.`;
 
 const OPTIONS = {
   server: { type: "string", short: "s", multiple: true },

@@ -9,17 +9,30 @@ import type { Subjects } from "../protocol/subjects.ts";
 import type { Outbox } from "./outbox.ts";
 
 export class ProcEvents {
-  private seq = 0;
   private readonly base: string;
 
-  constructor(private readonly outbox: Outbox, subjects: Subjects, private readonly id: string) {
+  /** `seq`: the next event's number (0 for a new process; an adopted one carries on). */
+  constructor(
+    private readonly outbox: Outbox,
+    subjects: Subjects,
+    private readonly id: string,
+    private seq = 0,
+    /** Called after every event is published (the agent notes its number with the keeper). */
+    private readonly afterEach: () => void = () => {},
+  ) {
     // proc(host, id, "*") ends in ".*": keep everything up to the last dot.
     const s = subjects.proc(outbox.host, id, "*");
     this.base = s.slice(0, s.length - 1);
   }
 
+  /** The number of the last event published (-1: none yet). */
+  get lastSeq(): number {
+    return this.seq - 1;
+  }
+
   started(info: ProcInfo): void {
     this.outbox.cbor(this.base + "started", "started", info, this.extra());
+    this.afterEach();
   }
 
   output(stream: StreamName, offset: number, data: Uint8Array): void {
@@ -27,16 +40,19 @@ export class ProcEvents {
     extra[H.stream] = stream;
     extra[H.offset] = offset;
     this.outbox.raw(this.base + stream, stream, data, extra);
+    this.afterEach();
   }
 
   dropped(body: Omit<DroppedEvent, "v">): void {
     const extra = this.extra();
     extra[H.stream] = body.stream;
     this.outbox.cbor(this.base + "dropped", "dropped", body, extra);
+    this.afterEach();
   }
 
   exit(info: ProcInfo): void {
     this.outbox.cbor(this.base + "exit", "exit", info, this.extra());
+    this.afterEach();
   }
 
   private extra(): Record<string, string | number> {

@@ -1,15 +1,26 @@
 /**
  * The agent's process table: id → process, idempotent `run`, generated ids,
- * and the expiry of exited entries (by count and by age) with their spool
- * files. Exited entries stay so that a controller that lost its connection
- * can recover every exit status with `ps`.
+ * and the expiry of exited entries (by count and by age) with their records
+ * and spool files. Exited entries stay so that a controller that lost its
+ * connection can recover every exit status with `ps`; an exited entry is
+ * its `ProcInfo` and nothing more.
+ *
+ * The keeper holds the processes themselves. A restarted agent fills its
+ * table from the keeper's (`adopt`): running processes carry on, those that
+ * ended while no agent ran have their `exit` published now.
  */
 import { TuttiError } from "../protocol/errors.ts";
 import { newId } from "../protocol/runtime/ids.ts";
 import { setLongTimeout, UNREF_CLOCK } from "../protocol/runtime/timers.ts";
 import type { ProcInfo, PsRequest, RunRequest, StreamName } from "../protocol/messages.ts";
-import { ManagedProcess, type OutputListener, type ProcessContext } from "./managed_process.ts";
-import type { SpawnSpec } from "./spawn.ts";
+import {
+  DEFAULT_GRACE_S,
+  ManagedProcess,
+  type OutputListener,
+  type ProcessContext,
+  procInfo,
+} from "./managed_process.ts";
+import type { ExitedMsg, GrewMsg, KeptInfo, SpawnSpec } from "./keeper/messages.ts";
 
 export interface TableLimits {
   /** Exited entries kept. */
@@ -18,10 +29,23 @@ export interface TableLimits {
   keepForMs: number;
 }
 
+/** An exited process: what `ps` shows, what `logs` needs, nothing else. */
+export interface ExitedProcess {
+  readonly id: string;
+  readonly key: string;
+  readonly info: ProcInfo;
+  readonly spoolFailure: ManagedProcess["spoolFailure"];
+  readonly running: false;
+}
+
+type Entry = ManagedProcess | ExitedProcess;
+
 export class ProcessTable {
-  private readonly procs = new Map<string, ManagedProcess>();
+  private readonly procs = new Map<string, Entry>();
   /** Exited entries in the order they exited: the oldest is first to expire. */
-  private readonly exited = new Map<string, ManagedProcess>();
+  private readonly exited = new Map<string, ExitedProcess>();
+  /** Runs waiting for the keeper's answer, by id: a retry of one joins it. */
+  private readonly starting = new Map<string, { key: string; started: Promise<ManagedProcess> }>();
   private runningCount = 0;
   private cancelExpiry = () => {};
   private expiryAt = Infinity;
@@ -38,16 +62,33 @@ export class ProcessTable {
     return this.runningCount;
   }
 
-  get(id: string): ManagedProcess | undefined {
+  get(id: string): Entry | undefined {
     return this.procs.get(id);
   }
 
   /**
-   * Starts `req`, or answers the existing process when the id is taken by the
-   * same command (a retry). Synchronous up to the spawn, so two copies of one
-   * request can never both start.
+   * `id`'s entry, once a run of it that is still being started has been
+   * answered: a request that follows a `run` (a signal sent right after it)
+   * must find the process, as it did when spawning was synchronous.
    */
-  run(req: RunRequest): { proc: ManagedProcess; existing: boolean } {
+  async lookup(id: string): Promise<Entry | undefined> {
+    const pending = this.starting.get(id);
+    if (pending) await pending.started.catch(() => {});
+    return this.procs.get(id);
+  }
+
+  /** Resolves once every run being started has been answered (for `ps`). */
+  async settled(): Promise<void> {
+    if (this.starting.size === 0) return;
+    await Promise.all([...this.starting.values()].map((s) => s.started.catch(() => {})));
+  }
+
+  /**
+   * Starts `req`, or answers the existing process when the id is taken by the
+   * same command (a retry). The id is taken before the keeper is asked, so
+   * two copies of one request can never both start.
+   */
+  async run(req: RunRequest): Promise<{ proc: Entry; existing: boolean }> {
     const spec: SpawnSpec = {
       argv: req.argv ?? ["/bin/sh", "-c", req.shell!],
       cwd: req.cwd,
@@ -68,10 +109,76 @@ export class ProcessTable {
         })`,
       );
     }
-    const proc = new ManagedProcess(id, key, spec, req, this.ctx);
+    const pending = this.starting.get(id);
+    if (pending) {
+      if (pending.key !== key) {
+        throw new TuttiError(
+          "EEXIST",
+          `process id ${id} is being started on ${this.ctx.host} by another command`,
+        );
+      }
+      return { proc: await pending.started, existing: true };
+    }
+    const started = this.start(id, key, spec, req);
+    this.starting.set(id, { key, started });
+    try {
+      return { proc: await started, existing: false };
+    } finally {
+      this.starting.delete(id);
+    }
+  }
+
+  private async start(id: string, key: string, spec: SpawnSpec, req: RunRequest) {
+    const kept = await this.ctx.keeper.spawn({
+      id,
+      key,
+      spec,
+      live: req.live ?? true,
+      timeoutAt: req.timeout === undefined ? null : Date.now() + req.timeout * 1000,
+      graceMs: req.timeout === undefined ? null : (req.grace ?? DEFAULT_GRACE_S) * 1000,
+    });
+    const proc = new ManagedProcess(kept, this.ctx, false);
     this.procs.set(id, proc);
     this.runningCount++;
-    return { proc, existing: false };
+    return proc;
+  }
+
+  /**
+   * What the keeper holds when this agent attaches: processes still running
+   * carry on, those that ended meanwhile have their `exit` published (once:
+   * the keeper notes it), the rest are history for `ps` and `logs`.
+   */
+  adopt(procs: KeptInfo[]): void {
+    for (const kept of procs) {
+      if (this.procs.has(kept.id)) continue;
+      if (kept.ended !== null && kept.reported) {
+        // Its exit went out from an earlier agent: history, without a word.
+        const info = procInfo(kept, this.ctx.host);
+        this.remember({
+          id: kept.id,
+          key: kept.key,
+          info,
+          spoolFailure: kept.spoolFailure ?? {},
+          running: false,
+        });
+        continue;
+      }
+      const proc = new ManagedProcess(kept, this.ctx, true);
+      this.procs.set(kept.id, proc);
+      this.runningCount++;
+      if (kept.ended !== null) proc.exited(kept);
+    }
+    this.expire();
+  }
+
+  grew(msg: GrewMsg): void {
+    const p = this.procs.get(msg.id);
+    if (p?.running) p.grew(msg);
+  }
+
+  exitedMsg(msg: ExitedMsg): void {
+    const p = this.procs.get(msg.info.id);
+    if (p?.running) p.exited(msg.info);
   }
 
   list(req: PsRequest): ProcInfo[] {
@@ -101,13 +208,13 @@ export class ProcessTable {
       const t = setTimeout(() => cb(p.info), 0);
       return () => clearTimeout(t);
     }
-    return p.onExit((info) => cb(info));
+    return (p as ManagedProcess).onExit((info) => cb(info));
   }
 
   /** `cb` with every chunk `id` writes from now on. */
   onOutput(id: string, cb: OutputListener): () => void {
     const p = this.known(id);
-    return p.running ? p.onOutput(cb) : () => {};
+    return p.running ? (p as ManagedProcess).onOutput(cb) : () => {};
   }
 
   /** Spooled output of `id` from `offset` (up to what has been written). */
@@ -116,7 +223,7 @@ export class ProcessTable {
     return this.ctx.spool.read(id, stream, offset, limit, p.info[stream]);
   }
 
-  private known(id: string): ManagedProcess {
+  private known(id: string): Entry {
     const p = this.procs.get(id);
     if (!p) throw new TuttiError("ESRCH", `no process ${JSON.stringify(id)} on ${this.ctx.host}`);
     return p;
@@ -124,7 +231,7 @@ export class ProcessTable {
 
   /** Processes still running (for a clean stop). */
   runningProcs(): ManagedProcess[] {
-    return [...this.procs.values()].filter((p) => p.running);
+    return [...this.procs.values()].filter((p): p is ManagedProcess => p.running);
   }
 
   /** A fresh `p…` id (protocol/runtime/ids.ts), never one the table holds. */
@@ -137,20 +244,34 @@ export class ProcessTable {
 
   private exitedNow(p: ManagedProcess): void {
     this.runningCount--;
-    this.exited.set(p.id, p);
+    // Only the metadata stays: the process object, its tails and listeners go.
+    this.remember({
+      id: p.id,
+      key: p.key,
+      info: p.info,
+      spoolFailure: p.spoolFailure,
+      running: false,
+    });
     this.expire();
+  }
+
+  private remember(entry: ExitedProcess): void {
+    this.procs.set(entry.id, entry);
+    this.exited.set(entry.id, entry);
   }
 
   /** Drops exited entries beyond `keep` or older than `keepFor`, then arms one timer for the next. */
   private expire(): void {
     const now = Date.now();
+    const gone: string[] = [];
     for (const [id, p] of this.exited) {
       const old = (p.info.ended ?? now) + this.limits.keepForMs <= now;
       if (!old && this.exited.size <= this.limits.keep) break;
       this.exited.delete(id);
       this.procs.delete(id);
-      this.ctx.spool.remove(id);
+      gone.push(id);
     }
+    this.ctx.keeper.forget(gone);
     const first = this.exited.values().next();
     const at = first.done ? Infinity : (first.value.info.ended ?? now) + this.limits.keepForMs;
     if (at === this.expiryAt) return;

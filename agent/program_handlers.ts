@@ -3,6 +3,7 @@
  * `programs` (status, start, stop, restart, reload, apply, reopen), `tail`,
  * `follow`, `input`, and `shutdown` (stop this agent, after the reply).
  */
+import { preflight } from "./reexec.ts";
 import { TuttiError } from "../protocol/errors.ts";
 import { withTimeout } from "../protocol/runtime/timers.ts";
 import {
@@ -25,7 +26,7 @@ const DEFAULT_TIMEOUT_S = 60;
 export function programHandlers(
   programs: Programs,
   /** Runs after the `shutdown` reply has gone out; answers the count of `run` processes. */
-  shutdown: { running(): number; request(): void },
+  shutdown: { running(): number; request(): void; restart(): void },
 ): Map<string, Handler> {
   const sup = programs.sup;
   return new Map<string, Handler>([
@@ -60,6 +61,19 @@ export function programHandlers(
       const body = { pid: Deno.pid, programs: programs.running, processes: shutdown.running() };
       // The dispatcher publishes the reply as this returns; the stop begins after it.
       setTimeout(() => shutdown.request(), 0);
+      return { body };
+    }],
+
+    // Answered once the program on disk is known to start: a broken bundle is refused here,
+    // before this agent gives anything up for it.
+    ["upgrade", async (): Promise<Handled> => {
+      try {
+        await preflight();
+      } catch (e) {
+        throw new TuttiError("ENOEXEC", `not restarting: ${(e as Error).message}`);
+      }
+      const body = { pid: Deno.pid, programs: programs.running, processes: shutdown.running() };
+      setTimeout(() => shutdown.restart(), 0);
       return { body };
     }],
   ]);

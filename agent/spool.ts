@@ -1,47 +1,22 @@
 /**
- * Spool files: every byte a process writes on stdout/stderr is appended to
- * `<state-dir>/spool/<id>.stdout|.stderr`, whatever happens to the live
- * stream, and `logs` reads ranges back from them.
+ * Spool files: every byte a process writes on stdout/stderr is appended by
+ * the keeper to `<state-dir>/spool/<id>.stdout|.stderr`, whatever happens to
+ * the live stream or to the agent, and `logs` reads ranges back from them.
+ * They leave with their process's entry (the keeper removes them).
  */
 import { LOGS_CHUNK_MAX, type StreamName } from "../protocol/messages.ts";
+import { keeperPaths } from "./keeper/paths.ts";
 
 export class SpoolDir {
-  constructor(readonly dir: string) {}
+  private readonly file: (id: string, stream: StreamName) => string;
 
-  /**
-   * Creates the directory and empties it: the process table lives in memory,
-   * so files left by an earlier run of the agent can never be asked for, and
-   * a new process with the same id must not find old output in its file.
-   */
-  async prepare(): Promise<void> {
-    await Deno.mkdir(this.dir, { recursive: true });
-    for await (const e of Deno.readDir(this.dir)) {
-      if (e.isFile) await Deno.remove(`${this.dir}/${e.name}`).catch(() => {});
-    }
+  constructor(stateDir: string) {
+    this.file = keeperPaths(stateDir).spoolFile;
   }
 
   path(id: string, stream: StreamName): string {
-    return `${this.dir}/${id}.${stream}`;
+    return this.file(id, stream);
   }
-
-  writer(id: string, stream: StreamName): SpoolWriter {
-    return new SpoolWriter(this.path(id, stream));
-  }
-
-  /**
-   * Synchronous on purpose: an unlink still pending when a new process with
-   * the same id creates its file would delete the new file.
-   */
-  remove(id: string): void {
-    for (const stream of ["stdout", "stderr"] as const) {
-      try {
-        Deno.removeSync(this.path(id, stream));
-      } catch {
-        // never written (no output), or already gone
-      }
-    }
-  }
-
   /**
    * Reads `[offset, min(offset + limit, size))` where `size` is how much the
    * writer has completed; a file never created (no output yet) reads empty.
@@ -75,34 +50,5 @@ export class SpoolDir {
     } finally {
       file.close();
     }
-  }
-}
-
-/**
- * Appends to one spool file. The file is created on the first chunk, so a
- * process that prints nothing costs no file at all.
- */
-export class SpoolWriter {
-  private file: Deno.FsFile | null = null;
-
-  constructor(readonly path: string) {}
-
-  async write(chunk: Uint8Array): Promise<void> {
-    this.file ??= await Deno.open(this.path, {
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    let done = 0;
-    while (done < chunk.length) done += await this.file.write(chunk.subarray(done));
-  }
-
-  close(): void {
-    try {
-      this.file?.close();
-    } catch {
-      // already closed
-    }
-    this.file = null;
   }
 }

@@ -19,7 +19,7 @@ import type { ConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { TuttiError, type WireError } from "../protocol/errors.ts";
 import { presencePing } from "../protocol/events.ts";
 import type { PingReply, PsReply, SignalReply } from "../protocol/messages.ts";
-import type { ProgramAction, ShutdownReply } from "../protocol/program_messages.ts";
+import type { ProgramAction, ShutdownReply, UpgradeReply } from "../protocol/program_messages.ts";
 import { parseSelector } from "../protocol/selector.ts";
 import { parseSignal, type SignalName } from "../protocol/signals.ts";
 import { checkPrefix, checkToken, DEFAULT_PREFIX } from "../protocol/subjects.ts";
@@ -33,6 +33,7 @@ import {
   parsePsReply,
   parseShutdownReply,
   parseSignalReply,
+  parseUpgradeReply,
 } from "../protocol/replies.ts";
 import { fanout } from "./fanout.ts";
 import { defaultStateDir, KnownHosts, serverKey } from "./known_hosts.ts";
@@ -265,6 +266,18 @@ export class Controller {
         { verb: "shutdown", body: {}, parse: parseShutdownReply },
         resolved,
       ),
+    );
+  }
+
+  /**
+   * Re-executes the selected agents in place from the program on disk (a new
+   * bundle or binary), keeping every process: each answers once its program
+   * is known to start, then detaches from its keeper and execs itself.
+   */
+  upgrade(spec: HostSpec): Operation<HostReply<UpgradeReply>, HostReply<UpgradeReply>[]> {
+    const resolved = resolveTarget(spec);
+    return this.#track(
+      fanout(this.#scope, { verb: "upgrade", body: {}, parse: parseUpgradeReply }, resolved),
     );
   }
 

@@ -18,6 +18,7 @@ import { psVerb } from "./cli/ps.ts";
 import { runVerb } from "./cli/run.ts";
 import { shellVerb } from "./cli/shell.ts";
 import { shutdownVerb } from "./cli/shutdown.ts";
+import { upgradeVerb } from "./cli/upgrade.ts";
 import { subVerb } from "./cli/sub.ts";
 import { topVerb } from "./cli/top.ts";
 import { watchVerb } from "./cli/watch.ts";
@@ -40,6 +41,7 @@ export const VERBS: Verb[] = [
   dashboardVerb,
   programsVerb,
   shutdownVerb,
+  upgradeVerb,
   shellVerb,
   natsConfigVerb,
 ];

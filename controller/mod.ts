@@ -159,6 +159,7 @@ export type {
   ProgramStatus,
   ReloadSummary,
   ShutdownReply,
+  UpgradeReply,
 } from "../protocol/program_messages.ts";
 
 // ---------------------------------------------------------------- deploying

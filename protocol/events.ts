@@ -62,15 +62,20 @@ export function exitSignal(f: Fields, field: string): ExitSignalName | null {
   return s;
 }
 
-/** `P.proc.<host>.<proc>.dropped`: bytes the agent could not stream live (the spool has them). */
+/**
+ * `P.proc.<host>.<proc>.dropped`: bytes the agent did not stream live (the
+ * spool has them), or, with reason `spool`, bytes the spool could not take.
+ */
 export function parseDroppedEvent(body: Map): DroppedEvent {
   const f = Fields.of(body, "dropped event");
+  const why = f.optStr("why");
   return {
     v: PROTOCOL_VERSION,
     stream: f.oneOf("stream", STREAMS),
     offset: f.int("offset"),
     bytes: f.int("bytes"),
     reason: f.oneOf("reason", DROP_REASONS),
+    ...(why !== undefined && { why }),
   };
 }
 

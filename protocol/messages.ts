@@ -176,7 +176,12 @@ export const LOGS_CHUNK_MAX = 512 * 1024;
 
 // ---------------------------------------------------------------- events
 
-export const DROP_REASONS = ["disconnected", "backpressure"] as const;
+/**
+ * `disconnected`, `backpressure`: not streamed live, still in the spool (`logs` has it).
+ * `restart`: the agent restarted while the process ran; what it wrote meanwhile is in the spool.
+ * `spool`: the spool could not take it (disk full...): those bytes are lost.
+ */
+export const DROP_REASONS = ["disconnected", "backpressure", "restart", "spool"] as const;
 
 export interface DroppedEvent {
   v: number;
@@ -185,6 +190,8 @@ export interface DroppedEvent {
   offset: number;
   bytes: number;
   reason: typeof DROP_REASONS[number];
+  /** For `spool`: what the spool answered (`ENOSPC: No space left on device...`). */
+  why?: string;
 }
 
 /** `started` and `exit` events carry `{v, ...ProcInfo}`. */

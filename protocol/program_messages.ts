@@ -194,6 +194,20 @@ export interface ShutdownReply {
   processes: number;
 }
 
+// ---------------------------------------------------------------- upgrade
+
+/**
+ * The `upgrade` reply: the program on disk started (`--help` answered), and
+ * the agent re-executes it in place once this reply is out, keeping every
+ * process and program.
+ */
+export interface UpgradeReply {
+  /** The agent's pid, which the new agent keeps. */
+  pid: number;
+  programs: number;
+  processes: number;
+}
+
 // ---------------------------------------------------------------- event log
 
 export interface ProgramStateEvent {

@@ -26,6 +26,7 @@ import {
   type ProgramStatus,
   type ShutdownReply,
   type TailReply,
+  type UpgradeReply,
 } from "./program_messages.ts";
 import type { UnwatchReply, WatchReply } from "./watch_messages.ts";
 
@@ -227,6 +228,15 @@ export function parseInputReply(m: Map): InputReply {
 
 export function parseShutdownReply(m: Map): ShutdownReply {
   const f = Fields.of(m, "shutdown reply");
+  return {
+    pid: f.int("pid", 1),
+    programs: f.int("programs"),
+    processes: f.int("processes"),
+  };
+}
+
+export function parseUpgradeReply(m: Map): UpgradeReply {
+  const f = Fields.of(m, "upgrade reply");
   return {
     pid: f.int("pid", 1),
     programs: f.int("programs"),

@@ -49,6 +49,7 @@ export const VERBS = [
   "follow",
   "input",
   "shutdown",
+  "upgrade",
 ] as const;
 export type Verb = typeof VERBS[number];
 

@@ -52,11 +52,18 @@ Deno.test("a broadcast run starts the command on the targeted agents only", opts
   const world = await World.create();
   try {
     await world.agentsNamed(["n1", "n2", "n3"]);
-    const replies = await broadcast(world, "run", {
-      target: { hosts: "n[1,3]" },
-      id: "fan",
-      argv: ["true"],
-    }, ["n1", "n2", "n3"]);
+    const replies = await broadcast(
+      world,
+      "run",
+      {
+        target: { hosts: "n[1,3]" },
+        id: "fan",
+        argv: ["true"],
+      },
+      ["n1", "n2", "n3"],
+      10_000,
+      2,
+    );
     assert.deepEqual(hosts(replies), ["n1", "n3"]);
     for (const r of replies) {
       assert.equal(r.body.ok, true);

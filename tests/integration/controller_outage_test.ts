@@ -123,30 +123,40 @@ Deno.test(
   },
 );
 
-Deno.test("an agent restarted during a run no longer knows the process: lost", opts, async () => {
-  const world = await World.create();
-  let pgid = 0;
-  try {
-    const [a] = await world.agentsNamed(["re-1"]);
-    const c = world.spawnController(["run", "--hosts", "re-1", "--json", "--", "sleep", "600"]);
-    await c.waitFor("the start", (out) => jsonLines(out).some((e) => e.type === "started"));
-    pgid = jsonLines(c.stdout).find((e) => e.type === "started")!.pid as number;
-    await a.kill();
-    // Its `hello` makes the controller ask for the process, which the new agent never had.
-    await world.agent("re-1");
-    const r = await c.result(30_000);
-    assert.equal(r.code, 1);
-    assert.equal(
-      r.stderr.replace(/process \S+ /, "process ID "),
-      "re-1: ELOST the agent no longer knows process ID (it was restarted)\n" +
-        "1 host: 0 ok, 1 lost (re-1)\n",
-    );
-  } finally {
-    if (pgid) {
-      try {
-        Deno.kill(-pgid, "SIGKILL"); // the orphan of the killed agent
-      } catch { /* gone */ }
+Deno.test(
+  "an agent SIGKILLed and restarted during a run: the process lives on, every line and its status arrive",
+  opts,
+  async () => {
+    const world = await World.create();
+    try {
+      const [a] = await world.agentsNamed(["re-1"]);
+      const script = "for i in $(seq 1 60); do echo line $i; sleep 0.05; done; exit 3";
+      const c = world.spawnController([
+        "run",
+        "--hosts",
+        "re-1",
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        script,
+      ]);
+      await c.waitFor("some output", (out) => jsonLines(out).some((e) => e.type === "output"));
+      const pid = jsonLines(c.stdout).find((e) => e.type === "started")!.pid as number;
+      await a.kill();
+      // Its child is the keeper's: it goes on while no agent runs.
+      Deno.kill(pid, "SIGCONT"); // throws if the process is gone
+      await world.agent("re-1");
+      const r = await c.result(30_000);
+      const events = jsonLines(r.stdout);
+      const text = events.filter((e) => e.type === "output").map((e) => e.text as string).join("");
+      const want = Array.from({ length: 60 }, (_, i) => `line ${i + 1}\n`).join("");
+      assert.equal(text, want);
+      const exit = events.find((e) => e.type === "exit")!;
+      assert.equal(exit.code, 3);
+      assert.equal(r.code, 1, r.stderr);
+    } finally {
+      await world.close();
     }
-    await world.close();
-  }
-});
+  },
+);

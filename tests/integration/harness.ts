@@ -349,10 +349,37 @@ export class World {
     // SIGTERM first: a clean stop takes the agent's processes and programs with it, where a
     // SIGKILL would leave them running after the test. SIGKILL only if it does not stop in time.
     await Promise.all(this.agents.map((a) => a.stopWithin(15_000)));
+    // An agent the test killed left its processes with its keeper, which outlives it by design.
+    for (const a of this.agents) reapKeeper(a.stateDir);
     await this.nc.close().catch(() => {});
     await this.broker.stop();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Kills what a keeper still holds on `stateDir` (every process its records
+ * say runs, by group) and the keeper itself. For the end of a test only.
+ */
+export function reapKeeper(stateDir: string): void {
+  const kill = (target: number) => {
+    try {
+      Deno.kill(target, "SIGKILL");
+    } catch { /* gone */ }
+  };
+  try {
+    for (const e of Deno.readDirSync(`${stateDir}/procs`)) {
+      if (!e.name.endsWith(".json")) continue;
+      const r = JSON.parse(Deno.readTextFileSync(`${stateDir}/procs/${e.name}`));
+      if (r.ended === null && r.pid > 1) kill(-r.pid);
+    }
+  } catch { /* no records */ }
+  try {
+    const pid = Number(Deno.readTextFileSync(`${stateDir}/keeper.lock`).trim());
+    // The lock keeps the pid of a keeper that has exited: only a live keeper of this dir is killed.
+    const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    if (pid > 1 && cmd.includes("keeper") && cmd.includes(stateDir)) kill(pid);
+  } catch { /* no keeper */ }
 }
 
 /**
@@ -542,23 +569,30 @@ export async function broadcast(
   body: Record<string, unknown>,
   barrier: string[],
   timeoutMs = 10_000,
+  /**
+   * Replies to wait for besides the barrier. A ping answered proves that an
+   * agent has dealt with the broadcast before it *if* it answers at once; a
+   * `run` is answered once the keeper has spawned, possibly after the ping.
+   */
+  awaitReplies = 0,
 ): Promise<Decoded[]> {
   const s = world.subjects;
   const id = nuid.next();
   const replies: Decoded[] = [];
   const pending = new Set(barrier);
   const { promise: done, resolve } = Promise.withResolvers<void>();
+  const settle = () => {
+    if (pending.size === 0 && replies.length >= awaitReplies) resolve();
+  };
   const sub = world.nc.subscribe(s.replies(id), {
     callback: (_err, m) => {
       const where = s.parseReply(m.subject, id);
       if (where?.kind === "b") replies.push(decodeAny(m));
-      else if (where?.host) {
-        pending.delete(where.host);
-        if (pending.size === 0) resolve();
-      }
+      else if (where?.host) pending.delete(where.host);
+      settle();
     },
   });
-  if (pending.size === 0) resolve();
+  settle();
   const timer = setTimeout(resolve, timeoutMs);
   try {
     await world.nc.flush();

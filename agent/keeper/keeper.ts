@@ -1,0 +1,216 @@
+/**
+ * The keeper: one small process per state directory that owns every process
+ * `run` starts, so that they outlive the agent. The agent is the part that
+ * talks to NATS and can crash, be OOM-killed or be re-executed from a new
+ * bundle; the keeper only spawns, spools, reaps and records, and has no
+ * network at all.
+ *
+ * - It listens on `<state-dir>/keeper.sock` for one agent at a time
+ *   (`<state-dir>/keeper.lock` is flock(2)ed: one keeper per directory).
+ * - While no agent is attached it goes on reading pipes into the spool and
+ *   recording exits; an agent that attaches gets the whole table in its
+ *   `welcome`, then every growth and exit as it happens.
+ * - It exits once no process runs and no agent is attached (after a `quit`
+ *   from a stopping agent, or after the agent died and the last process
+ *   ended): everything it knew is in `procs/`, which the next keeper loads.
+ * - Processes a dead keeper left running are no longer anyone's children:
+ *   nobody can learn how they end and their pipes are gone. They are
+ *   recorded as lost, with the pid to look for.
+ */
+import { toWireError } from "../../protocol/errors.ts";
+import { startTicks } from "../supervisor/process_group.ts";
+import { FrameConn } from "./frames.ts";
+import { KeptProcess } from "./kept_process.ts";
+import {
+  type FromKeeper,
+  KEEPER_PROTOCOL,
+  type KeptInfo,
+  type SpawnMsg,
+  type ToKeeper,
+} from "./messages.ts";
+import { ProcessRecords } from "./records.ts";
+import { keeperPaths } from "./paths.ts";
+
+type Agent = FrameConn<ToKeeper, FromKeeper>;
+
+export class Keeper {
+  private readonly running = new Map<string, KeptProcess>();
+  private readonly exited = new Map<string, KeptInfo>();
+  private agent: Agent | null = null;
+  private agentPid = 0;
+  private readonly records: ProcessRecords;
+  private readonly paths: ReturnType<typeof keeperPaths>;
+  private listener: Deno.Listener | null = null;
+  private readonly done = Promise.withResolvers<void>();
+
+  constructor(stateDir: string, private readonly log: (message: string) => void) {
+    this.paths = keeperPaths(stateDir);
+    this.records = new ProcessRecords(this.paths.procs);
+  }
+
+  /** Loads the records, listens; resolves when the keeper has nothing left to do. */
+  async serve(): Promise<void> {
+    for (const info of this.records.load()) {
+      if (info.ended === null) this.markLost(info);
+      this.exited.set(info.id, info);
+    }
+    Deno.mkdirSync(this.paths.spool, { recursive: true });
+    try {
+      Deno.removeSync(this.paths.socket); // a dead keeper's: the lock says none is alive
+    } catch {
+      // none
+    }
+    this.listener = Deno.listen({ transport: "unix", path: this.paths.socket });
+    this.log(`keeper ${Deno.pid} listening on ${this.paths.socket}`);
+    this.accept(this.listener);
+    await this.done.promise;
+  }
+
+  private async accept(listener: Deno.Listener): Promise<void> {
+    try {
+      for await (const conn of listener) this.attach(new FrameConn(conn as Deno.Conn));
+    } catch {
+      // closed on the way out
+    }
+  }
+
+  private async attach(conn: Agent): Promise<void> {
+    const frames = conn.frames();
+    try {
+      const first = await frames.next();
+      const hello = first.value as ToKeeper | undefined;
+      if (first.done || hello?.t !== "hello") return conn.close();
+      if (this.agent !== null) {
+        conn.send({ t: "busy", agentPid: this.agentPid });
+        return await conn.end();
+      }
+      this.agent = conn;
+      this.agentPid = hello.pid;
+      this.log(`agent ${hello.pid} attached`);
+      const procs = [...this.exited.values(), ...[...this.running.values()].map((p) => p.info)];
+      conn.send({ t: "welcome", v: KEEPER_PROTOCOL, keeperPid: Deno.pid, procs });
+      for await (const msg of frames) this.handle(msg);
+    } catch (e) {
+      this.log(`agent stream: ${(e as Error).message}`);
+    } finally {
+      if (this.agent === conn) {
+        this.agent = null;
+        this.log(`agent ${this.agentPid} detached (${this.running.size} process(es) running)`);
+        this.maybeExit();
+      }
+      conn.close();
+    }
+  }
+
+  private quitting = false;
+
+  private handle(msg: ToKeeper): void {
+    switch (msg.t) {
+      case "spawn":
+        return this.spawn(msg);
+      case "forget":
+        for (const id of msg.ids) this.forget(id);
+        return;
+      case "note":
+        for (const n of msg.notes) {
+          const info = this.running.get(n.id)?.info ?? this.exited.get(n.id);
+          if (!info) continue;
+          const reportedNow = n.reported && !info.reported;
+          info.seq = n.seq;
+          info.reported = n.reported;
+          info.timedOut = n.timedOut;
+          // An exit the agent has published must not be published again by the next agent.
+          if (reportedNow && info.ended !== null) this.records.write(info);
+        }
+        return;
+      case "quit":
+        this.quitting = true;
+        return this.maybeExit();
+      case "hello":
+        return;
+    }
+  }
+
+  private spawn(msg: SpawnMsg): void {
+    if (this.running.has(msg.id) || this.exited.has(msg.id)) {
+      const error = { code: "EEXIST" as const, message: `process id ${msg.id} is in use` };
+      return this.agent?.send({ t: "spawned", id: msg.id, error });
+    }
+    let p: KeptProcess;
+    try {
+      p = new KeptProcess(msg, this.paths.spoolFile, {
+        grew: (p, stream, size) => {
+          const failure = p.info.spoolFailure?.[stream];
+          // Only the latest size per stream waits to be sent: an agent that does not read
+          // (or has not attached yet) costs the keeper one slot per stream, not a queue.
+          this.agent?.sendLatest(`${p.info.id}.${stream}`, {
+            t: "grew",
+            id: p.info.id,
+            stream,
+            size,
+            ...(failure && { failure }),
+          });
+        },
+        ended: (p) => this.ended(p),
+        log: this.log,
+      });
+    } catch (e) {
+      return this.agent?.send({ t: "spawned", id: msg.id, error: toWireError(e) });
+    }
+    this.running.set(msg.id, p);
+    // The answer first: the record is for a keeper that dies, the agent is waiting now.
+    this.agent?.send({ t: "spawned", id: msg.id, info: p.info });
+    this.writeRecord(p.info);
+  }
+
+  private ended(p: KeptProcess): void {
+    this.running.delete(p.info.id);
+    this.exited.set(p.info.id, p.info);
+    this.agent?.send({ t: "exited", info: p.info });
+    this.writeRecord(p.info);
+    this.maybeExit();
+  }
+
+  private forget(id: string): void {
+    if (!this.exited.delete(id)) return;
+    this.records.remove(id);
+    for (const stream of ["stdout", "stderr"] as const) {
+      try {
+        Deno.removeSync(this.paths.spoolFile(id, stream));
+      } catch {
+        // never written, or gone
+      }
+    }
+  }
+
+  private writeRecord(info: KeptInfo): void {
+    try {
+      this.records.write(info);
+    } catch (e) {
+      this.log(`process ${info.id}: cannot write its record: ${(e as Error).message}`);
+    }
+  }
+
+  /** A process a dead keeper left: alive but unreachable, or gone without a status. */
+  private markLost(info: KeptInfo): void {
+    const alive = info.startTicks !== null && startTicks(info.pid) === info.startTicks;
+    info.ended = Date.now();
+    info.lost = alive
+      ? `its keeper died: it still runs as pid ${info.pid}, but its output is no longer spooled and its exit status cannot be known`
+      : "its keeper died before it ended: its exit status is unknown";
+    this.writeRecord(info);
+  }
+
+  private maybeExit(): void {
+    if (this.running.size > 0) return;
+    if (this.agent !== null && !this.quitting) return;
+    this.log(`keeper ${Deno.pid} exiting: no process runs`);
+    try {
+      this.listener?.close();
+    } catch {
+      // closed
+    }
+    this.agent?.close();
+    this.done.resolve();
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The agent's line to its keeper (agent/keeper/): found on the state
+ * directory's socket, or started when there is none. The keeper holds the
+ * processes; the agent holds the conversation with NATS.
+ */
+import { TuttiError } from "../protocol/errors.ts";
+import { FrameConn } from "./keeper/frames.ts";
+import type {
+  ExitedMsg,
+  FromKeeper,
+  GrewMsg,
+  KeptInfo,
+  Note,
+  SpawnMsg,
+  ToKeeper,
+  WelcomeMsg,
+} from "./keeper/messages.ts";
+import { keeperPaths } from "./keeper/paths.ts";
+import { selfCommand } from "./self_command.ts";
+
+/** How long a keeper may take to start listening. */
+const START_MS = 15_000;
+
+export interface KeeperListener {
+  grew(msg: GrewMsg): void;
+  exited(msg: ExitedMsg): void;
+  /** The keeper went away while the agent still needed it. */
+  lost(): void;
+}
+
+export class KeeperLink {
+  private readonly pending = new Map<string, PromiseWithResolvers<KeptInfo>>();
+  private closing = false;
+
+  private constructor(
+    private readonly conn: FrameConn<FromKeeper, ToKeeper>,
+    private readonly frames: AsyncGenerator<FromKeeper>,
+    readonly welcome: WelcomeMsg,
+  ) {}
+
+  /** Attaches to the keeper of `stateDir`, starting one if none runs. */
+  static async open(stateDir: string, log: (m: string) => void): Promise<KeeperLink> {
+    const paths = keeperPaths(stateDir);
+    let conn = await connect(paths.socket);
+    if (conn === null) {
+      log(`starting a keeper for ${stateDir}`);
+      conn = await startKeeper(stateDir);
+    }
+    const fc = new FrameConn<FromKeeper, ToKeeper>(conn);
+    const frames = fc.frames();
+    fc.send({ t: "hello", v: 1, pid: Deno.pid });
+    const first = await frames.next();
+    const msg = first.value as FromKeeper | undefined;
+    if (first.done || msg === undefined) {
+      fc.close();
+      throw new Error(`the keeper on ${paths.socket} closed the connection`);
+    }
+    if (msg.t === "busy") {
+      fc.close();
+      throw new TuttiError(
+        "EEXIST",
+        `another agent (pid ${msg.agentPid}) runs on the state directory ${stateDir}`,
+      );
+    }
+    if (msg.t !== "welcome") {
+      fc.close();
+      throw new Error(`the keeper on ${paths.socket} answered ${msg.t}, expected welcome`);
+    }
+    return new KeeperLink(fc, frames, msg);
+  }
+
+  /** Delivers the keeper's messages to `to` until the link ends. */
+  async listen(to: KeeperListener): Promise<void> {
+    try {
+      for await (const msg of this.frames) {
+        switch (msg.t) {
+          case "spawned": {
+            const p = this.pending.get(msg.id);
+            this.pending.delete(msg.id);
+            if (msg.info) p?.resolve(msg.info);
+            else p?.reject(new TuttiError(msg.error!.code, msg.error!.message));
+            break;
+          }
+          case "grew":
+            to.grew(msg);
+            break;
+          case "exited":
+            to.exited(msg);
+            break;
+        }
+      }
+    } catch {
+      // a broken stream ends the link like a closed one
+    }
+    const lost = new TuttiError("EIO", "the keeper went away before answering");
+    for (const p of this.pending.values()) p.reject(lost);
+    this.pending.clear();
+    if (!this.closing) to.lost();
+  }
+
+  spawn(msg: Omit<SpawnMsg, "t">): Promise<KeptInfo> {
+    const answer = Promise.withResolvers<KeptInfo>();
+    this.pending.set(msg.id, answer);
+    this.conn.send({ t: "spawn", ...msg });
+    return answer.promise;
+  }
+
+  forget(ids: string[]): void {
+    if (ids.length > 0) this.conn.send({ t: "forget", ids });
+  }
+
+  /**
+   * The agent's notes on a process, sent with the event that changed them:
+   * they leave in the same turn as that event's publish (only the latest per
+   * process if several are waiting), so a killed agent leaves notes that are
+   * at most one turn behind what it published.
+   */
+  note(n: Note): void {
+    this.conn.sendLatest(`note.${n.id}`, { t: "note", notes: [n] });
+  }
+
+  /** Detaches; with `quit`, the keeper leaves once no process runs (a clean stop). */
+  async close(quit: boolean): Promise<void> {
+    this.closing = true;
+    if (quit) this.conn.send({ t: "quit" });
+    await this.conn.end();
+  }
+}
+
+async function connect(path: string): Promise<Deno.Conn | null> {
+  try {
+    return await Deno.connect({ transport: "unix", path });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.ConnectionRefused) {
+      return null;
+    }
+    throw e;
+  }
+}
+
+/**
+ * Starts `agent keeper --state-dir DIR` in a session of its own (so that
+ * neither the agent's death nor its terminal reaches it) and waits for its
+ * socket. A keeper that cannot start says why in `keeper.log.fatal`.
+ */
+async function startKeeper(stateDir: string): Promise<Deno.Conn> {
+  const paths = keeperPaths(stateDir);
+  const fatal = `${paths.log}.fatal`;
+  try {
+    Deno.removeSync(fatal);
+  } catch {
+    // none
+  }
+  const [program, ...args] = selfCommand(["keeper", "--state-dir", stateDir]);
+  const child = new Deno.Command(program, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  let exited: Deno.CommandStatus | null = null;
+  child.status.then((s) => exited = s);
+  const deadline = Date.now() + START_MS;
+  for (let wait = 2; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+    const conn = await connect(paths.socket);
+    if (conn !== null) return conn;
+    if (exited !== null) {
+      let why = `exit status ${(exited as Deno.CommandStatus).code}`;
+      try {
+        why = Deno.readTextFileSync(fatal).trim();
+      } catch {
+        // it said nothing
+      }
+      // Another agent's keeper may have won the lock meanwhile: its socket is the one to use.
+      const other = await connect(paths.socket);
+      if (other !== null) return other;
+      throw new Error(`the keeper could not start: ${why}`);
+    }
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  throw new Error(`the keeper did not open ${paths.socket} within ${START_MS / 1000}s`);
+}
