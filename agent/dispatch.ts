@@ -6,6 +6,13 @@
  * Whatever is thrown becomes an error reply; nothing a peer sends can end the
  * subscription or the agent. Bad messages without a reply subject are logged,
  * at most one line per second.
+ *
+ * Replies go to `P.reply.<id>.<kind>.<name>` for a request whose reply
+ * subject is `P.reply.<id>.<kind>` (Subjects.answerOn): the agent's own name
+ * is the last token, which only its key may publish, so a requester knows
+ * who answered from the subject. A request with any other reply subject
+ * cannot be answered, and is not acted on either (logged): its sender would
+ * wait for an answer to something that happened.
  */
 import type { Msg, Subscription } from "@nats-io/transport-node";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../protocol/codec.ts";
@@ -61,6 +68,18 @@ export class Dispatcher {
 
   private onMsg(msg: Msg, broadcast: boolean): void {
     const verb = this.subjects.verbOf(msg.subject);
+    let to: string | undefined;
+    if (msg.reply) {
+      const on = this.subjects.answerOn(msg.reply, this.identity.name);
+      if (on === null) {
+        this.unanswerable.report(
+          `${msg.subject}: not handled: its reply subject ${JSON.stringify(msg.reply)} is not ` +
+            `${this.subjects.replyTo("<id>", "<kind>")} (protocol/PROTOCOL.md, "Replies")`,
+        );
+        return;
+      }
+      to = on;
+    }
     try {
       if (msg.data.length > this.maxPayload) {
         throw new TuttiError(
@@ -81,19 +100,19 @@ export class Dispatcher {
           }`,
         );
       }
-      const out = handler(req, { accept: (body) => this.accept(msg, verb, body) });
+      const out = handler(req, { accept: (body) => this.accept(to, verb, body) });
       if (out instanceof Promise) {
-        out.then((r) => this.reply(msg, verb, r), (e) => this.fail(msg, verb, e));
+        out.then((r) => this.reply(msg, to, verb, r), (e) => this.fail(msg, to, verb, e));
       } else {
-        this.reply(msg, verb, out);
+        this.reply(msg, to, verb, out);
       }
     } catch (e) {
-      this.fail(msg, verb, e);
+      this.fail(msg, to, verb, e);
     }
   }
 
-  private reply(msg: Msg, verb: string, r: Handled): void {
-    if (!msg.reply) return;
+  private reply(msg: Msg, to: string | undefined, verb: string, r: Handled): void {
+    if (to === undefined) return;
     try {
       const data = encode({ v: PROTOCOL_VERSION, ok: true, host: this.identity.name, ...r.body });
       if (data.length > this.conn.maxPayload - 512) {
@@ -103,25 +122,25 @@ export class Dispatcher {
         );
       }
       const extra = r.proc === undefined ? undefined : { [H.proc]: r.proc };
-      this.conn.publish(msg.reply, data, this.outbox.headers(verb, "cbor", extra));
+      this.conn.publish(to, data, this.outbox.headers(verb, "cbor", extra));
     } catch (e) {
-      this.fail(msg, verb, e);
+      this.fail(msg, to, verb, e);
     }
   }
 
   /** An early `{ok: true, ...body}` on the reply subject; the answer follows. */
-  private accept(msg: Msg, verb: string, body: object): void {
-    if (!msg.reply) return;
+  private accept(to: string | undefined, verb: string, body: object): void {
+    if (to === undefined) return;
     const data = encode({ v: PROTOCOL_VERSION, ok: true, host: this.identity.name, ...body });
-    this.conn.publish(msg.reply, data, this.outbox.headers(verb, "cbor"));
+    this.conn.publish(to, data, this.outbox.headers(verb, "cbor"));
   }
 
-  private fail(msg: Msg, verb: string, e: unknown): void {
+  private fail(msg: Msg, to: string | undefined, verb: string, e: unknown): void {
     const error = toWireError(e);
     if (error.code === "EINTERNAL") {
       this.internal.report(`${msg.subject}: ${(e as Error)?.stack ?? error.message}`);
     }
-    if (!msg.reply) {
+    if (to === undefined) {
       this.unanswerable.report(
         `${msg.subject} (no reply subject): ${error.code}: ${error.message}`,
       );
@@ -135,7 +154,7 @@ export class Dispatcher {
         error,
       });
       this.conn.publish(
-        msg.reply,
+        to,
         data,
         this.outbox.headers(verb, "cbor", { [H.error]: error.code }),
       );

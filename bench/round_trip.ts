@@ -5,7 +5,7 @@
  * server (a responder in this process on its own connection) and one local
  * `Deno.Command("true")` spawn.
  */
-import { connect } from "@nats-io/transport-node";
+import { connect, type Msg, nuid } from "@nats-io/transport-node";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../protocol/codec.ts";
 import { type BenchContext, interleave, say } from "./context.ts";
 import { ratioBelow, Recorder, type Row, row, series } from "./figures.ts";
@@ -25,6 +25,25 @@ export async function roundTripSection(ctx: BenchContext): Promise<Row[]> {
   const tag = Date.now().toString(36);
 
   const exits = await ProcExits.open(nc, subjects, HOST);
+  // The agent's answers: one subscription, a reply subject per round (`P.reply.<id>.<n>`).
+  const replyId = nuid.next();
+  const answers = new Map<string, PromiseWithResolvers<Msg>>();
+  const answerSub = nc.subscribe(subjects.replies(replyId), {
+    callback: (_err, m) => {
+      const kind = subjects.parseReply(m.subject, replyId)?.kind;
+      if (kind !== undefined) answers.get(kind)?.resolve(m);
+    },
+  });
+  const request = (subject: string, payload: Uint8Array, kind: string): Promise<Msg> => {
+    const answer = Promise.withResolvers<Msg>();
+    answers.set(kind, answer);
+    const timer = setTimeout(() => answer.reject(new Error("no answer")), TIMEOUT_MS);
+    nc.publish(subject, payload, { reply: subjects.replyTo(replyId, kind) });
+    return answer.promise.finally(() => {
+      clearTimeout(timer);
+      answers.delete(kind);
+    });
+  };
   // The raw peer: an echo responder on its own connection, as the agent has its own.
   const responderNc = await connect({ servers: ctx.broker.url });
   responderNc.subscribe(ECHO, {
@@ -42,11 +61,12 @@ export async function roundTripSection(ctx: BenchContext): Promise<Row[]> {
   const echoPayload = encode(sample); // the same size as a run request
 
   const tuttiOnce = async (rec: Recorder | null) => {
-    const id = `rt-${tag}-${String(n++).padStart(6, "0")}`;
+    const round = n++;
+    const id = `rt-${tag}-${String(round).padStart(6, "0")}`;
     const exited = exits.expect(id, TIMEOUT_MS);
     try {
       const t0 = performance.now();
-      const replied = nc.request(run, encode({ ...sample, id }), { timeout: TIMEOUT_MS })
+      const replied = request(run, encode({ ...sample, id }), String(round))
         .then((m) => ({ at: performance.now(), body: decodeMap(m.data) }));
       const [reply, exit] = await Promise.all([replied, exited]);
       if (reply.body.ok !== true) {
@@ -85,6 +105,7 @@ export async function roundTripSection(ctx: BenchContext): Promise<Row[]> {
     ]);
   } finally {
     exits.close();
+    answerSub.unsubscribe();
     await responderNc.close();
   }
   const t = tutti.done();

@@ -7,14 +7,12 @@
  */
 import {
   connect,
-  createInbox,
   headers,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
-  NoRespondersError,
+  nuid,
   PermissionViolationError,
-  RequestError,
   type Subscription,
 } from "@nats-io/transport-node";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../protocol/codec.ts";
@@ -90,8 +88,13 @@ export class Link {
     return () => this.#denied.delete(fn);
   }
 
-  inbox(): string {
-    return createInbox();
+  /**
+   * A fresh token for the reply subjects of one operation
+   * (`P.reply.<id>.<kind>`): unguessable, so only the agents that receive
+   * its requests learn it, and they answer on their own names.
+   */
+  replyId(): string {
+    return nuid.next();
   }
 
   subscribe(subject: string, fn: (m: Msg) => void): Subscription {
@@ -112,7 +115,9 @@ export class Link {
    * One request to one agent and its reply, the ok fields through `parse`
    * (a reply that does not fit is EBADMSG naming the field). A host that
    * does not answer within `timeoutMs`, or that nobody serves, is an
-   * `ENORESPONSE`.
+   * `ENORESPONSE`. The reply is the first message on its subject from
+   * `host` (the subject's last token, which only its key may publish); one
+   * whose body names another host is EBADMSG.
    */
   async request<T extends object>(
     host: string,
@@ -121,28 +126,47 @@ export class Link {
     parse: (fields: Record<string, unknown>) => T,
     timeoutMs = REQUEST_TIMEOUT_MS,
   ): Promise<HostReply<T>> {
-    const payload = encode({ v: PROTOCOL_VERSION, ...body });
-    const denied = Promise.withResolvers<never>();
-    const off = this.onDenied(denied.reject);
+    const id = this.replyId();
+    const answer = Promise.withResolvers<Msg>();
+    const noAnswer = (why: string) => new TuttiError("ENORESPONSE", `${host}: ${verb}: ${why}`);
+    const off = this.onDenied(answer.reject);
+    const timer = setTimeout(
+      () => answer.reject(noAnswer(`no answer within ${timeoutMs / 1000}s`)),
+      timeoutMs,
+    );
+    let sub: Subscription | undefined;
     let m: Msg;
     try {
-      m = await Promise.race([
-        this.nc.request(this.subjects.host(host, verb), payload, {
-          timeout: timeoutMs,
-          headers: requestHeaders(verb),
-        }),
-        denied.promise,
-      ]);
+      sub = this.nc.subscribe(this.subjects.replies(id), {
+        callback: (err, m) => {
+          if (err) return answer.reject(err);
+          const where = this.subjects.parseReply(m.subject, id);
+          if (where?.host === null && isNoRespondersMsg(m)) {
+            answer.reject(noAnswer("no agent of that name is connected"));
+          } else if (where?.host === host) {
+            answer.resolve(m);
+          }
+        },
+      });
+      this.send(this.subjects.host(host, verb), verb, body, this.subjects.replyTo(id, verb));
+      m = await answer.promise;
     } catch (e) {
-      if (e instanceof TuttiError) throw e;
-      const why = isNoResponders(e)
-        ? "no agent of that name is connected"
-        : `no answer within ${timeoutMs / 1000}s`;
-      throw new TuttiError("ENORESPONSE", `${host}: ${verb}: ${why}`);
+      throw e instanceof TuttiError ? e : noAnswer((e as Error).message);
     } finally {
+      clearTimeout(timer);
+      sub?.unsubscribe();
       off();
     }
-    return parseReply(decodeMap(m.data), parse);
+    const reply = parseReply(decodeMap(m.data), parse);
+    if (reply.host !== host) {
+      throw new TuttiError(
+        "EBADMSG",
+        `${host}: ${verb}: the reply on ${host}'s subject says it is from ${
+          JSON.stringify(reply.host)
+        }`,
+      );
+    }
+    return reply;
   }
 
   flush(): Promise<void> {
@@ -190,14 +214,6 @@ export function deniedError(operation: string, subject: string): TuttiError {
 /** A "503 no responders" status in place of a reply: nobody subscribes to the subject. */
 export function isNoRespondersMsg(m: Msg): boolean {
   return m.data.length === 0 && m.headers?.code === 503;
-}
-
-/**
- * A request nobody serves: nats-core 3.4 rejects it with a RequestError whose
- * `cause` is a NoRespondersError (whose `name` is "NoResponders").
- */
-export function isNoResponders(e: unknown): boolean {
-  return e instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders());
 }
 
 /** nats.js's reasons, worded for a person: "connection refused", "no answer within 3s". */

@@ -190,7 +190,8 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
     if (this.#channel.ended) return;
     let event: ProgramEvent;
     try {
-      const { v: _v, host: _h, ...rest } = parseProgramLogBody(decodeMap(m.data));
+      const { v: _v, host, ...rest } = parseProgramLogBody(decodeMap(m.data));
+      if (host !== this.host) return; // the subject is this host's: the body must say so too
       event = rest;
     } catch {
       return; // not an entry of this protocol: nothing to show

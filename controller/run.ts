@@ -139,7 +139,7 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
     this.scope.presence.heard(where.host);
     switch (where.event) {
       case "started": {
-        const proc = parseProcInfo(decodeMap(m.data));
+        const proc = parseProcInfo(decodeMap(m.data), "started event", where.host);
         return this.#answering(where.host, m.subject)?.started(proc, false);
       }
       case "stdout":
@@ -155,7 +155,7 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
         return this.#answering(where.host, m.subject)?.dropped(d.stream, d.offset, d.bytes);
       }
       case "exit": {
-        const proc = parseProcInfo(decodeMap(m.data));
+        const proc = parseProcInfo(decodeMap(m.data), "exit event", where.host);
         this.#answering(where.host, m.subject)?.exited(proc);
         return;
       }

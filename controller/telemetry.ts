@@ -195,7 +195,11 @@ class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements Telemet
     if (event === "stdout" || event === "stderr") {
       this.push({ type: "output", host, proc, stream: event, data: m.data });
     } else if (event === "started" || event === "exit") {
-      this.push({ type: "proc", host, proc: parseProcInfo(decodeMap(m.data)) });
+      this.push({
+        type: "proc",
+        host,
+        proc: parseProcInfo(decodeMap(m.data), `${event} event`, host),
+      });
     }
   }
 }

@@ -7,6 +7,7 @@
  * unless marked optional there. Watch outcomes and telemetry have theirs
  * beside their types (watch_messages.ts, telemetry_messages.ts).
  */
+import { quoteValue } from "./errors.ts";
 import { Fields } from "./fields.ts";
 import {
   DROP_REASONS,
@@ -30,12 +31,15 @@ const STREAMS: readonly StreamName[] = ["stdout", "stderr"];
 /**
  * A process table row: the body of `started` and `exit` events (whose `v`
  * is left out), an entry of a `ps` reply, the `proc` of a `run` reply.
+ * `from`: the host it came from (its subject's), which `host` must name.
  */
-export function parseProcInfo(x: unknown, what = "process info"): ProcInfo {
+export function parseProcInfo(x: unknown, what = "process info", from?: string): ProcInfo {
   const f = Fields.of(x, what);
+  const host = f.str("host");
+  if (from !== undefined && host !== from) f.fail("host", `${quoteValue(from)} (its sender)`);
   return {
     id: f.str("id"),
-    host: f.str("host"),
+    host,
     pid: f.int("pid", 1),
     argv: f.strList("argv"),
     cwd: f.str("cwd"),

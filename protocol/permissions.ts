@@ -5,13 +5,14 @@
  * run anything:
  *
  * - an **agent** receives its own requests and broadcasts, and publishes only
- *   its own events (a node cannot speak for another) and replies;
+ *   its own events and replies, every one on a subject that carries its name
+ *   (a node cannot speak for another, not even inside a broadcast's replies);
  * - a **controller** sends requests to any agent and reads everything;
  * - a **viewer** reads every event and may send the read-only verbs
  *   (`controller hosts`, `ps`, `logs`, `top`, `programs tail`), nothing that
  *   starts, signals or stops anything.
  */
-import { REPLY_SUBJECTS, type Subjects, type Verb } from "./subjects.ts";
+import type { Subjects, Verb } from "./subjects.ts";
 
 export interface Permissions {
   /** Subjects the client may publish to (wildcards allowed). */
@@ -50,21 +51,26 @@ function events(s: Subjects, host: string): string[] {
 
 /**
  * Agent `host`: its requests and broadcasts in, its events and replies out.
- * Replies go to `_INBOX.>` rather than through the server's `allow_responses`,
- * which keeps state per request in the server, and an acknowledged `programs`
- * action answers twice, up to its timeout (a day) apart.
+ * Replies go to `P.reply.<id>.<kind>.<host>` (Subjects.answerOn), not to the
+ * requester's `_INBOX`: the requester learns the replying host from a token
+ * only that host's key may publish. The server's `allow_responses` would
+ * not do: it lets an agent answer any request it received, a broadcast
+ * included, under any name, keeps state per request in the server, and an
+ * acknowledged `programs` action answers twice, up to its timeout (a day)
+ * apart.
  */
 export function agentPermissions(s: Subjects, host: string): Permissions {
   return {
-    publish: [...events(s, host), REPLY_SUBJECTS],
+    publish: [...events(s, host), s.reply("*", "*", host)],
     subscribe: [s.hostAll(host), s.allAll()],
   };
 }
 
+/** Every request out; everything of the prefix in, replies included. */
 export function controllerPermissions(s: Subjects): Permissions {
   return {
     publish: [s.host("*", "*"), s.all("*")],
-    subscribe: [s.any(), REPLY_SUBJECTS],
+    subscribe: [s.any()],
   };
 }
 
@@ -72,6 +78,6 @@ export function controllerPermissions(s: Subjects): Permissions {
 export function viewerPermissions(s: Subjects): Permissions {
   return {
     publish: READ_ONLY_VERBS.flatMap((v) => [s.host("*", v), s.all(v)]),
-    subscribe: [...events(s, "*"), REPLY_SUBJECTS],
+    subscribe: [...events(s, "*"), s.replies("*")],
   };
 }

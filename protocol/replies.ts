@@ -88,14 +88,23 @@ export function parsePingReply(m: Map): PingReply {
   return pingFields(Fields.of(m, "ping reply"));
 }
 
+/** The host of a reply handed whole to a verb's parser (by `parseReply`): its rows must name it. */
+function sender(m: Map): string | undefined {
+  return typeof m.host === "string" ? m.host : undefined;
+}
+
 export function parseRunReply(m: Map): RunReply {
   const f = Fields.of(m, "run reply");
-  return { proc: parseProcInfo(m.proc, "run reply: proc"), existing: f.bool("existing") };
+  return {
+    proc: parseProcInfo(m.proc, "run reply: proc", sender(m)),
+    existing: f.bool("existing"),
+  };
 }
 
 export function parsePsReply(m: Map): PsReply {
   const f = Fields.of(m, "ps reply");
-  return { procs: f.list("procs", (x, path) => parseProcInfo(x, `ps reply: ${path}`)) };
+  const from = sender(m);
+  return { procs: f.list("procs", (x, path) => parseProcInfo(x, `ps reply: ${path}`, from)) };
 }
 
 export function parseSignalReply(m: Map): SignalReply {

@@ -8,12 +8,6 @@ import { TuttiError } from "./errors.ts";
 
 export const DEFAULT_PREFIX = "tutti";
 
-/**
- * Where replies go: NATS clients' default inbox prefix (controllers take
- * their reply subjects from `createInbox()`), outside the tutti prefix.
- */
-export const REPLY_SUBJECTS = "_INBOX.>";
-
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export function isToken(s: string): boolean {
@@ -140,6 +134,52 @@ export class Subjects {
     if (parts.length !== 4) return null;
     const process = processFromTokens(parts[1], parts[2]);
     return process === null ? null : { host: parts[0], process, stream: parts[3] };
+  }
+  /**
+   * The reply subject a requester puts on a request: `P.reply.<id>.<kind>`,
+   * `id` its own (unguessable) token, `kind` one token it chooses (the
+   * verb). Agents answer on `reply(id, kind, <their name>)`, and the
+   * server's "no responders" status comes here.
+   */
+  replyTo(id: string, kind: string): string {
+    return `${this.prefix}.reply.${id}.${kind}`;
+  }
+  /** Where `host` answers a request sent with `replyTo(id, kind)`: its own name last. */
+  reply(id: string, kind: string, host: string): string {
+    return `${this.prefix}.reply.${id}.${kind}.${host}`;
+  }
+  /** Every answer to the requests of `id`, and their "no responders" statuses. */
+  replies(id: string): string {
+    return `${this.prefix}.reply.${id}.>`;
+  }
+  /**
+   * The subject on which agent `host` answers a request whose reply subject
+   * is `replyTo`, or null when that is not `P.reply.<id>.<kind>` of this
+   * prefix (id and kind tokens as host names are): an agent answers nowhere
+   * else, so the last token of every answer is its own name, which the
+   * server's permissions let only its key publish.
+   */
+  answerOn(replyTo: string, host: string): string | null {
+    const head = `${this.prefix}.reply.`;
+    if (!replyTo.startsWith(head)) return null;
+    const dot = replyTo.indexOf(".", head.length);
+    if (dot < 0 || !isToken(replyTo.slice(head.length, dot)) || !isToken(replyTo.slice(dot + 1))) {
+      return null;
+    }
+    return `${replyTo}.${host}`;
+  }
+  /**
+   * `{kind, host}` of a message on `replies(id)`: `host` is null on the
+   * request's reply subject itself (where only the server's status comes);
+   * null for any other subject.
+   */
+  parseReply(subject: string, id: string): { kind: string; host: string | null } | null {
+    const head = `${this.prefix}.reply.${id}.`;
+    if (!subject.startsWith(head)) return null;
+    const dot = subject.indexOf(".", head.length);
+    if (dot < 0) return { kind: subject.slice(head.length), host: null };
+    const host = subject.slice(dot + 1);
+    return isToken(host) ? { kind: subject.slice(head.length, dot), host } : null;
   }
   /** The verb is the last token of a request subject. */
   verbOf(subject: string): string {

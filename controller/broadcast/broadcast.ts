@@ -4,9 +4,11 @@
  * strategy on it that says what it sends and how it decides a host is done;
  * everything else is here, written and tested once:
  *
- * - one reply inbox (`<inbox>.<verb>`: one operation may send several
- *   verbs) and the strategy's own subscriptions, all made before the first
- *   request leaves, all removed when the operation ends;
+ * - one reply subscription (`P.reply.<id>.>`: a request of verb V goes out
+ *   with the reply subject `P.reply.<id>.V`, and host H answers on
+ *   `P.reply.<id>.V.H`; one operation may send several verbs) and the
+ *   strategy's own subscriptions, all made before the first request leaves,
+ *   all removed when the operation ends;
  * - expectations: which hosts must answer, and when silence becomes
  *   "no response" (expectation.ts); narrowing a re-sent request to some
  *   hosts;
@@ -19,6 +21,11 @@
  * - decisions: `decide(now)` runs once per burst of messages (a microtask
  *   after a change), on every tick, and at the expectation's deadlines, so
  *   the work per reply stays constant however many hosts answer.
+ *
+ * A reply's host is the last token of its subject, which the server's
+ * permissions let only that host's key publish (protocol/permissions.ts);
+ * a reply whose body names another host is refused (`EBADMSG`), so no
+ * agent answers for another, not even inside a broadcast.
  *
  * The guard policy, one for every operation: a message from a peer that
  * does not decode or parse (`EBADMSG`, `EPROTO`, thrown only by protocol/
@@ -69,7 +76,8 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
   protected readonly exp: Expectation;
   /** When the operation began (its first request), ms since the epoch. */
   protected readonly began = Date.now();
-  readonly #inbox: string;
+  /** The token of this operation's reply subjects. */
+  readonly #replyId: string;
   readonly #cleanup: (() => void)[] = [];
   readonly #followed: Followed;
   #decideQueued = false;
@@ -84,7 +92,7 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
   ) {
     super();
     this.exp = new Expectation(resolved, scope.known, scope.times, this.began);
-    this.#inbox = scope.link.inbox();
+    this.#replyId = scope.link.replyId();
     this.#followed = new Followed(
       scope.presence,
       policy,
@@ -117,7 +125,7 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
   protected open(signal?: AbortSignal): void {
     try {
       const { link } = this.scope;
-      this.listen(`${this.#inbox}.*`, (m) => this.#onInbox(m));
+      this.listen(link.subjects.replies(this.#replyId), (m) => this.#onReply(m));
       if (this.policy.presence) {
         this.#cleanup.push(
           this.scope.presence.listen((host, p, now) =>
@@ -153,7 +161,13 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
   /** Publishes `verb` to the target's agents; their replies come to `onReply(verb, ...)`. */
   protected send(verb: string, body: object, target: Target): void {
     const { link } = this.scope;
-    link.send(link.subjects.all(verb), verb, body, `${this.#inbox}.${verb}`, target);
+    link.send(
+      link.subjects.all(verb),
+      verb,
+      body,
+      link.subjects.replyTo(this.#replyId, verb),
+      target,
+    );
   }
 
   /** The original target, limited to `hosts` (exclude and labels still apply). */
@@ -243,7 +257,7 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
     this.send(this.policy.verb, this.policy.body, this.resolved.target);
   }
 
-  /** A reply on the inbox: `kind` is the verb it answers. */
+  /** A host's reply: `kind` is the verb it answers, `reply.host` the subject's host. */
   protected abstract onReply(kind: string, reply: RawReply, m: Msg): void;
 
   /** Decides what can be decided now (hosts done, the end); runs often, must be cheap. */
@@ -278,15 +292,25 @@ export abstract class Broadcast<E, R> extends Channel<E, R> {
 
   // ------------------------------------------------------------ the mechanism
 
-  #onInbox(m: Msg): void {
-    const kind = m.subject.slice(this.#inbox.length + 1);
-    if (isNoRespondersMsg(m)) {
+  #onReply(m: Msg): void {
+    const where = this.scope.link.subjects.parseReply(m.subject, this.#replyId);
+    if (where?.host === null && isNoRespondersMsg(m)) {
       // Nobody at all listens on `P.all.<verb>`: no agent of this prefix is connected.
-      if (kind === this.policy.verb) this.exp.nobody();
+      if (where.kind === this.policy.verb) this.exp.nobody();
       return this.changed();
     }
+    if (!where?.host) {
+      throw new TuttiError("EBADMSG", "not an answer: its subject must end in the host's name");
+    }
+    const { kind, host } = where;
     const reply = parseReply(decodeMap(m.data), (fields) => fields);
-    this.scope.presence.heard(reply.host);
+    if (reply.host !== host) {
+      return this.ignore(m.subject, host, {
+        code: "EBADMSG",
+        message: `a reply on ${host}'s subject says it is from ${JSON.stringify(reply.host)}`,
+      });
+    }
+    this.scope.presence.heard(host);
     this.onReply(kind, reply, m);
   }
 

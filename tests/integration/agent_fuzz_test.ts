@@ -9,7 +9,7 @@
  * TUTTI_FUZZ_COUNT sets the number of messages (default 100000).
  */
 import assert from "node:assert/strict";
-import { createInbox, type Msg } from "@nats-io/transport-node";
+import { type Msg, nuid } from "@nats-io/transport-node";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../../protocol/codec.ts";
 import { ERROR_CODES } from "../../protocol/errors.ts";
 import {
@@ -128,8 +128,8 @@ Deno.test(
         { subject: s.all(verb), verb, broadcast: true },
       ]);
 
-      // ---- replies: one inbox, one reply subject per message (`<inbox>.<seq>`)
-      const inbox = createInbox();
+      // ---- replies: one subscription, one reply subject per message (`P.reply.<id>.<seq>`)
+      const id = nuid.next();
       // The batch being answered and the one before: a `programs` request with `ack` answers
       // twice, and its second answer may come after its batch is over.
       let batch = new Map<number, Sent>();
@@ -144,9 +144,15 @@ Deno.test(
       const settle = () => {
         if (barrierSeen && due === 0) barrier.resolve();
       };
-      const sub = world.nc.subscribe(`${inbox}.*`, {
+      const sub = world.nc.subscribe(s.replies(id), {
         callback: (_err, m) => {
-          const token = m.subject.slice(inbox.length + 1);
+          const where = s.parseReply(m.subject, id);
+          if (where?.host !== HOST) {
+            problemCount++;
+            problems.push(`a reply on ${m.subject}, not on ${HOST}'s subject`);
+            return;
+          }
+          const token = where.kind;
           if (token === barrierToken) {
             barrierSeen = true;
             return settle();
@@ -203,13 +209,13 @@ Deno.test(
             batch.set(++seq, { ...to, kind, bytes, reply: verdict.reply, answered: false });
             if (verdict.reply) due++;
             byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
-            world.nc.publish(to.subject, bytes, { reply: `${inbox}.${seq}` });
+            world.nc.publish(to.subject, bytes, { reply: s.replyTo(id, String(seq)) });
             break;
           }
         }
         sentTotal += n;
         world.nc.publish(s.host(HOST, "ping"), encode({ v: PROTOCOL_VERSION }), {
-          reply: `${inbox}.${barrierToken}`,
+          reply: s.replyTo(id, barrierToken),
         });
         let timer: ReturnType<typeof setTimeout> | undefined;
         const late = new Promise<never>((_, reject) => {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { encode, PROTOCOL_VERSION } from "../../protocol/codec.ts";
-import { ask, requestBytes, until, World } from "./harness.ts";
+import { ask, exists, requestBytes, until, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -103,7 +103,7 @@ Deno.test("garbage on the command subjects gets precise error replies", opts, as
       ]),
     ];
     for (const [what, subject, payload, code, message] of cases) {
-      const r = await requestBytes(world.nc, subject, payload);
+      const r = await requestBytes(world, subject, payload);
       assert.equal(r.body.ok, false, what);
       assert.equal(r.body.v, PROTOCOL_VERSION, what);
       assert.equal(r.body.host, "a1", what);
@@ -140,6 +140,56 @@ Deno.test(
       await until("a log line about the unanswerable messages", () => lines().length > 0);
       assert.ok(lines().length <= 2, `rate-limited, got ${lines().length} lines`);
       assert.equal((await ask(world, "a1", "ps")).body.ok, true);
+    } finally {
+      await world.close();
+    }
+  },
+);
+
+Deno.test(
+  "a request whose reply subject would not carry the agent's name is neither answered nor acted on",
+  opts,
+  async () => {
+    const world = await World.create();
+    try {
+      const agent = await world.agent("a1");
+      const s = world.subjects;
+      const seen: string[] = [];
+      const sub = world.nc.subscribe(">", {
+        callback: (_e, m) => {
+          seen.push(m.subject);
+        },
+      });
+      await world.nc.flush();
+      const marker = `${world.dir}/ran`;
+      const elsewhere = [
+        "_INBOX.abc.def", // a plain NATS request (nc.request, nats req)
+        s.replyTo("abc", "run") + ".a2", // another host's answer
+        s.replyTo("abc", "*"),
+        `${s.prefix}.reply.abc`,
+        "other.reply.abc.run",
+      ];
+      for (const [i, reply] of elsewhere.entries()) {
+        const run = encode({ v: PROTOCOL_VERSION, id: `r${i}`, shell: `touch ${marker}-${i}` });
+        world.nc.publish(s.host("a1", "run"), run, { reply });
+      }
+      // In order: once this is answered, the agent has handled those.
+      const ps = await ask(world, "a1", "ps", { all: true });
+      assert.deepEqual(ps.body.procs, [], "nothing ran");
+      for (const i of elsewhere.keys()) assert.equal(exists(`${marker}-${i}`), false);
+      await world.nc.flush();
+      sub.unsubscribe();
+      const published = seen.filter((x) => !x.startsWith(`${s.prefix}.host.`));
+      assert.deepEqual(
+        published.filter((x) => !x.startsWith(`${s.prefix}.presence.`)),
+        [ps.subject],
+        "nothing but the answer to ps",
+      );
+      assert.match(ps.subject, /^tutti\.reply\.\w+\.req\.a1$/);
+      await until(
+        "a log line about them",
+        () => agent.output.join("").includes(`its reply subject "_INBOX.abc.def" is not`),
+      );
     } finally {
       await world.close();
     }

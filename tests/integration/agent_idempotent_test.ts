@@ -19,7 +19,7 @@ Deno.test("a retried run with the same id starts one process", opts, async () =>
     const subject = world.subjects.host("a1", "run");
     const payload = encode({ v: PROTOCOL_VERSION, ...req });
     const replies = await Promise.all(
-      [1, 2, 3].map(() => requestBytes(world.nc, subject, payload)),
+      [1, 2, 3].map(() => requestBytes(world, subject, payload)),
     );
     const pids = replies.map((r) => (r.body.proc as { pid: number }).pid);
     assert.equal(new Set(pids).size, 1, `one pid, got ${pids}`);

@@ -10,9 +10,9 @@
 import {
   connect,
   type ConnectionOptions,
-  createInbox,
   type Msg,
   type NatsConnection,
+  nuid,
   type Subscription,
 } from "@nats-io/transport-node";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../../protocol/codec.ts";
@@ -511,15 +511,37 @@ function decodeAny(m: Msg): Decoded {
   return { subject: m.subject, body: decodeMap(m.data), headers: headerRecord(m) };
 }
 
-/** Publishes raw bytes with a reply subject and resolves with the first reply, decoded. */
+/**
+ * Publishes raw bytes with a reply subject (`P.reply.<id>.req`) and resolves
+ * with the first answer, decoded; rejects on the server's "no responders".
+ */
 export async function requestBytes(
-  nc: NatsConnection,
+  world: World,
   subject: string,
   payload: Uint8Array,
   timeoutMs = 10_000,
 ): Promise<Decoded> {
-  const m = await nc.request(subject, payload, { timeout: timeoutMs });
-  return decodeAny(m);
+  const s = world.subjects;
+  const id = nuid.next();
+  const answer = Promise.withResolvers<Msg>();
+  const sub = world.nc.subscribe(s.replies(id), {
+    callback: (_err, m) => {
+      if (m.data.length === 0 && m.headers?.code === 503) {
+        answer.reject(new Error(`no responders on ${subject}`));
+      } else answer.resolve(m);
+    },
+  });
+  const timer = setTimeout(
+    () => answer.reject(new Error(`no reply on ${subject} within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  try {
+    world.nc.publish(subject, payload, { reply: s.replyTo(id, "req") });
+    return decodeAny(await answer.promise);
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+  }
 }
 
 /** `{v: 1, ...body}` to `P.host.<host>.<verb>`; resolves with the decoded reply. */
@@ -531,15 +553,15 @@ export function ask(
   timeoutMs = 10_000,
 ): Promise<Decoded> {
   const payload = encode({ v: PROTOCOL_VERSION, ...body });
-  return requestBytes(world.nc, world.subjects.host(host, verb), payload, timeoutMs);
+  return requestBytes(world, world.subjects.host(host, verb), payload, timeoutMs);
 }
 
 /**
  * Broadcasts `{v: 1, target, ...body}` on `P.all.<verb>` and returns every
  * reply. To know that silent agents really stayed silent without sleeping,
- * it then pings each of `barrier` directly on the same reply stream: an
- * agent handles messages in order, so once its ping reply is in, any reply
- * it would have given to the broadcast is in too.
+ * it then pings each of `barrier` directly on the same reply subscription:
+ * an agent handles messages in order, so once its ping reply is in, any
+ * reply it would have given to the broadcast is in too.
  */
 export async function broadcast(
   world: World,
@@ -554,17 +576,19 @@ export async function broadcast(
    */
   awaitReplies = 0,
 ): Promise<Decoded[]> {
-  const inbox = createInbox();
+  const s = world.subjects;
+  const id = nuid.next();
   const replies: Decoded[] = [];
   const pending = new Set(barrier);
   const { promise: done, resolve } = Promise.withResolvers<void>();
   const settle = () => {
     if (pending.size === 0 && replies.length >= awaitReplies) resolve();
   };
-  const sub = world.nc.subscribe(`${inbox}.*`, {
+  const sub = world.nc.subscribe(s.replies(id), {
     callback: (_err, m) => {
-      if (m.subject.endsWith(".b")) replies.push(decodeAny(m));
-      else pending.delete(decodeMap(m.data).host as string);
+      const where = s.parseReply(m.subject, id);
+      if (where?.kind === "b") replies.push(decodeAny(m));
+      else if (where?.host) pending.delete(where.host);
       settle();
     },
   });
@@ -572,12 +596,12 @@ export async function broadcast(
   const timer = setTimeout(resolve, timeoutMs);
   try {
     await world.nc.flush();
-    world.nc.publish(world.subjects.all(verb), encode({ v: PROTOCOL_VERSION, ...body }), {
-      reply: `${inbox}.b`,
+    world.nc.publish(s.all(verb), encode({ v: PROTOCOL_VERSION, ...body }), {
+      reply: s.replyTo(id, "b"),
     });
     for (const h of barrier) {
-      world.nc.publish(world.subjects.host(h, "ping"), encode({ v: PROTOCOL_VERSION }), {
-        reply: `${inbox}.p`,
+      world.nc.publish(s.host(h, "ping"), encode({ v: PROTOCOL_VERSION }), {
+        reply: s.replyTo(id, "p"),
       });
     }
     await done;

@@ -5,7 +5,7 @@
  * CBOR integer on the wire, never a float64.
  */
 import assert from "node:assert/strict";
-import { createInbox, type Msg } from "@nats-io/transport-node";
+import { type Msg, nuid } from "@nats-io/transport-node";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../../protocol/codec.ts";
 import {
   parseDroppedEvent,
@@ -33,7 +33,7 @@ import {
 } from "../../protocol/replies.ts";
 import { parseMachineTelemetry, parseProcsTelemetry } from "../../protocol/telemetry_messages.ts";
 import { parseWatchEvent } from "../../protocol/watch_messages.ts";
-import { until, World } from "./harness.ts";
+import { requestBytes, until, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -70,15 +70,12 @@ Deno.test(
         body: object,
         parse: (f: Record<string, unknown>) => T,
       ) => {
-        const m = await world.nc.request(
+        const r = await requestBytes(
+          world,
           s.host("c1", verb),
           encode({ v: PROTOCOL_VERSION, ...body }),
-          {
-            timeout: 10_000,
-          },
         );
-        check(m, `${verb} reply`);
-        return parseReply(decodeMap(m.data), parse);
+        return parseReply(r.body, parse);
       };
 
       throwIfFailed(await ask("ping", {}, parsePingReply));
@@ -128,10 +125,10 @@ Deno.test(
         return !isProgramsAccepted(r) && r.processes[0]?.state === "RUNNING";
       });
       // With `ack`, two replies: the early acknowledgement, then the answer.
-      const inbox = createInbox();
+      const id = nuid.next();
       const both: Msg[] = [];
       const two = Promise.withResolvers<void>();
-      const acks = world.nc.subscribe(inbox, {
+      const acks = world.nc.subscribe(s.replies(id), {
         callback: (_e, m) => {
           if (both.push(m) === 2) two.resolve();
         },
@@ -139,12 +136,12 @@ Deno.test(
       world.nc.publish(
         s.host("c1", "programs"),
         encode({ v: PROTOCOL_VERSION, action: "restart", names: ["cat"], ack: true }),
-        { reply: inbox },
+        { reply: s.replyTo(id, "programs") },
       );
       await two.promise;
       acks.unsubscribe();
       const [first, second] = both.map((m) => {
-        check(m, "programs reply");
+        assert.equal(m.subject, s.reply(id, "programs", "c1"));
         return throwIfFailed(parseReply(decodeMap(m.data), parseProgramsReply));
       });
       assert.ok(isProgramsAccepted(first) && !isProgramsAccepted(second));
@@ -167,14 +164,14 @@ Deno.test(
       await world.nc.flush();
       sub.unsubscribe();
 
-      // Every CBOR event, through its parser.
+      // Every CBOR event and reply, through its parser; every reply on the subject of its host.
       const kinds = new Set<string>();
       for (const m of seen) {
         if (m.headers?.get(H.encoding) !== "cbor") continue;
         const type = m.headers.get(H.type);
         const body = decodeMap(m.data);
-        check(m, `${type} event`);
         const tokens = m.subject.slice(world.prefix.length + 1).split(".");
+        check(m, `${type} ${tokens[0] === "reply" ? "reply" : "event"}`);
         const kind = tokens[0] === "proc" ? `proc.${tokens[3]}` : tokens[0];
         if (kind === "host" || kind === "all") continue; // requests
         kinds.add(kind === "tel" && tokens.length === 3 ? "tel.procs" : kind);
@@ -192,6 +189,12 @@ Deno.test(
           case "log":
             parseProgramLogBody(body);
             break;
+          case "reply":
+            assert.equal(tokens.length, 4, m.subject); // reply.<id>.<kind>.<host>
+            assert.equal(tokens[3], "c1", m.subject);
+            assert.equal(body.host, "c1", m.subject);
+            parseReply(body, (f) => f);
+            break;
           case "watch":
             parseWatchEvent(body);
             break;
@@ -208,6 +211,7 @@ Deno.test(
         "presence",
         "proc.exit",
         "proc.started",
+        "reply",
         "tel",
         "tel.procs",
         "watch",

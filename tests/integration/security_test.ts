@@ -6,16 +6,21 @@
  * make any agent run anything, by the CLI or by raw messages, and each is
  * told why at once. The same raw request sent with the controller's key does
  * run, which proves the refused ones were refused by the server, not
- * malformed.
+ * malformed. An agent's key cannot answer for another host either: its
+ * replies carry its own name in the subject, every other reply subject is
+ * refused by the server, and a reply whose body names another host is
+ * ignored by the controller.
  */
 import assert from "node:assert/strict";
 import {
   connect,
+  headers,
   type NatsConnection,
   nkeyAuthenticator,
   PermissionViolationError,
 } from "@nats-io/transport-node";
 import { encode, PROTOCOL_VERSION } from "../../protocol/codec.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
 import { ask, CONTROLLER_JS, DENO, exists, jsonLines, ProcWatch, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -215,6 +220,169 @@ Deno.test(
       assert.equal(exists(`${marker}-c1`), true);
     } finally {
       await Promise.all(attackers.map((nc) => nc.close()));
+      await world.close();
+      await Deno.remove(keysDir, { recursive: true }).catch(() => {});
+    }
+  },
+);
+
+/**
+ * With an agent's key (sec-1's, as nats-config made it): answers the first
+ * broadcast of `verb` it receives in every way of speaking for another host,
+ * each reply a copy of `real` (a genuine reply of that verb) under another
+ * name. Resolves with that broadcast's reply subject once all are sent.
+ */
+function forgeAnswers(
+  nc: NatsConnection,
+  s: Subjects,
+  verb: string,
+  real: Record<string, unknown>,
+): Promise<string> {
+  const sent = Promise.withResolvers<string>();
+  nc.subscribe(s.all(verb), {
+    max: 1,
+    callback: (_e, m) => {
+      const to = m.reply!;
+      const as = (host: string) => encode({ ...real, host });
+      nc.publish(`${to}.sec-2`, as("sec-2")); // another real host's answer
+      nc.publish(`${to}.sec-9`, as("sec-9")); // a host that does not exist
+      nc.publish(to, new Uint8Array(), { headers: headers(503, "No Responders") }); // "nobody is there"
+      nc.publish("_INBOX.forged", as("sec-2")); // a client's inbox, as before
+      nc.publish(`${to}.sec-1`, as("sec-9")); // its own subject, another name in the body
+      nc.flush().then(() => sent.resolve(to), sent.reject);
+    },
+  });
+  return sent.promise;
+}
+
+Deno.test(
+  "replies: an agent's key cannot answer for another host, inside a broadcast or elsewhere",
+  opts,
+  async () => {
+    const keysDir = await Deno.makeTempDir({ prefix: "tutti-keys-" });
+    const keys = `${keysDir}/keys`;
+    const made = await cli([
+      "nats-config",
+      "--agents",
+      "sec-[1-3]",
+      "--keys",
+      keys,
+      "--out",
+      `${keysDir}/auth.conf`,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const world = await World.create({
+      brokerArgs: ["-c", `${keysDir}/auth.conf`],
+      connect: { authenticator: nkeyAuthenticator(await seed(`${keys}/controller.nk`)) },
+    });
+    let attacker: NatsConnection | undefined;
+    try {
+      await Promise.all(
+        HOSTS.map((h) => world.agent(h, { args: ["--nkey", `${keys}/agents/${h}.nk`] })),
+      );
+      const s = world.subjects;
+      const env = { NATS_NKEY: `${keys}/controller.nk` };
+      // Genuine replies to copy, so that only the name can give a forgery away.
+      const realPing = (await ask(world, "sec-2", "ping")).body;
+      const realRun = (await ask(world, "sec-2", "run", { id: "model", argv: ["true"] })).body;
+      assert.equal(realRun.ok, true, JSON.stringify(realRun));
+
+      attacker = await connect({
+        servers: world.broker.url,
+        authenticator: nkeyAuthenticator(await seed(`${keys}/agents/sec-1.nk`)),
+      });
+      const id = (subject: string) => subject.split(".")[2];
+      const named = (denied: string[], to: string, as: string) =>
+        denied.map((d) => d.replace(id(to), as));
+
+      // Nor may it read the replies of others (a single host's request is only its own business).
+      const listening = denials(attacker, 1);
+      attacker.subscribe(s.replies("*"));
+      assert.deepEqual(await listening, ["subscription tutti.reply.*.>"]);
+
+      // A run on a glob: every host that answers is taken in (discovery), so a forged one would be.
+      const runDenied = denials(attacker, 4);
+      const runForged = forgeAnswers(attacker, s, "run", realRun);
+      await attacker.flush();
+      const gate = `${world.dir}/gate`;
+      const c = world.spawnController([
+        "run",
+        "--hosts",
+        "sec-*",
+        "--id",
+        "forged",
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        `while [ ! -e ${gate} ]; do sleep 0.05; done; echo hi`,
+      ], { env });
+      const to = await runForged;
+      assert.deepEqual(named(await runDenied, to, "<id>"), [
+        "publish _INBOX.forged",
+        "publish tutti.reply.<id>.run",
+        "publish tutti.reply.<id>.run.sec-2",
+        "publish tutti.reply.<id>.run.sec-9",
+      ]);
+      // The one the server let through (sec-1's own subject) is ignored, and said so.
+      await c.waitFor(
+        "the forged reply ignored",
+        (out) => jsonLines(out).some((e) => e.type === "ignored"),
+      );
+      await Deno.writeTextFile(gate, "");
+      const r = await c.result();
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(lastLine(r.stderr), "3 hosts: 3 ok");
+      const events = jsonLines(r.stdout);
+      const ignored = events.filter((e) => e.type === "ignored");
+      assert.deepEqual(
+        ignored.map((e) => [e.subject, e.host, (e.error as { code: string }).code]),
+        [
+          [s.reply(id(to), "run", "sec-1"), "sec-1", "EBADMSG"],
+        ],
+      );
+      assert.match(
+        (ignored[0].error as { message: string }).message,
+        /on sec-1's subject says it is from "sec-9"/,
+      );
+      const summary = events.find((e) => e.type === "summary") as { hosts: { host: string }[] };
+      assert.deepEqual(summary.hosts.map((h) => h.host), HOSTS);
+      const reported = new Set(events.filter((e) => e.type !== "ignored").map((e) => e.host));
+      reported.delete(undefined); // the summary
+      assert.deepEqual([...reported].sort(), HOSTS);
+      for (const h of HOSTS) {
+        const exit = events.find((e) => e.type === "exit" && e.host === h);
+        assert.equal(exit?.code, 0, `${h}: ${JSON.stringify(exit)}`);
+      }
+
+      // A ping of every agent (`hosts`): the real three, nobody unreachable, no sec-9.
+      const pingDenied = denials(attacker, 4);
+      const pingForged = forgeAnswers(attacker, s, "ping", realPing);
+      await attacker.flush();
+      const hosts = await world.controller(["hosts", "--json"], { env });
+      assert.equal(hosts.code, 0, hosts.stderr);
+      const lines = jsonLines(hosts.stdout);
+      assert.deepEqual(
+        lines.filter((h) => h.type !== "ignored").map((h) => `${h.host}:${h.state}`),
+        [
+          "sec-1:up",
+          "sec-2:up",
+          "sec-3:up",
+        ],
+      );
+      const pinged = await pingForged;
+      // The forgery on sec-1's subject, if it came while the ping was open, and nothing else.
+      for (const e of lines.filter((h) => h.type === "ignored")) {
+        assert.equal(e.subject, s.reply(id(pinged), "ping", "sec-1"), JSON.stringify(e));
+      }
+      assert.deepEqual(named(await pingDenied, pinged, "<id>"), [
+        "publish _INBOX.forged",
+        "publish tutti.reply.<id>.ping",
+        "publish tutti.reply.<id>.ping.sec-2",
+        "publish tutti.reply.<id>.ping.sec-9",
+      ]);
+    } finally {
+      await attacker?.close();
       await world.close();
       await Deno.remove(keysDir, { recursive: true }).catch(() => {});
     }

@@ -1,15 +1,19 @@
-// What nats-core 3.4 throws for a request nobody serves, told apart from a timeout.
+// The server's "no responders" status, told apart from a reply (even an empty one).
 import assert from "node:assert/strict";
-import { NoRespondersError, RequestError, TimeoutError } from "@nats-io/transport-node";
-import { isNoResponders } from "../../controller/connection.ts";
+import { headers, type Msg } from "@nats-io/transport-node";
+import { isNoRespondersMsg } from "../../controller/connection.ts";
 
-Deno.test("isNoResponders: nats-core's RequestError caused by NoRespondersError", () => {
-  const cause = new NoRespondersError("tutti.host.ghost.logs");
-  // Its name is "NoResponders", not the class name: a check by name misses it.
-  assert.equal(cause.name, "NoResponders");
-  assert.ok(isNoResponders(new RequestError("request failed", { cause })));
-  assert.ok(isNoResponders(cause));
-  assert.ok(!isNoResponders(new TimeoutError()));
-  assert.ok(!isNoResponders(new RequestError("connection disconnected")));
-  assert.ok(!isNoResponders(new Error("no responders, says a message")));
+function msg(data: Uint8Array, code?: number): Msg {
+  return {
+    subject: "tutti.reply.x.ping",
+    data,
+    headers: code ? headers(code, "Status") : undefined,
+  } as Msg;
+}
+
+Deno.test("isNoRespondersMsg: an empty message with status 503, nothing else", () => {
+  assert.ok(isNoRespondersMsg(msg(new Uint8Array(), 503)));
+  assert.ok(!isNoRespondersMsg(msg(new Uint8Array([1]), 503)), "a body");
+  assert.ok(!isNoRespondersMsg(msg(new Uint8Array(), 408)), "another status");
+  assert.ok(!isNoRespondersMsg(msg(new Uint8Array())), "no headers");
 });

@@ -43,15 +43,49 @@ Deno.test("an agent receives its own and broadcast requests, publishes only its 
       s.watch("n-1", "w1"),
       s.tel("n-1"),
       s.telProcs("n-1"),
-      "_INBOX.abc.def",
+      s.reply("Xq81ak", "run", "n-1"),
+      s.reply("Xq81ak", "programs", "n-1"),
     ]
   ) {
     assert.ok(allows(p.publish, own), own);
     const other = own.replace("n-1", "n-2");
-    if (other !== own) assert.ok(!allows(p.publish, other), other);
+    assert.notEqual(other, own);
+    assert.ok(!allows(p.publish, other), other);
   }
   assert.ok(!allows(p.subscribe, s.proc("n-2", "p7", "stdout")));
+});
+
+Deno.test("an agent answers only on its own name: no reply for another host, none elsewhere", () => {
+  const p = agentPermissions(s, "n-1");
+  for (
+    const forged of [
+      s.reply("Xq81ak", "run", "n-2"), // another host's answer
+      s.replyTo("Xq81ak", "run"), // the request's own reply subject (the server's status)
+      `${s.reply("Xq81ak", "run", "n-2")}.n-1`, // n-2's answer with n-1 after it
+      `${s.replyTo("Xq81ak", "n-1")}`, // a kind that looks like a host
+      "_INBOX.abc.def", // a client's inbox
+      "lab.exp1.reply.n-1",
+      "tutti.reply.Xq81ak.run.n-1", // another prefix
+    ]
+  ) {
+    assert.ok(!allows(p.publish, forged), forged);
+  }
+  assert.ok(!allows(p.subscribe, s.replies("Xq81ak")), "nor read the replies of others");
   assert.ok(!allows(p.subscribe, "_INBOX.abc"));
+  // What the agent computes for a request, and only for a reply subject of that shape.
+  assert.equal(s.answerOn(s.replyTo("Xq81ak", "run"), "n-1"), s.reply("Xq81ak", "run", "n-1"));
+  for (
+    const bad of [
+      "_INBOX.abc.def",
+      "lab.exp1.reply.Xq81ak",
+      "lab.exp1.reply.Xq81ak.run.n-2",
+      "lab.exp1.reply.*.run",
+      "lab.exp1.reply.Xq81ak.>",
+      "tutti.reply.Xq81ak.run",
+    ]
+  ) {
+    assert.equal(s.answerOn(bad, "n-1"), null, bad);
+  }
 });
 
 Deno.test("a controller sends every verb and reads everything; never speaks for an agent", () => {
@@ -61,8 +95,9 @@ Deno.test("a controller sends every verb and reads everything; never speaks for 
     assert.ok(allows(p.publish, s.all(verb)));
   }
   assert.ok(allows(p.subscribe, s.proc("n-1", "p", "exit")));
-  assert.ok(allows(p.subscribe, "_INBOX.x.y"));
+  assert.ok(allows(p.subscribe, s.replies("Xq81ak")));
   assert.ok(!allows(p.publish, s.proc("n-1", "p", "exit")));
+  assert.ok(!allows(p.publish, s.reply("Xq81ak", "run", "n-1")));
   assert.ok(!allows(p.publish, s.presence("n-1")));
   assert.ok(!allows(p.subscribe, "tutti.proc.n-1.p.exit"), "another prefix");
 });
@@ -80,7 +115,10 @@ Deno.test("a viewer sends only the read-only verbs and reads events, not request
   }
   assert.ok(allows(p.subscribe, s.proc("n-1", "p", "stdout")));
   assert.ok(allows(p.subscribe, s.tel("n-1")));
+  assert.ok(allows(p.subscribe, s.replies("Xq81ak")), "its own replies");
+  assert.ok(allows(p.subscribe, s.reply("Xq81ak", "ps", "n-1")));
   assert.ok(!allows(p.publish, s.presence("n-1")));
+  assert.ok(!allows(p.publish, s.reply("Xq81ak", "ps", "n-1")));
 });
 
 Deno.test("the configuration lists each user with its key and its permissions", () => {
@@ -98,14 +136,14 @@ authorization {
       nkey: "UCTL"
       permissions: {
         publish: { allow: ["lab.exp1.host.*.*", "lab.exp1.all.*"] }
-        subscribe: { allow: ["lab.exp1.>", "_INBOX.>"] }
+        subscribe: { allow: ["lab.exp1.>"] }
       }
     }
     # agent n-1: its own requests and broadcasts in, its own events and replies out
     {
       nkey: "UN1"
       permissions: {
-        publish: { allow: ["lab.exp1.proc.n-1.*.*", "lab.exp1.presence.n-1", "lab.exp1.log.n-1", "lab.exp1.prog.n-1.*.*.*", "lab.exp1.watch.n-1.*", "lab.exp1.tel.n-1", "lab.exp1.tel.n-1.procs", "_INBOX.>"] }
+        publish: { allow: ["lab.exp1.proc.n-1.*.*", "lab.exp1.presence.n-1", "lab.exp1.log.n-1", "lab.exp1.prog.n-1.*.*.*", "lab.exp1.watch.n-1.*", "lab.exp1.tel.n-1", "lab.exp1.tel.n-1.procs", "lab.exp1.reply.*.*.n-1"] }
         subscribe: { allow: ["lab.exp1.host.n-1.*", "lab.exp1.all.*"] }
       }
     }

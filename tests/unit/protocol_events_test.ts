@@ -51,6 +51,13 @@ Deno.test("events: a started and an exit event parse to their ProcInfo, without 
   }
   // Fields this protocol does not define are left out.
   strictEqual("extra" in parseProcInfo(wire({ ...PROC, extra: 1 })), false);
+  // Given the host of its subject, the body must name the same.
+  deepStrictEqual(parseProcInfo(wire({ ...PROC }), "exit event", "h1"), PROC);
+  assertTuttiError(
+    () => parseProcInfo(wire({ ...PROC }), "exit event", "h2"),
+    "EBADMSG",
+    'exit event: field "host": expected "h2" (its sender), got "h1"',
+  );
 });
 
 const BAD_PROC: [string, M, string][] = [

@@ -91,6 +91,22 @@ Deno.test("replies: ps, signal", () => {
     'ps reply: procs[1]: field "pid"',
   );
   assertTuttiError(() => parsePsReply(fields({ procs: PROC })), "EBADMSG", '"procs"');
+  // A host lists its own processes only: a row naming another host is not its to report.
+  deepStrictEqual(parseReply(ok({ procs: [PROC] }), parsePsReply), {
+    host: "h1",
+    ok: true,
+    procs: [PROC],
+  });
+  assertTuttiError(
+    () => parseReply(ok({ procs: [PROC, { ...PROC, host: "h2" }] }), parsePsReply),
+    "EBADMSG",
+    'ps reply: procs[1]: field "host": expected "h1" (its sender), got "h2"',
+  );
+  assertTuttiError(
+    () => parseReply(ok({ proc: { ...PROC, host: "h2" }, existing: false }), parseRunReply),
+    "EBADMSG",
+    'run reply: proc: field "host": expected "h1"',
+  );
   const results = [
     { proc: "a", ok: true },
     { proc: "b", ok: false, error: { code: "ESRCH", message: 'no process "b" on h1' } },

@@ -51,6 +51,9 @@ Deno.test("subjects: the default prefix spells every subject of PROTOCOL.md", ()
   strictEqual(s.watch("h", "w1"), "tutti.watch.h.w1");
   strictEqual(s.tel("h"), "tutti.tel.h");
   strictEqual(s.telProcs("h"), "tutti.tel.h.procs");
+  strictEqual(s.replyTo("Zk3", "run"), "tutti.reply.Zk3.run");
+  strictEqual(s.reply("Zk3", "run", "h"), "tutti.reply.Zk3.run.h");
+  strictEqual(s.replies("Zk3"), "tutti.reply.Zk3.>");
 });
 
 Deno.test("subjects: a multi-token prefix is used as given", () => {
@@ -97,4 +100,46 @@ Deno.test("subjects: parseProc reads host, proc and event of its own prefix only
   });
   strictEqual(lab.parseProc("tutti.proc.n.p.started"), null);
   strictEqual(lab.parseProc("lab.exp2.proc.n.p.started"), null);
+});
+
+Deno.test("subjects: an agent answers on the reply subject with its name last, nowhere else", () => {
+  const s = new Subjects("lab.exp1");
+  strictEqual(s.answerOn("lab.exp1.reply.Zk3.ps", "n-1"), "lab.exp1.reply.Zk3.ps.n-1");
+  strictEqual(s.answerOn("lab.exp1.reply.Zk3.7", "n-1"), "lab.exp1.reply.Zk3.7.n-1");
+  for (
+    const other of [
+      "_INBOX.Zk3.ps", // a client's inbox: the name would not be in the subject
+      "lab.exp1.reply.Zk3", // no kind
+      "lab.exp1.reply.Zk3.ps.n-2", // already someone's answer
+      "lab.exp1.reply.Zk3.*", // wildcards and non-token characters
+      "lab.exp1.reply.Zk3.>",
+      "lab.exp1.reply.Z k.ps",
+      "lab.exp1.reply..ps",
+      "lab.exp1.reply.Zk3.",
+      "tutti.reply.Zk3.ps", // another prefix
+      "lab.exp2.reply.Zk3.ps",
+      "",
+    ]
+  ) {
+    strictEqual(s.answerOn(other, "n-1"), null, other);
+  }
+});
+
+Deno.test("subjects: parseReply reads kind and host of one operation's replies only", () => {
+  const s = new Subjects();
+  deepStrictEqual(s.parseReply("tutti.reply.Zk3.run.g5k-1", "Zk3"), { kind: "run", host: "g5k-1" });
+  // The request's own reply subject: where the server's "no responders" status comes.
+  deepStrictEqual(s.parseReply("tutti.reply.Zk3.run", "Zk3"), { kind: "run", host: null });
+  for (
+    const other of [
+      "tutti.reply.Zk3.run.g5k-1.x", // too long: no host is the last of several tokens
+      "tutti.reply.Zk4.run.g5k-1", // another operation
+      "tutti.reply.Zk3x.run.h",
+      "tutti.reply.Zk3",
+      "tutti.proc.h.p.exit",
+      "other.reply.Zk3.run.h",
+    ]
+  ) {
+    strictEqual(s.parseReply(other, "Zk3"), null, other);
+  }
 });
