@@ -32,6 +32,7 @@ import type {
 } from "../protocol/program_messages.ts";
 import type { Identity } from "./identity.ts";
 import type { ProcessTable } from "./process_table.ts";
+import { ManagedProcess } from "./managed_process.ts";
 import type { SpoolDir } from "./spool.ts";
 import type { WatchTable } from "./watch/watch_table.ts";
 
@@ -83,27 +84,32 @@ export function verbHandlers(
       return { body: { proc: proc.info, existing }, proc: proc.id };
     }],
 
-    ["signal", async (m) => {
+    // A signal right after its `run` waits for the keeper's answer to it, then finds the process.
+    ["signal", (m) => {
       const req = parseSignalRequest(m);
       const graceMs = req.grace === undefined ? undefined : req.grace * 1000;
-      const results = await Promise.all(req.procs.map(async (id) => {
-        const p = await table.lookup(id);
+      const one = (id: string) => {
+        const p = table.get(id);
         if (!p) return { proc: id, ok: false, error: noSuchProcess(id, identity.name).toWire() };
-        if (!p.running) return { proc: id, ok: true }; // it has exited: the intent holds
+        // Exited (only its record is left): the intent, that it stop, holds.
+        if (!(p instanceof ManagedProcess) || !p.running) return { proc: id, ok: true };
         try {
           p.signal(req.signal, graceMs);
           return { proc: id, ok: true };
         } catch (e) {
           return { proc: id, ok: false, error: toWireError(e) };
         }
-      }));
-      return { body: { results } };
+      };
+      const answer = () => ({ body: { results: req.procs.map(one) } });
+      return table.starting ? table.settled().then(answer) : answer();
     }],
 
-    ["ps", async (m) => {
+    // Answered at once unless a run is still being started (then once it is): replies in the
+    // order of requests wherever the keeper's answer is not involved.
+    ["ps", (m) => {
       const req = parsePsRequest(m);
-      await table.settled();
-      return { body: { procs: table.list(req) } };
+      const answer = () => ({ body: { procs: table.list(req) } });
+      return table.starting ? table.settled().then(answer) : answer();
     }],
 
     ["logs", async (m) => {

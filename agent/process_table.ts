@@ -45,7 +45,10 @@ export class ProcessTable {
   /** Exited entries in the order they exited: the oldest is first to expire. */
   private readonly exited = new Map<string, ExitedProcess>();
   /** Runs waiting for the keeper's answer, by id: a retry of one joins it. */
-  private readonly starting = new Map<string, { key: string; started: Promise<ManagedProcess> }>();
+  private readonly startingRuns = new Map<
+    string,
+    { key: string; started: Promise<ManagedProcess> }
+  >();
   private runningCount = 0;
   private cancelExpiry = () => {};
   private expiryAt = Infinity;
@@ -72,15 +75,20 @@ export class ProcessTable {
    * must find the process, as it did when spawning was synchronous.
    */
   async lookup(id: string): Promise<Entry | undefined> {
-    const pending = this.starting.get(id);
+    const pending = this.startingRuns.get(id);
     if (pending) await pending.started.catch(() => {});
     return this.procs.get(id);
   }
 
+  /** Whether a run is waiting for the keeper's answer. */
+  get starting(): boolean {
+    return this.startingRuns.size > 0;
+  }
+
   /** Resolves once every run being started has been answered (for `ps`). */
   async settled(): Promise<void> {
-    if (this.starting.size === 0) return;
-    await Promise.all([...this.starting.values()].map((s) => s.started.catch(() => {})));
+    if (!this.starting) return;
+    await Promise.all([...this.startingRuns.values()].map((s) => s.started.catch(() => {})));
   }
 
   /**
@@ -109,7 +117,7 @@ export class ProcessTable {
         })`,
       );
     }
-    const pending = this.starting.get(id);
+    const pending = this.startingRuns.get(id);
     if (pending) {
       if (pending.key !== key) {
         throw new TuttiError(
@@ -120,11 +128,11 @@ export class ProcessTable {
       return { proc: await pending.started, existing: true };
     }
     const started = this.start(id, key, spec, req);
-    this.starting.set(id, { key, started });
+    this.startingRuns.set(id, { key, started });
     try {
       return { proc: await started, existing: false };
     } finally {
-      this.starting.delete(id);
+      this.startingRuns.delete(id);
     }
   }
 
@@ -174,12 +182,12 @@ export class ProcessTable {
 
   grew(msg: GrewMsg): void {
     const p = this.procs.get(msg.id);
-    if (p?.running) p.grew(msg);
+    if (p instanceof ManagedProcess) p.grew(msg);
   }
 
   exitedMsg(msg: ExitedMsg): void {
     const p = this.procs.get(msg.info.id);
-    if (p?.running) p.exited(msg.info);
+    if (p instanceof ManagedProcess) p.exited(msg.info);
   }
 
   list(req: PsRequest): ProcInfo[] {
@@ -205,17 +213,17 @@ export class ProcessTable {
   /** `cb` once `id` has exited, after its last output (on a later tick if it already has). */
   onExit(id: string, cb: (exit: { code: number | null; signal: string | null }) => void) {
     const p = this.known(id);
-    if (!p.running) {
+    if (!(p instanceof ManagedProcess) || !p.running) {
       const t = setTimeout(() => cb(p.info), 0);
       return () => clearTimeout(t);
     }
-    return (p as ManagedProcess).onExit((info) => cb(info));
+    return p.onExit((info) => cb(info));
   }
 
   /** `cb` with every chunk `id` writes from now on. */
   onOutput(id: string, cb: OutputListener): () => void {
     const p = this.known(id);
-    return p.running ? (p as ManagedProcess).onOutput(cb) : () => {};
+    return p instanceof ManagedProcess && p.running ? p.onOutput(cb) : () => {};
   }
 
   /** Spooled output of `id` from `offset` (up to what has been written). */

@@ -66,7 +66,10 @@ export function programHandlers(
 
     // Answered once the program on disk is known to start: a broken bundle is refused here,
     // before this agent gives anything up for it.
-    ["upgrade", async (): Promise<Handled> => {
+    ["upgrade", async (_m, ctx): Promise<Handled> => {
+      // Starting the program on disk takes a Deno start-up or more on a loaded node: acknowledged
+      // at once, answered once known.
+      ctx.accept({ accepted: true });
       try {
         await preflight();
       } catch (e) {

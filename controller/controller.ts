@@ -49,6 +49,9 @@ import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from "./t
 import { startWatch } from "./watch.ts";
 import type { PreparedWatch, WatchHandle, WatchOptions } from "./watch_request.ts";
 
+/** How long an agent may take to check that its program on disk starts (`upgrade`). */
+const UPGRADE_TIMEOUT_S = 60;
+
 export interface ControllerOptions extends ConnectFlags, Partial<ExpectationTimes> {
   /** Subject prefix (default `$TUTTI_PREFIX`, else `tutti`). */
   prefix?: string;
@@ -277,7 +280,17 @@ export class Controller {
   upgrade(spec: HostSpec): Operation<HostReply<UpgradeReply>, HostReply<UpgradeReply>[]> {
     const resolved = resolveTarget(spec);
     return this.#track(
-      fanout(this.#scope, { verb: "upgrade", body: {}, parse: parseUpgradeReply }, resolved),
+      fanout(
+        this.#scope,
+        {
+          verb: "upgrade",
+          body: {},
+          // Acknowledged at once; answered once the program on disk is known to start.
+          acked: { timeoutS: UPGRADE_TIMEOUT_S },
+          parse: parseUpgradeReply,
+        },
+        resolved,
+      ),
     );
   }
 
