@@ -122,7 +122,7 @@ export class Keeper {
           info.reported = n.reported;
           info.timedOut = n.timedOut;
           // An exit the agent has published must not be published again by the next agent.
-          if (reportedNow && info.ended !== null) this.records.write(info);
+          if (reportedNow && info.ended !== null) this.recordSoon(info);
         }
         return;
       case "input":
@@ -185,7 +185,7 @@ export class Keeper {
     this.running.set(msg.id, p);
     // The answer first: the record is for a keeper that dies, the agent is waiting now.
     this.agent?.send({ t: "spawned", id: msg.id, info: p.info });
-    this.writeRecord(p.info);
+    this.recordSoon(p.info);
   }
 
   /**
@@ -215,12 +215,13 @@ export class Keeper {
     this.running.delete(p.info.id);
     this.exited.set(p.info.id, p.info);
     this.agent?.send({ t: "exited", info: p.info });
-    this.writeRecord(p.info);
+    this.recordSoon(p.info);
     this.maybeExit();
   }
 
   private forget(id: string): void {
     if (!this.exited.delete(id)) return;
+    this.unwritten.delete(id);
     this.records.remove(id);
     for (const stream of ["stdout", "stderr"] as const) {
       try {
@@ -229,6 +230,27 @@ export class Keeper {
         // never written, or gone
       }
     }
+  }
+
+  /**
+   * Records written on the next turn, after the messages of this one have
+   * gone out: the agent waits for those (a record write is ~0.1 ms, which
+   * the run round trip would otherwise pay twice); a keeper that dies in
+   * between loses a record only if it also loses every pipe of its processes.
+   */
+  private readonly unwritten = new Map<string, KeptInfo>();
+  private recordTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private recordSoon(info: KeptInfo): void {
+    this.unwritten.set(info.id, info);
+    this.recordTimer ??= setTimeout(() => this.writeRecords(), 0);
+  }
+
+  private writeRecords(): void {
+    clearTimeout(this.recordTimer);
+    this.recordTimer = undefined;
+    for (const info of this.unwritten.values()) this.writeRecord(info);
+    this.unwritten.clear();
   }
 
   private writeRecord(info: KeptInfo): void {
@@ -252,6 +274,7 @@ export class Keeper {
   private maybeExit(): void {
     if (this.running.size > 0) return;
     if (this.agent !== null && !this.quitting) return;
+    this.writeRecords();
     this.log(`keeper ${Deno.pid} exiting: no process runs`);
     try {
       this.listener?.close();

@@ -6,7 +6,7 @@
  * state file that is not the agent's is refused by name, never wiped.
  */
 import assert from "node:assert/strict";
-import { alive, ask, ProcWatch, World } from "./harness.ts";
+import { alive, ask, groupGone, groupMembers, ProcWatch, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const N = 50;
@@ -180,6 +180,47 @@ Deno.test(
       assert.equal(r.code, 1);
       assert.match(r.stderr, /procs\/x1\.json: not a tutti process record/);
       assert.equal(await Deno.readTextFile(`${dir}/x1.json`), "{ this is not json");
+    } finally {
+      await world.close();
+    }
+  },
+);
+
+Deno.test(
+  "after a restart: kill reaches an adopted group, grandchildren included; --keep still expires, spool too",
+  opts,
+  async () => {
+    const world = await World.create();
+    try {
+      const a = await world.agent("x-1", { args: ["--keep", "2"] });
+      const watch = await ProcWatch.open(world, "x-1");
+      for (const id of ["e1", "e2", "e3"]) {
+        const r = await ask(world, "x-1", "run", { id, argv: ["sh", "-c", `echo ${id}`] });
+        assert.equal(r.body.ok, true);
+        await watch.exit(id);
+      }
+      const r = await ask(world, "x-1", "run", {
+        id: "tree",
+        argv: ["sh", "-c", "sleep 1000 & sleep 1000 & wait"],
+      });
+      const pgid = (r.body.proc as { pid: number }).pid;
+      await a.kill();
+      await world.agent("x-1", { args: ["--keep", "2"] });
+      assert.equal(groupMembers(pgid).length, 3, "the shell and its two children run on");
+      const k = await world.controller(["kill", "--hosts", "x-1", "tree"]);
+      assert.equal(k.code, 0, k.stderr);
+      await groupGone(pgid);
+      assert.equal((await watch.exit("tree")).signal, "SIGTERM");
+      // Two exited entries are kept (e3 and tree), across the restart; e1's and e2's spools are gone.
+      const ps = await ask(world, "x-1", "ps", {});
+      const ids = (ps.body.procs as { id: string }[]).map((p) => p.id).sort();
+      assert.deepEqual(ids, ["e3", "tree"]);
+      const spool = [...Deno.readDirSync(`${world.dir}/agent-x-1/spool`)].map((e) => e.name).sort();
+      assert.deepEqual(spool, ["e3.stdout"]);
+      const records = [...Deno.readDirSync(`${world.dir}/agent-x-1/procs`)].map((e) => e.name)
+        .sort();
+      assert.deepEqual(records, ["e3.json", "tree.json"]);
+      watch.close();
     } finally {
       await world.close();
     }
