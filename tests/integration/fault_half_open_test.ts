@@ -18,6 +18,7 @@
  */
 import assert from "node:assert/strict";
 import { halfOpenBoundMs } from "../../agent/connection.ts";
+import { MISSED_BEATS } from "../../controller/broadcast/liveness.ts";
 import { decodeMap } from "../../protocol/codec.ts";
 import { alive, jsonLines, until, World } from "./harness.ts";
 import { TcpProxy } from "./tcp_proxy.ts";
@@ -26,8 +27,6 @@ const opts = { sanitizeResources: false, sanitizeOps: false };
 
 const HEARTBEAT_MS = 1000;
 const SLACK_MS = 10_000;
-/** Heartbeats of silence after which a controller counts a host lost (controller/broadcast/liveness.ts). */
-const MISSED_BEATS = 3;
 
 Deno.test(
   "a half-open agent link: the agent and the controller notice within 3 heartbeats; all is well after the heal",
