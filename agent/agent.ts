@@ -102,7 +102,7 @@ export class Agent {
     let conn: Connection;
     try {
       const opened = await Promise.race([
-        Connection.open(flags, opts.name),
+        Connection.open(flags, opts.name, opts.heartbeatMs),
         life.stopRequested.then(() => null),
       ]);
       if (opened === null) {

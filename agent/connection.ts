@@ -11,13 +11,39 @@ import {
 } from "@nats-io/transport-node";
 import {
   type ConnectFlags,
+  DEFAULT_PING_INTERVAL_MS,
   explainAuthError,
+  MAX_PINGS_OUT,
   natsOptions,
 } from "../protocol/connection/connect_flags.ts";
 import { withTimeout } from "../protocol/runtime/timers.ts";
 import { log, RateLimitedLog } from "./log.ts";
 
 export type LinkEvent = "disconnect" | "reconnect";
+
+/** The shortest PING interval, whatever the heartbeat: a PONG a little late is not a dead link. */
+export const MIN_PING_INTERVAL_MS = 1000;
+
+/**
+ * The agent PINGs the server once per heartbeat period (at least every
+ * MIN_PING_INTERVAL_MS), so that a link that stops carrying packets without
+ * closing (a half-open TCP connection: a partition, a NAT or firewall that
+ * forgot the connection) is dropped and reconnected within MAX_PINGS_OUT + 1
+ * heartbeats, the bound within which controllers count the agent lost. With
+ * nats.js's own 2 minutes (or the 20 s used before) the agent stayed deaf for
+ * up to a minute after controllers had given up on it. The cost is one PING
+ * and PONG per heartbeat; the condition is that a PONG comes back within two
+ * heartbeats, behind whatever output is in flight (at most --live-window).
+ * With beats off (0), the default interval.
+ */
+export function pingIntervalMs(heartbeatMs: number): number {
+  return heartbeatMs > 0 ? Math.max(heartbeatMs, MIN_PING_INTERVAL_MS) : DEFAULT_PING_INTERVAL_MS;
+}
+
+/** How long a half-open link may go unnoticed by an agent with this heartbeat. */
+export function halfOpenBoundMs(heartbeatMs: number): number {
+  return (MAX_PINGS_OUT + 1) * pingIntervalMs(heartbeatMs);
+}
 
 export class Connection {
   /** False between a disconnect and the following reconnect. */
@@ -30,8 +56,8 @@ export class Connection {
     this.watch();
   }
 
-  static async open(flags: ConnectFlags, name: string): Promise<Connection> {
-    const options = await natsOptions(flags, `tutti-agent ${name}`);
+  static async open(flags: ConnectFlags, name: string, heartbeatMs: number): Promise<Connection> {
+    const options = await natsOptions(flags, `tutti-agent ${name}`, pingIntervalMs(heartbeatMs));
     log(`connecting to ${[options.servers].flat().join(", ")} (retrying until it answers)`);
     const nc = await connect(options).catch((e) => {
       throw new Error(explainAuthError((e as Error).message));
@@ -74,6 +100,10 @@ export class Connection {
           `the NATS server refused to let this agent ${what} "${s.error.subject}" ` +
             `(permissions violation): check its user's permissions (controller nats-config)`,
         );
+        continue;
+      }
+      if (s.type === "staleConnection") {
+        log(`the server has not answered ${MAX_PINGS_OUT} PINGs: dropping the connection`);
         continue;
       }
       if (s.type !== "disconnect" && s.type !== "reconnect") continue;

@@ -75,14 +75,25 @@ async function readFile(what: string, path: string): Promise<Uint8Array> {
   }
 }
 
+/** How often a client PINGs the server unless told otherwise (nats.js: 2 minutes). */
+export const DEFAULT_PING_INTERVAL_MS = 20_000;
+/**
+ * PINGs left unanswered before the link is declared dead (nats.js checks at
+ * each interval): a link that stops carrying packets without closing is
+ * noticed within MAX_PINGS_OUT + 1 intervals, and never before a PONG is
+ * late by a whole interval.
+ */
+export const MAX_PINGS_OUT = 2;
+
 /**
  * nats.js options for resolved flags: reconnect forever with jitter (nats.js
  * gives up after 10 attempts by default, which would strand an agent after a
- * broker outage of half a minute).
+ * broker outage of half a minute), and PINGs every `pingIntervalMs`.
  */
 export async function natsOptions(
   flags: ConnectFlags,
   name: string,
+  pingIntervalMs = DEFAULT_PING_INTERVAL_MS,
 ): Promise<ConnectionOptions> {
   const authenticators: Authenticator[] = [];
   if (flags.creds) {
@@ -106,6 +117,7 @@ export async function natsOptions(
     reconnectTimeWait: 1000,
     reconnectJitter: 500,
     waitOnFirstConnect: true,
-    pingInterval: 20_000,
+    pingInterval: pingIntervalMs,
+    maxPingOut: MAX_PINGS_OUT,
   };
 }

@@ -5,7 +5,9 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { splitServers } from "../../protocol/connection/cli_options.ts";
 import {
   type ConnectFlags,
+  DEFAULT_PING_INTERVAL_MS,
   DEFAULT_SERVER,
+  MAX_PINGS_OUT,
   natsOptions,
 } from "../../protocol/connection/connect_flags.ts";
 import { assertRejectsTutti } from "./assert_tutti_error.ts";
@@ -253,6 +255,9 @@ Deno.test("connect options: natsOptions reconnects forever and maps the auth fla
   strictEqual(o.maxReconnectAttempts, -1, "nats.js gives up after 10 attempts by default");
   ok((o.reconnectJitter ?? 0) > 0, "reconnects are jittered");
   strictEqual(o.waitOnFirstConnect, true);
+  strictEqual(o.pingInterval, DEFAULT_PING_INTERVAL_MS);
+  strictEqual(o.maxPingOut, MAX_PINGS_OUT);
+  strictEqual((await natsOptions({}, "x", 5000)).pingInterval, 5000);
   strictEqual(o.authenticator, undefined);
   strictEqual(o.tls, undefined);
 
