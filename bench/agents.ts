@@ -85,7 +85,8 @@ export class AgentPool {
   }
 
   async stopExtra(agent: RunningAgent): Promise<void> {
-    this.extras.splice(this.extras.indexOf(agent), 1);
+    const i = this.extras.indexOf(agent);
+    if (i >= 0) this.extras.splice(i, 1); // not -1: that would drop another agent
     this.hellos.delete(agent.name);
     await stopAll([agent]);
   }

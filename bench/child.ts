@@ -14,13 +14,17 @@ export class Tail {
   private ended = false;
   private readonly waiters: { pattern: RegExp; resolve: () => void; reject: (e: Error) => void }[] =
     [];
+  private readonly lineListeners = new Set<(line: string) => void>();
+  private partial = "";
   readonly done: Promise<void>;
   constructor(stream: ReadableStream<Uint8Array>) {
     const decoder = new TextDecoder();
     this.done = (async () => {
       try {
         for await (const chunk of stream) {
-          this.text = (this.text + decoder.decode(chunk, { stream: true })).slice(-TAIL_BYTES);
+          const text = decoder.decode(chunk, { stream: true });
+          this.text = (this.text + text).slice(-TAIL_BYTES);
+          this.lines(text);
           this.wake();
         }
       } catch { /* the child was killed: its stream ends here */ }
@@ -43,6 +47,22 @@ export class Tail {
     });
     this.wake();
     return promise.finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Calls `fn` with every complete line from now on (for counting what a
+   * talkative child says past the kept tail); returns the removal.
+   */
+  onLine(fn: (line: string) => void): () => void {
+    this.lineListeners.add(fn);
+    return () => this.lineListeners.delete(fn);
+  }
+
+  private lines(text: string): void {
+    if (this.lineListeners.size === 0) return;
+    const parts = (this.partial + text).split("\n");
+    this.partial = parts.pop() ?? "";
+    for (const line of parts) for (const fn of this.lineListeners) fn(line);
   }
 
   private wake(): void {

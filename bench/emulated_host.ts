@@ -80,6 +80,7 @@ const lane = async () => {
         onKill: () => {},
         // A controller's `shutdown` stops the whole process: these agents live and die together.
         requestStop: () => requestStop(),
+        // The bench never upgrades them, and re-executing this process would take all of them.
         requestRestart: () => {},
       });
       if (agent) agents.push(agent);

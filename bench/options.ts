@@ -10,6 +10,7 @@ export const SECTIONS = [
   "spawnrate",
   "cli",
   "streaming",
+  "soak",
   "fanout",
   "emulated",
 ] as const;
@@ -31,6 +32,10 @@ export interface BenchOptions {
   emulatedProcs: number;
   /** Bytes one process writes to stdout in the streaming section. */
   streamBytes: number;
+  /** Runs of `seq 1 200` one after another on the soaked agent. */
+  soakRuns: number;
+  /** How long the crash-looping programs loop before the supervising agent is measured, ms. */
+  soakWindowMs: number;
   /** ssh fan-out width, like pdsh's default. */
   sshWidth: number;
   /** Rounds of each ssh-based peer (slow and steady: fewer than tutti's). */
@@ -51,7 +56,7 @@ Measures tutti beside its peers (parallel ssh, raw NATS, a bare deno process) on
 writes bench/results/latest.json and latest.md.
 
   --quick           a fast smoke run: 3 rounds (ssh 2, no pdsh/clush), 30 round trips, 5 s idle,
-                    sizes 10,50, 200 emulated agents, 256 MiB streamed
+                    sizes 10,50, 200 emulated agents, 256 MiB streamed, 500 soak runs
   --idle D          how long the idle agent is watched (default 60s; quick 5s)
   --rounds N        rounds of each fan-out measurement (default 10; quick 3)
   --rt-rounds N     single-host round trips (default 200; quick 30)
@@ -59,6 +64,9 @@ writes bench/results/latest.json and latest.md.
   --emulated LIST   agents emulated in-process for the widest fan-outs (default 1000,10000)
   --emulated-procs N  processes they are spread over (default 4)
   --stream B        bytes streamed through one agent, e.g. 1GiB (default 1GiB)
+  --soak-runs N     runs of seq 1 200 one after another on one agent (default 3000; quick 500)
+  --soak-window D   how long 30 programs crash-loop before the supervising agent is measured
+                    (default 20s; quick 5s)
   --ssh-width N     parallel ssh connections at once (default 32, pdsh's default)
   --ssh-rounds N    rounds of each ssh-based peer (default 3; quick 2; at most --rounds);
                     past 50 hosts, scaled down with N (at least 2)
@@ -84,6 +92,8 @@ export function parseBenchOptions(args: string[]): BenchOptions {
         emulated: { type: "string" },
         "emulated-procs": { type: "string" },
         stream: { type: "string" },
+        "soak-runs": { type: "string" },
+        "soak-window": { type: "string" },
         "ssh-width": { type: "string" },
         "ssh-rounds": { type: "string" },
         peers: { type: "string" },
@@ -121,6 +131,12 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     streamBytes: v.stream === undefined
       ? (quick ? 256 : 1024) * MiB
       : byteCount("--stream", v.stream),
+    soakRuns: v["soak-runs"] === undefined
+      ? (quick ? 500 : 3000)
+      : count("--soak-runs", v["soak-runs"]),
+    soakWindowMs: v["soak-window"] === undefined
+      ? (quick ? 5_000 : 20_000)
+      : duration("--soak-window", v["soak-window"]),
     sshWidth: v["ssh-width"] === undefined ? 32 : count("--ssh-width", v["ssh-width"]),
     sshRounds: Math.min(sshRounds, rounds),
     peers: v.peers === undefined ? (quick ? ["ssh"] : [...PEERS]) : v.peers.split(",").map(peer),

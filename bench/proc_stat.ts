@@ -24,6 +24,15 @@ export function rssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** VmRSS in MiB, NaN once the process is gone (a failed sample, never a small one). */
+export function rssMiB(pid: number): number {
+  try {
+    return rssBytes(pid) / (1024 * 1024);
+  } catch {
+    return NaN;
+  }
+}
+
 /** Pids whose parent is `pid` (zombies included: they still need their parent to reap them). */
 export function childrenOf(pid: number): number[] {
   const out: number[] = [];
@@ -37,4 +46,33 @@ export function childrenOf(pid: number): number[] {
     } catch { /* gone meanwhile */ }
   }
   return out;
+}
+
+/**
+ * Pids of the processes whose environment holds `entry` (`NAME=value`):
+ * how the benchmark finds every process it had supervised, whoever spawned
+ * it, to be sure none outlives it. Processes of other users cannot be read
+ * and are not ours.
+ */
+export function pidsWithEnv(entry: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const env = Deno.readTextFileSync(`/proc/${e.name}/environ`);
+      if (env.split("\0").includes(entry)) out.push(Number(e.name));
+    } catch { /* gone meanwhile, or not ours */ }
+  }
+  return out;
+}
+
+/** The command line of `pid`, its arguments apart; null once it is gone. */
+export function cmdline(pid: number): string[] | null {
+  try {
+    const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    if (argv.at(-1) === "") argv.pop();
+    return argv;
+  } catch {
+    return null;
+  }
 }

@@ -20,6 +20,7 @@ import { type BenchOptions, parseBenchOptions, type Section, USAGE } from "./opt
 import { updateReadme, writeReport } from "./report.ts";
 import { roundTripSection } from "./round_trip.ts";
 import { Scope } from "./scope.ts";
+import { soakSection } from "./soak.ts";
 import { spawnRateSection } from "./spawn_rate.ts";
 import { Sshd, SshUnavailable } from "./sshd.ts";
 import { streamingSection } from "./streaming.ts";
@@ -27,7 +28,8 @@ import { streamingSection } from "./streaming.ts";
 /**
  * In this order: the idle agent must be fresh, the round trip wants a quiet
  * machine, the CLI's start and the streaming are measured before the fan-out
- * brings up its agents, and the emulated agents come last, once the fan-out's
+ * brings up its agents (the soak's agents and programs are gone by then too),
+ * and the emulated agents come last, once the fan-out's
  * agent processes are stopped.
  */
 const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
@@ -36,6 +38,7 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   spawnrate: spawnRateSection,
   cli: cliStartSection,
   streaming: streamingSection,
+  soak: soakSection,
   fanout: fanoutSection,
   emulated: emulatedSection,
 };
