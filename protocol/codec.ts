@@ -4,6 +4,10 @@
  */
 import { Decoder, Encoder } from "cbor-x";
 import { quoteValue, TuttiError } from "./errors.ts";
+import { nestsDeeperThan } from "./cbor_nesting.ts";
+
+/** No tutti message nests deeper than a few levels; this leaves room and keeps the stack safe. */
+const MAX_NESTING = 64;
 
 export const PROTOCOL_VERSION = 1;
 export const TUTTI_VERSION = "0.1.0";
@@ -60,6 +64,12 @@ export function decode(bytes: Uint8Array): unknown {
   // cbor-x answers a lone "break" code with an empty object instead of an error.
   if (bytes[0] === 0xff) {
     throw new TuttiError("EBADMSG", "payload is not valid CBOR: a break code outside a container");
+  }
+  if (nestsDeeperThan(bytes, MAX_NESTING)) {
+    throw new TuttiError(
+      "EBADMSG",
+      `payload is not valid CBOR here: nested deeper than ${MAX_NESTING} levels`,
+    );
   }
   try {
     const value = decoder.decode(bytes);

@@ -3,6 +3,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { decode, decodeMap, encode, PROTOCOL_VERSION } from "../../protocol/codec.ts";
 import { assertTuttiError } from "./assert_tutti_error.ts";
+import { nestsDeeperThan } from "../../protocol/cbor_nesting.ts";
 
 const text = (s: string) => [0x60 + s.length, ...new TextEncoder().encode(s)]; // short text string
 const bytes = (...b: number[]) => new Uint8Array(b);
@@ -192,4 +193,30 @@ Deno.test("codec: 64-bit integers past 2^53 stay BigInts (refused by every field
     ...Array(8).fill(0xff),
   );
   deepStrictEqual(decode(list), [-(2 ** 40), 2n ** 64n - 1n]);
+});
+
+Deno.test("codec: nesting past 64 levels is EBADMSG, the same however deep the caller's stack is", () => {
+  const deep = new Uint8Array([0xa1, 0x61, 0x76, 0x01, ...new Array(5000).fill(0x9f)]);
+  const message = (depth: number): string => {
+    if (depth > 0) return message(depth - 1);
+    try {
+      decode(deep);
+      return "decoded";
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const shallow = message(0);
+  strictEqual(shallow, "payload is not valid CBOR here: nested deeper than 64 levels");
+  strictEqual(message(2000), shallow);
+  // Real messages, byte strings included, pass the walk untouched.
+  const body = {
+    v: 1,
+    data: new Uint8Array(100_000),
+    procs: [{ argv: ["a", "b"], env: { A: "1" } }],
+  };
+  strictEqual((decode(encode(body)) as { data: Uint8Array }).data.length, 100_000);
+  strictEqual(nestsDeeperThan(encode([[[[1]]]]), 3), true);
+  strictEqual(nestsDeeperThan(encode([[[[1]]]]), 4), false);
+  strictEqual(nestsDeeperThan(encode({ a: [{ b: [1, 2, { c: "x" }] }] }), 8), false);
 });
