@@ -18,6 +18,7 @@ import type {
   WelcomeMsg,
 } from "./keeper/messages.ts";
 import { keeperPaths } from "./keeper/paths.ts";
+import { keeperEnv } from "./keeper/environment.ts";
 import { Keeper } from "./keeper/keeper.ts";
 import { selfCommand } from "./self_command.ts";
 
@@ -223,6 +224,7 @@ async function startKeeper(stateDir: string): Promise<Deno.Conn> {
     stdout: "null",
     stderr: "null",
     detached: true,
+    env: keeperEnv(),
   }).spawn();
   let exited: Deno.CommandStatus | null = null;
   child.status.then((s) => exited = s);

@@ -6,10 +6,12 @@
 import { StateFileError } from "./records.ts";
 import { Keeper } from "./keeper.ts";
 import { keeperPaths } from "./paths.ts";
+import { restoreAgentEnv } from "./environment.ts";
 
 const encoder = new TextEncoder();
 
 export async function keeperMain(args: string[]): Promise<number> {
+  restoreAgentEnv();
   if (args.length !== 2 || args[0] !== "--state-dir" || args[1] === "") {
     console.error("usage: agent keeper --state-dir DIR (started by the agent itself)");
     return 2;

@@ -226,3 +226,24 @@ Deno.test(
     }
   },
 );
+
+Deno.test("the keeper's own V8 setting reaches neither the processes it runs nor their environment", opts, async () => {
+  const world = await World.create();
+  try {
+    await world.agent("v-1");
+    const watch = await ProcWatch.open(world, "v-1");
+    const r = await ask(world, "v-1", "run", { id: "env", argv: ["env"] });
+    assert.equal(r.body.ok, true);
+    await watch.exit("env");
+    const env = await spooled(world, "v-1", "env");
+    assert.match(env, /^TUTTI_HOST=v-1$/m);
+    assert.doesNotMatch(env, /DENO_V8_FLAGS|TUTTI_AGENT_DENO_V8_FLAGS/);
+    // ...while the keeper itself runs with it.
+    const pid = Number(Deno.readTextFileSync(`${world.dir}/agent-v-1/keeper.lock`).trim());
+    const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0");
+    assert.ok(environ.includes("DENO_V8_FLAGS=--max-semi-space-size=1"), environ.join(" "));
+    watch.close();
+  } finally {
+    await world.close();
+  }
+});
