@@ -84,13 +84,19 @@ export class OutputFile {
   }
 }
 
-/** The last `TAIL_BYTES` of a stream, and how many bytes the stream has had in all. */
+/**
+ * The last `TAIL_BYTES` of a stream, and how many bytes the stream has had in
+ * all. The ring starts empty and grows (doubling) up to TAIL_BYTES as output
+ * comes: a hundred idle programs that print a line each hold a few KiB, not
+ * 128 KiB each.
+ */
 export class TailBuffer {
-  private readonly ring = new Uint8Array(TAIL_BYTES);
+  private ring = new Uint8Array(0);
   /** Bytes ever pushed: the stream offset just after the last byte. */
   end = 0;
 
   push(chunk: Uint8Array): void {
+    this.grow(Math.min(TAIL_BYTES, this.end + chunk.length));
     const cap = this.ring.length;
     const data = chunk.length > cap ? chunk.subarray(chunk.length - cap) : chunk;
     const at = (this.end + chunk.length - data.length) % cap;
@@ -105,10 +111,25 @@ export class TailBuffer {
     const cap = this.ring.length;
     const n = Math.min(max, cap, this.end);
     const out = new Uint8Array(n);
+    if (n === 0) return out;
     const start = (this.end - n) % cap;
     const first = Math.min(n, cap - start);
     out.set(this.ring.subarray(start, start + first), 0);
     if (first < n) out.set(this.ring.subarray(0, n - first), first);
     return out;
+  }
+
+  /**
+   * A ring of at least `need` bytes. While it has not wrapped (end <= its
+   * size, which holds until it reaches TAIL_BYTES), bytes sit at their stream
+   * offset, so growing is a copy to the same places.
+   */
+  private grow(need: number): void {
+    if (need <= this.ring.length) return;
+    let size = Math.max(1024, this.ring.length);
+    while (size < need) size *= 2;
+    const ring = new Uint8Array(Math.min(TAIL_BYTES, size));
+    ring.set(this.ring.subarray(0, Math.min(this.end, this.ring.length)));
+    this.ring = ring;
   }
 }

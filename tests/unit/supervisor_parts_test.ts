@@ -93,3 +93,18 @@ Deno.test("events() iterates later events until aborted", async () => {
   await done;
   deepStrictEqual(seen, ["one", "two"]);
 });
+
+Deno.test("tail buffer: grows as output comes, holding the same bytes as a full ring would", () => {
+  const t = new TailBuffer();
+  const all: number[] = [];
+  let seed = 7;
+  for (let i = 0; i < 400; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const chunk = new Uint8Array(seed % 700).map((_, j) => (i + j) % 256);
+    t.push(chunk);
+    all.push(...chunk);
+    const want = all.slice(Math.max(0, all.length - TAIL_BYTES));
+    deepStrictEqual([...t.read()], want, `after push ${i}`);
+    strictEqual(t.end, all.length);
+  }
+});
