@@ -41,7 +41,11 @@ function setsid(): string | null {
   return setsidBinary;
 }
 
-export function spawnGroup(spec: SpawnSpec): Deno.ChildProcess {
+export function spawnGroup(
+  spec: SpawnSpec,
+  /** "piped": the child's stdin is a pipe (a zygote reads its command there). */
+  stdin: "null" | "piped" = "null",
+): Deno.ChildProcess {
   const wrapper = setsid();
   // A program name starting with "-" would read as an option of setsid(1).
   const viaSetsid = wrapper !== null && !spec.argv[0].startsWith("-");
@@ -52,7 +56,7 @@ export function spawnGroup(spec: SpawnSpec): Deno.ChildProcess {
       cwd: spec.cwd,
       env: spec.env,
       clearEnv: spec.clearEnv,
-      stdin: "null",
+      stdin,
       stdout: "piped",
       stderr: "piped",
       detached: !viaSetsid,
@@ -66,7 +70,7 @@ export function spawnGroup(spec: SpawnSpec): Deno.ChildProcess {
  * Throws the error exec would give: the working directory, then the program
  * (a path, or a search of the child's PATH as execvp does it).
  */
-function checkProgram(spec: SpawnSpec): void {
+export function checkProgram(spec: SpawnSpec): void {
   const program = spec.argv[0];
   if (spec.cwd !== undefined) {
     const problem = checkCwd(spec.cwd);

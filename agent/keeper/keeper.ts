@@ -30,6 +30,7 @@ import {
   type ToKeeper,
 } from "./messages.ts";
 import { ProcessRecords } from "./records.ts";
+import { Zygote } from "./zygote.ts";
 import { keeperPaths } from "./paths.ts";
 
 type Agent = FrameConn<ToKeeper, FromKeeper>;
@@ -42,6 +43,8 @@ export class Keeper {
   private readonly records: ProcessRecords;
   private readonly paths: ReturnType<typeof keeperPaths>;
   private listener: Deno.Listener | null = null;
+  /** A process ready to become the next `run` (zygote.ts); started once serving. */
+  private zygote: Zygote | null = null;
   private readonly done = Promise.withResolvers<void>();
 
   constructor(stateDir: string, private readonly log: (message: string) => void) {
@@ -62,6 +65,7 @@ export class Keeper {
       // none
     }
     this.listener = Deno.listen({ transport: "unix", path: this.paths.socket });
+    this.zygote = new Zygote(this.log);
     this.log(`keeper ${Deno.pid} listening on ${this.paths.socket}`);
     this.accept(this.listener);
     await this.done.promise;
@@ -178,7 +182,7 @@ export class Keeper {
           this.agent?.send({ t: "trouble", id: p.info.id, message });
         },
         log: this.log,
-      });
+      }, this.zygote);
     } catch (e) {
       return this.agent?.send({ t: "spawned", id: msg.id, error: toWireError(e) });
     }
@@ -276,6 +280,7 @@ export class Keeper {
     if (this.agent !== null && !this.quitting) return;
     this.writeRecords();
     this.log(`keeper ${Deno.pid} exiting: no process runs`);
+    this.zygote?.close();
     try {
       this.listener?.close();
     } catch {

@@ -17,6 +17,7 @@ import { startTicks } from "../supervisor/process_group.ts";
 import { launch } from "../supervisor/launch.ts";
 import { type ChildExit, childExit } from "../child_exit.ts";
 import { spawnGroup } from "../spawn.ts";
+import type { Zygote } from "./zygote.ts";
 import type { KeptInfo, SpawnMsg } from "./messages.ts";
 import { ProgramFileSink, type Sink, SpoolSink } from "./output_sink.ts";
 
@@ -48,9 +49,10 @@ export class KeptProcess {
     msg: SpawnMsg,
     spoolPath: (id: string, stream: Stream) => string,
     private readonly events: KeptEvents,
+    zygote: Zygote | null,
   ) {
     const { id, key, spec, live, timeoutAt, graceMs, program } = msg;
-    const child = program ? launch(program.launch) : spawnGroup(spec);
+    const child = program ? launch(program.launch) : (zygote?.take(spec) ?? spawnGroup(spec));
     const pid = child.pid;
     this.info = {
       id,
