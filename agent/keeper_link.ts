@@ -171,7 +171,7 @@ export class KeeperLink {
   /** Detaches; with `quit`, the keeper leaves once no process runs (a clean stop). */
   async close(quit: boolean): Promise<void> {
     this.closing = true;
-    if (quit) this.conn.send({ t: "quit" });
+    this.conn.send(quit ? { t: "quit" } : { t: "detach" });
     await this.conn.end();
   }
 }

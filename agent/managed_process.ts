@@ -41,6 +41,13 @@ export interface ProcessContext {
 export type OutputListener = (stream: StreamName, offset: number, data: Uint8Array) => void;
 
 export const DEFAULT_GRACE_S = 5;
+/**
+ * After an agent was killed, its last events may have gone out before their
+ * numbers reached the keeper: the next agent numbers from this far above the
+ * last one noted, so that no number is ever used twice (the gap says what a
+ * gap always says: events may be missing; `logs` has the bytes).
+ */
+const SEQ_MARGIN = 1024;
 
 export class ManagedProcess {
   readonly info: ProcInfo;
@@ -72,7 +79,7 @@ export class ManagedProcess {
       ctx.outbox,
       ctx.subjects,
       kept.id,
-      adopted ? kept.seq + 1 : 0,
+      adopted ? kept.seq + 1 + (ctx.keeper.welcome.clean ? 0 : SEQ_MARGIN) : 0,
       () => this.note(),
     );
     this.live = kept.live

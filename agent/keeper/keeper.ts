@@ -58,6 +58,8 @@ export class Keeper {
       if (info.ended === null) this.markLost(info);
       this.exited.set(info.id, info);
     }
+    // An exit still to be published was left by an agent that did not say goodbye.
+    this.clean = [...this.exited.values()].every((i) => i.reported);
     Deno.mkdirSync(this.paths.spool, { recursive: true });
     try {
       Deno.removeSync(this.paths.socket); // a dead keeper's: the lock says none is alive
@@ -94,7 +96,14 @@ export class Keeper {
       this.log(`agent ${hello.pid} attached`);
       const running = [...this.running.values()].map((p) => ({ ...p.info, files: p.fileStates() }));
       const procs = [...this.exited.values(), ...running];
-      conn.send({ t: "welcome", v: KEEPER_PROTOCOL, keeperPid: Deno.pid, procs });
+      conn.send({
+        t: "welcome",
+        v: KEEPER_PROTOCOL,
+        keeperPid: Deno.pid,
+        procs,
+        clean: this.clean,
+      });
+      this.clean = false;
       for await (const msg of frames) this.handle(msg);
     } catch (e) {
       this.log(`agent stream: ${(e as Error).message}`);
@@ -109,6 +118,8 @@ export class Keeper {
   }
 
   private quitting = false;
+  /** The last agent said `detach` before leaving (true for the first one). */
+  private clean = true;
 
   private handle(msg: ToKeeper): void {
     switch (msg.t) {
@@ -136,6 +147,9 @@ export class Keeper {
         for (const p of this.running.values()) {
           for (const sink of Object.values(p.sinks)) sink.reopen();
         }
+        return;
+      case "detach":
+        this.clean = true;
         return;
       case "quit":
         this.quitting = true;

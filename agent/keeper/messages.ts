@@ -111,12 +111,17 @@ export type Note = Pick<KeptInfo, "id" | "seq" | "reported" | "timedOut">;
 export interface QuitMsg {
   t: "quit";
 }
+/** The agent leaves on purpose (a restart in place): every note it owed has been sent. */
+export interface DetachMsg {
+  t: "detach";
+}
 export type ToKeeper =
   | HelloMsg
   | SpawnMsg
   | ForgetMsg
   | NoteMsg
   | QuitMsg
+  | DetachMsg
   | InputMsg
   | ReopenMsg;
 
@@ -128,6 +133,12 @@ export interface WelcomeMsg {
   v: number;
   keeperPid: number;
   procs: KeptInfo[];
+  /**
+   * Whether the previous agent left with `detach` (or there was none). When
+   * it did not (it was killed), it may have published events after its last
+   * note reached the keeper: the next numbers leave a margin.
+   */
+  clean: boolean;
 }
 /** Refused: another agent is attached. */
 export interface BusyMsg {

@@ -37,7 +37,13 @@ Deno.test("zygote runs: argv, environment and directory arrive byte for byte", o
     const watch = await ProcWatch.open(world, "z-1");
     const dir = `${world.dir}/a dir with 'quotes'`;
     await Deno.mkdir(dir);
-    const printArgs = ["sh", "-c", 'for a in "$@"; do printf "[%s]" "$a"; done; pwd', "sh", ...NASTY];
+    const printArgs = [
+      "sh",
+      "-c",
+      'for a in "$@"; do printf "[%s]" "$a"; done; pwd',
+      "sh",
+      ...NASTY,
+    ];
     const want = NASTY.map((a) => `[${a}]`).join("") + dir + "\n";
     // Several in a row: the first may find no zygote ready yet, the next ones find one.
     for (let i = 0; i < 4; i++) {
