@@ -22,6 +22,9 @@ import { keeperEnv } from "./keeper/environment.ts";
 import { Keeper } from "./keeper/keeper.ts";
 import { selfCommand } from "./self_command.ts";
 
+/** How long event numbers may wait before they are noted with the keeper. */
+const NOTE_DELAY_MS = 100;
+
 /** How long a keeper may take to start listening. */
 const START_MS = 15_000;
 
@@ -38,6 +41,8 @@ export class KeeperLink {
   private readonly pending = new Map<string, PromiseWithResolvers<KeptInfo>>();
   private readonly answers = new Map<number, PromiseWithResolvers<void>>();
   private nextReq = 1;
+  private readonly notes = new Map<string, Note>();
+  private noteTimer: ReturnType<typeof setTimeout> | undefined;
   private closing = false;
 
   private constructor(
@@ -159,18 +164,30 @@ export class KeeperLink {
   }
 
   /**
-   * The agent's notes on a process, sent with the event that changed them:
-   * they leave in the same turn as that event's publish (only the latest per
-   * process if several are waiting), so a killed agent leaves notes that are
-   * at most one turn behind what it published.
+   * The agent's notes on a process. An exit that went out (`reported`) or a
+   * timeout that fired is sent at once, so that a killed agent's successor
+   * does not repeat it; event numbers alone wait up to NOTE_DELAY_MS, a
+   * frame per process per window rather than per event (after a killed
+   * agent, numbering resumes with a margin anyway, see managed_process.ts).
    */
   note(n: Note): void {
-    this.conn.sendLatest(`note.${n.id}`, { t: "note", notes: [n] });
+    this.notes.set(n.id, n);
+    if (n.reported || n.timedOut) this.sendNotes();
+    else this.noteTimer ??= setTimeout(() => this.sendNotes(), NOTE_DELAY_MS);
+  }
+
+  private sendNotes(): void {
+    clearTimeout(this.noteTimer);
+    this.noteTimer = undefined;
+    if (this.notes.size === 0) return;
+    this.conn.send({ t: "note", notes: [...this.notes.values()] });
+    this.notes.clear();
   }
 
   /** Detaches; with `quit`, the keeper leaves once no process runs (a clean stop). */
   async close(quit: boolean): Promise<void> {
     this.closing = true;
+    this.sendNotes();
     this.conn.send(quit ? { t: "quit" } : { t: "detach" });
     await this.conn.end();
   }
