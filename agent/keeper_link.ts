@@ -202,7 +202,8 @@ function startEmbedded(stateDir: string, log: (m: string) => void): void {
     lock.close();
     throw new TuttiError("EEXIST", `another keeper holds ${paths.lock}`);
   }
-  new Keeper(stateDir, (m) => log(`keeper: ${m}`)).serve()
+  // No zygote: embedded is the lean mode (thousands of agents share a process in the bench).
+  new Keeper(stateDir, (m) => log(`keeper: ${m}`), false).serve()
     .catch((e) => log(`keeper: ${(e as Error).message}`))
     .finally(() => {
       lock.unlockSync();

@@ -116,23 +116,31 @@ export class LiveStream {
    * when a process writes fast, and delays a lone line by at most that.
    */
   chunk(offset: number, data: Uint8Array): void {
-    const blocked = this.budget.blocked();
-    if (blocked !== null) {
-      // What was gathered was admitted: it goes out, then the range skipped from here on.
-      this.publishGathered();
-      if (this.skipped === 0) {
-        this.skipFrom = offset;
-        this.reason = blocked;
-      }
-      this.skipped += data.length;
-      return;
-    }
+    if (this.skipIfBlocked(offset, data.length)) return;
     this.announceDropped();
     if (this.gatheredBytes === 0) this.gatherFrom = offset;
     this.gathered.push(data);
     this.gatheredBytes += data.length;
     if (this.gatheredBytes >= this.budget.maxChunk()) this.publishGathered();
     else this.timer ??= setTimeout(() => this.publishGathered(), LIVE_LINGER_MS);
+  }
+
+  /**
+   * When output cannot go live now, `[offset, offset + bytes)` joins the
+   * skipped range (announced later) and the answer is true: the caller need
+   * not even read those bytes from the spool.
+   */
+  skipIfBlocked(offset: number, bytes: number): boolean {
+    const blocked = this.budget.blocked();
+    if (blocked === null) return false;
+    // What was gathered was admitted: it goes out, then the range skipped from here on.
+    this.publishGathered();
+    if (this.skipped === 0) {
+      this.skipFrom = offset;
+      this.reason = blocked;
+    }
+    this.skipped += bytes;
+    return true;
   }
 
   /** Everything still held, then the pending `dropped` range: before `exit`. */

@@ -95,6 +95,11 @@ export class ManagedProcess {
         kept[stream],
         (offset, data) => this.output(stream, offset, data),
         (why) => log(`process ${kept.id}: ${why}`),
+        // Output nobody takes now (no live stream, or one that is blocked, and no watch) is not
+        // read at all: the live stream only counts it, and `logs` reads it when asked.
+        (offset, bytes) =>
+          this.outputListeners.size === 0 &&
+          (this.live === null || this.live[stream].skipIfBlocked(offset, bytes)),
       );
     this.tails = { stdout: tail("stdout"), stderr: tail("stderr") };
     if (!adopted) this.events.started(this.info);

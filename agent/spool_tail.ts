@@ -9,8 +9,11 @@
  */
 import type { StreamName } from "../protocol/messages.ts";
 
-/** A tail reads at most this much at once (a live message is at most 256 KiB). */
-const READ_MAX = 1024 * 1024;
+/**
+ * A tail reads at most this much at once: a live message is at most 256 KiB,
+ * and larger reads only leave larger garbage for V8 to find.
+ */
+const READ_MAX = 256 * 1024;
 
 export class SpoolTail {
   private file: Deno.FsFile | null = null;
@@ -26,6 +29,8 @@ export class SpoolTail {
     from: number,
     private readonly deliver: (offset: number, data: Uint8Array) => void,
     private readonly problem: (why: string) => void,
+    /** True when nobody needs `[offset, offset + bytes)` now: it is passed over unread. */
+    private readonly unwanted: (offset: number, bytes: number) => boolean = () => false,
   ) {
     this.read = from;
     this.readable = from;
@@ -45,6 +50,10 @@ export class SpoolTail {
   private drain(): void {
     try {
       while (this.read < this.readable) {
+        if (this.unwanted(this.read, this.readable - this.read)) {
+          this.read = this.readable;
+          return;
+        }
         this.file ??= Deno.openSync(this.path, { read: true });
         const want = Math.min(READ_MAX, this.readable - this.read);
         const buf = new Uint8Array(want);

@@ -49,7 +49,12 @@ export class Keeper {
   private zygote: Zygote | null = null;
   private readonly done = Promise.withResolvers<void>();
 
-  constructor(stateDir: string, private readonly log: (message: string) => void) {
+  /** `zygote`: keep a process ready for the next run (not for a keeper embedded in its agent). */
+  constructor(
+    stateDir: string,
+    private readonly log: (message: string) => void,
+    private readonly useZygote = true,
+  ) {
     this.paths = keeperPaths(stateDir);
     this.records = new ProcessRecords(this.paths.procs);
   }
@@ -69,7 +74,7 @@ export class Keeper {
       // none
     }
     this.listener = Deno.listen({ transport: "unix", path: this.paths.socket });
-    this.zygote = new Zygote(this.log);
+    if (this.useZygote) this.zygote = new Zygote(this.log);
     this.log(`keeper ${Deno.pid} listening on ${this.paths.socket}`);
     this.accept(this.listener);
     await this.done.promise;
