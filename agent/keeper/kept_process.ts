@@ -12,11 +12,12 @@
  * is reported as soon as it is reaped (`reaped`), since its supervisor
  * deals with what the leader left in its group.
  */
-import { TuttiError } from "../../protocol/errors.ts";
 import { startTicks } from "../supervisor/process_group.ts";
 import { launch } from "../supervisor/launch.ts";
 import { type ChildExit, childExit } from "../child_exit.ts";
 import { spawnGroup } from "../spawn.ts";
+import { StdinPipe } from "../stdin_pipe.ts";
+import { TuttiError } from "../../protocol/errors.ts";
 import type { Zygote } from "./zygote.ts";
 import type { KeptInfo, SpawnMsg } from "./messages.ts";
 import { ProgramFileSink, type Sink, SpoolSink } from "./output_sink.ts";
@@ -35,14 +36,11 @@ export interface KeptEvents {
 const KEEPER_CWD = Deno.cwd();
 /** Bytes read from a pipe at once: a pipe holds 64 KiB, a fast writer is read in a few reads. */
 const READ_BUFFER = 16 * 1024;
-/** Input waiting for a program that does not read it; more is refused. */
-const STDIN_MAX = 1024 * 1024;
 
 export class KeptProcess {
   readonly info: KeptInfo;
   readonly sinks: Partial<Record<Stream, Sink>> = {};
-  private stdin: WritableStreamDefaultWriter<Uint8Array> | null = null;
-  private stdinPending = 0;
+  private readonly stdin: StdinPipe | null = null;
 
   /** Spawns synchronously (a spawn error throws before anything exists), then pumps. */
   constructor(
@@ -88,7 +86,7 @@ export class KeptProcess {
         this.sinks[stream] = new SpoolSink(spoolPath(id, stream), (m) => events.log(`${id}: ${m}`));
       }
     }
-    if (program) this.stdin = child.stdin.getWriter();
+    if (program) this.stdin = new StdinPipe(child.stdin, program.name);
     this.supervise(child);
   }
 
@@ -103,28 +101,15 @@ export class KeptProcess {
     return out;
   }
 
-  async write(data: Uint8Array): Promise<void> {
-    const name = this.info.program ?? this.info.id;
-    if (this.stdin === null) throw new TuttiError("ESRCH", `${name}: input is closed`);
-    if (this.stdinPending + data.length > STDIN_MAX) {
-      throw new TuttiError(
-        "EIO",
-        `${name}: more than ${STDIN_MAX} bytes of input wait (the program does not read it)`,
-      );
+  write(data: Uint8Array): Promise<void> {
+    if (this.stdin === null) {
+      return Promise.reject(new TuttiError("ESRCH", `${this.info.id}: input is closed`));
     }
-    this.stdinPending += data.length;
-    try {
-      await this.stdin.write(data);
-    } catch (e) {
-      throw new TuttiError("EIO", `${name}: input: ${(e as Error).message}`);
-    } finally {
-      this.stdinPending -= data.length;
-    }
+    return this.stdin.write(data);
   }
 
   closeInput(): void {
-    this.stdin?.close().catch(() => {});
-    this.stdin = null;
+    this.stdin?.close();
   }
 
   private async supervise(child: Deno.ChildProcess): Promise<void> {

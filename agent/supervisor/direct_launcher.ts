@@ -4,9 +4,9 @@
  * this process. The agent uses its keeper instead (agent/keeper_launcher.ts);
  * this serves the supervisor on its own, as its tests run it.
  */
-import { TuttiError } from "../../protocol/errors.ts";
 import type { StreamName } from "../../protocol/messages.ts";
 import { childExit } from "../child_exit.ts";
+import { StdinPipe } from "../stdin_pipe.ts";
 import { launch } from "./launch.ts";
 import { OutputFile } from "./output.ts";
 import { startTicks } from "./process_group.ts";
@@ -21,8 +21,6 @@ import type {
 
 /** Bytes read from an output pipe at a time. */
 const PIPE_CHUNK = 64 * 1024;
-/** Input waiting for a program that does not read it; more is refused. */
-const STDIN_MAX = 1024 * 1024;
 
 export class DirectLauncher implements Launcher {
   private readonly files = new Map<string, Record<StreamName, OutputFile | null>>();
@@ -68,8 +66,7 @@ class DirectRun implements RunHandle {
   readonly started = Date.now();
   readonly reaped: Promise<Reaped>;
   readonly drained: Promise<void>;
-  private stdin: WritableStreamDefaultWriter<Uint8Array> | null;
-  private stdinPending = 0;
+  private readonly stdin: StdinPipe;
   private output: RunOutput = () => {};
 
   constructor(
@@ -80,7 +77,7 @@ class DirectRun implements RunHandle {
     const child = launch(req.launch);
     this.pid = child.pid;
     this.startTicks = startTicks(child.pid);
-    this.stdin = child.stdin.getWriter();
+    this.stdin = new StdinPipe(child.stdin, req.process);
     const pumps: Promise<void>[] = [];
     for (const stream of ["stdout", "stderr"] as const) {
       const file = files[stream];
@@ -101,28 +98,12 @@ class DirectRun implements RunHandle {
     // Its notices go through the launcher's: the output files outlive a run here.
   }
 
-  async write(data: Uint8Array): Promise<void> {
-    const name = this.req.process;
-    if (this.stdin === null) throw new TuttiError("ESRCH", `${name}: input is closed`);
-    if (this.stdinPending + data.length > STDIN_MAX) {
-      throw new TuttiError(
-        "EIO",
-        `${name}: more than ${STDIN_MAX} bytes of input wait (the program does not read it)`,
-      );
-    }
-    this.stdinPending += data.length;
-    try {
-      await this.stdin.write(data);
-    } catch (e) {
-      throw new TuttiError("EIO", `${name}: input: ${(e as Error).message}`);
-    } finally {
-      this.stdinPending -= data.length;
-    }
+  write(data: Uint8Array): Promise<void> {
+    return this.stdin.write(data);
   }
 
   closeInput(): void {
-    this.stdin?.close().catch(() => {});
-    this.stdin = null;
+    this.stdin.close();
   }
 
   release(): void {}
