@@ -20,6 +20,7 @@ import type {
 import { keeperPaths } from "./keeper/paths.ts";
 import { keeperEnv } from "./keeper/environment.ts";
 import { Keeper } from "./keeper/keeper.ts";
+import { takeKeeperLock } from "./keeper/lock.ts";
 import { selfCommand } from "./self_command.ts";
 
 /** How long event numbers may wait before they are noted with the keeper. */
@@ -195,12 +196,9 @@ export class KeeperLink {
 
 /** A keeper in this very process: listening once `serve` has run to its first await. */
 function startEmbedded(stateDir: string, log: (m: string) => void): void {
-  const paths = keeperPaths(stateDir);
-  Deno.mkdirSync(stateDir, { recursive: true });
-  const lock = Deno.openSync(paths.lock, { read: true, write: true, create: true });
-  if (!lock.tryLockSync(true)) {
-    lock.close();
-    throw new TuttiError("EEXIST", `another keeper holds ${paths.lock}`);
+  const lock = takeKeeperLock(stateDir);
+  if (lock === null) {
+    throw new TuttiError("EEXIST", `another keeper holds ${keeperPaths(stateDir).lock}`);
   }
   // No zygote: embedded is the lean mode (thousands of agents share a process in the bench).
   new Keeper(stateDir, (m) => log(`keeper: ${m}`), false).serve()

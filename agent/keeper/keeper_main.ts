@@ -6,6 +6,7 @@
 import { StateFileError } from "./records.ts";
 import { Keeper } from "./keeper.ts";
 import { keeperPaths } from "./paths.ts";
+import { takeKeeperLock } from "./lock.ts";
 import { restoreAgentEnv } from "./environment.ts";
 
 const encoder = new TextEncoder();
@@ -26,14 +27,11 @@ export async function keeperMain(args: string[]): Promise<number> {
       // the log is best effort: the keeper's work is not
     }
   };
-  const lock = Deno.openSync(paths.lock, { read: true, write: true, create: true });
-  if (!lock.tryLockSync(true)) {
+  const lock = takeKeeperLock(args[1]);
+  if (lock === null) {
     log(`another keeper holds ${paths.lock}: exiting`);
     return 0;
   }
-  // Who holds it, for people (and tests) looking for the keeper of a state directory.
-  lock.truncateSync(0);
-  lock.writeSync(encoder.encode(`${Deno.pid}\n`));
   // The keeper must outlive the agent's terminal, and a stop signal is the agent's to act on: the
   // keeper dying would take every process's pipes with it. It leaves when it has nothing to keep.
   for (const s of ["SIGHUP", "SIGINT", "SIGTERM"] as const) {

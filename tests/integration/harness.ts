@@ -377,8 +377,8 @@ export function reapKeeper(stateDir: string): void {
   try {
     const pid = Number(Deno.readTextFileSync(`${stateDir}/keeper.lock`).trim());
     // The lock keeps the pid of a keeper that has exited: only a live keeper of this dir is killed.
-    const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
-    if (pid > 1 && cmd.includes("keeper") && cmd.includes(stateDir)) kill(pid);
+    const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    if (pid > 1 && argv.includes("keeper") && argv.includes(stateDir)) kill(pid);
   } catch { /* no keeper */ }
 }
 
