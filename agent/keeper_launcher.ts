@@ -14,6 +14,7 @@ import type { StreamName } from "../protocol/messages.ts";
 import type { KeeperLink } from "./keeper_link.ts";
 import type { ExitedMsg, GrewMsg, KeptInfo, ReapedMsg, TroubleMsg } from "./keeper/messages.ts";
 import { log } from "./log.ts";
+import { FileTail } from "./file_tail.ts";
 import type {
   Adoptable,
   Launcher,
@@ -99,6 +100,14 @@ export class KeeperLauncher implements Launcher {
   }
 }
 
+/** A program output file read back, and which opening of it (generation) is being read. */
+interface ProgramTail {
+  tail: FileTail;
+  gen: number;
+  /** For an adopted run, the file's size when the agent attached. */
+  size: number;
+}
+
 class KeptRun implements RunHandle {
   readonly pid: number;
   readonly startTicks: number | null;
@@ -109,7 +118,7 @@ class KeptRun implements RunHandle {
   readonly drained = this.drainedP.promise;
   private output: RunOutput = () => {};
   private noticeFn = (message: string) => log(`${this.kept.program}: ${message}`);
-  private readonly tails: Partial<Record<StreamName, FileTail>> = {};
+  private readonly tails: Partial<Record<StreamName, ProgramTail>> = {};
 
   constructor(
     private readonly kept: KeptInfo,
@@ -123,20 +132,21 @@ class KeptRun implements RunHandle {
     for (const stream of ["stdout", "stderr"] as const) {
       const path = paths[stream];
       if (path === null) continue;
-      const at = kept.files?.[stream];
-      this.tails[stream] = new FileTail(
-        path,
-        at,
-        (view) => this.output(stream, view),
-        (why) => this.noticeFn(why),
-      );
+      // An adopted run starts from the end of what its file holds (the last TAIL_BYTES, for `tail`).
+      const at = kept.files?.[stream] ?? { size: 0, gen: 0, start: 0 };
+      const tail = new FileTail(path, Math.max(at.start, at.size - TAIL_BYTES), {
+        deliver: (_offset, view) => this.output(stream, view),
+        problem: (why) => this.noticeFn(`reading back ${why}`),
+        truncatable: true,
+      });
+      this.tails[stream] = { tail, gen: at.gen, size: at.size };
     }
   }
 
   onOutput(fn: RunOutput): void {
     this.output = fn;
     // An adopted run: the end of what is already in its files, for `tail`.
-    for (const t of Object.values(this.tails)) t.catchUp();
+    for (const t of Object.values(this.tails)) t.tail.grew(t.size);
   }
 
   onNotice(fn: (message: string) => void): void {
@@ -147,8 +157,16 @@ class KeptRun implements RunHandle {
     this.noticeFn(message);
   }
 
+  /** A new generation is a new file at the same path (the keeper reopened it after a rotation). */
   grew(msg: GrewMsg): void {
-    this.tails[msg.stream]?.grew(msg.gen ?? 0, msg.start ?? 0, msg.size);
+    const t = this.tails[msg.stream];
+    if (t === undefined) return;
+    const gen = msg.gen ?? 0;
+    if (gen !== t.gen) {
+      t.gen = gen;
+      t.tail.reopen(msg.start ?? 0);
+    }
+    t.tail.grew(msg.size);
   }
 
   reapedNow(r: { code: number | null; signal: Reaped["signal"]; ended: number | null }): void {
@@ -156,7 +174,7 @@ class KeptRun implements RunHandle {
   }
 
   drainedNow(): void {
-    for (const t of Object.values(this.tails)) t.close();
+    for (const t of Object.values(this.tails)) t.tail.close();
     this.drainedP.resolve();
   }
 
@@ -170,66 +188,5 @@ class KeptRun implements RunHandle {
 
   release(): void {
     this.onRelease();
-  }
-}
-
-/**
- * Reads a program's output file behind the keeper: each new range once, in
- * order. A new generation is a new file at the same path (the keeper
- * reopened it): read from where the keeper began writing it.
- */
-class FileTail {
-  private file: Deno.FsFile | null = null;
-  private gen = 0;
-  private read = 0;
-  private size = 0;
-
-  constructor(
-    private readonly path: string,
-    at: { size: number; gen: number; start: number } | undefined,
-    private readonly deliver: (view: Uint8Array) => void,
-    private readonly problem: (why: string) => void,
-  ) {
-    if (at) {
-      this.gen = at.gen;
-      this.size = at.size;
-      this.read = Math.max(at.start, at.size - TAIL_BYTES);
-    }
-  }
-
-  grew(gen: number, start: number, size: number): void {
-    if (gen !== this.gen) {
-      this.close();
-      this.gen = gen;
-      this.read = start;
-    }
-    this.size = Math.max(this.size, size);
-    this.catchUp();
-  }
-
-  catchUp(): void {
-    try {
-      while (this.read < this.size) {
-        this.file ??= Deno.openSync(this.path, { read: true });
-        const buf = new Uint8Array(Math.min(this.size - this.read, 256 * 1024));
-        this.file.seekSync(this.read, Deno.SeekMode.Start);
-        const n = this.file.readSync(buf);
-        if (n === null || n === 0) break; // truncated under us (copytruncate): wait for the next
-        this.read += n;
-        this.deliver(buf.subarray(0, n));
-      }
-    } catch (e) {
-      this.problem(`reading back ${this.path}: ${(e as Error).message}`);
-      this.read = this.size;
-    }
-  }
-
-  close(): void {
-    try {
-      this.file?.close();
-    } catch {
-      // already closed
-    }
-    this.file = null;
   }
 }

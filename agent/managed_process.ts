@@ -1,7 +1,7 @@
 /**
  * One process as the agent sees it: the keeper (agent/keeper/) owns the
  * child and its pipes; the agent holds its `ProcInfo`, reads what the keeper
- * spools (SpoolTail) into the live stream and the output watches, enforces
+ * spools (FileTail) into the live stream and the output watches, enforces
  * its timeout, signals its group, and publishes its `started` / `output` /
  * `dropped` / `exit` events.
  *
@@ -22,7 +22,7 @@ import { log } from "./log.ts";
 import type { Outbox } from "./outbox.ts";
 import { ProcEvents } from "./proc_events.ts";
 import { signalGroup } from "./spawn.ts";
-import { SpoolTail } from "./spool_tail.ts";
+import { FileTail } from "./file_tail.ts";
 import type { SpoolDir } from "./spool.ts";
 
 /** What every process needs from the agent. */
@@ -57,7 +57,7 @@ export class ManagedProcess {
   private readonly events: ProcEvents;
   /** Where and why a spool file stopped being written (disk full...): bytes from there are lost. */
   readonly spoolFailure: Partial<Record<StreamName, { at: number; why: string }>> = {};
-  private readonly tails: Record<StreamName, SpoolTail>;
+  private readonly tails: Record<StreamName, FileTail>;
   private readonly live: Record<StreamName, LiveStream> | null;
   private cancelTimeout = () => {};
   private readonly outputListeners = new Set<OutputListener>();
@@ -89,18 +89,15 @@ export class ManagedProcess {
       }
       : null;
     const tail = (stream: StreamName) =>
-      new SpoolTail(
-        ctx.spool.path(kept.id, stream),
-        stream,
-        kept[stream],
-        (offset, data) => this.output(stream, offset, data),
-        (why) => log(`process ${kept.id}: ${why}`),
+      new FileTail(ctx.spool.path(kept.id, stream), kept[stream], {
+        deliver: (offset, data) => this.output(stream, offset, data),
+        problem: (why) => log(`process ${kept.id}: spool ${why}`),
         // Output nobody takes now (no live stream, or one that is blocked, and no watch) is not
         // read at all: the live stream only counts it, and `logs` reads it when asked.
-        (offset, bytes) =>
+        unwanted: (offset, bytes) =>
           this.outputListeners.size === 0 &&
           (this.live === null || this.live[stream].skipIfBlocked(offset, bytes)),
-      );
+      });
     this.tails = { stdout: tail("stdout"), stderr: tail("stderr") };
     if (!adopted) this.events.started(this.info);
     else {
