@@ -8,7 +8,7 @@
  * definition changed while no agent ran is replaced).
  */
 import { deepStrictEqual, match, notStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { ask, until, World } from "./harness.ts";
+import { ask, exists, until, World } from "./harness.ts";
 import {
   closeWorld,
   marker,
