@@ -110,9 +110,10 @@ Deno.test(
         data: new TextEncoder().encode("hello\n"),
       });
       strictEqual(input.body.ok, true, JSON.stringify(input.body));
+      // The keeper creates a program's output file with its first byte.
       await until(
         "the adopted echo answering",
-        () => Deno.readTextFileSync(log("echo")).includes("got hello"),
+        () => exists(log("echo")) && Deno.readTextFileSync(log("echo")).includes("got hello"),
       );
 
       // `tail` has the adopted ticker's output.
