@@ -10,6 +10,7 @@ import { Subjects } from "../protocol/subjects.ts";
 import { Connection } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { verbHandlers } from "./handlers.ts";
+import { transferHandlers } from "./transfer/transfer_handlers.ts";
 import { Identity } from "./identity.ts";
 import { KeeperLink } from "./keeper_link.ts";
 import { KeeperLauncher } from "./keeper_launcher.ts";
@@ -142,6 +143,7 @@ export class Agent {
       identity,
       new Map([
         ...verbHandlers(identity, table, spool, watches, () => conn.maxPayload),
+        ...transferHandlers(() => ({ nc: conn.nc, subjects, host }), () => conn.maxPayload),
         ...programHandlers(programs, {
           running: () => table.running,
           request: () => life.requestStop(),

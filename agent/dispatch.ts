@@ -100,7 +100,10 @@ export class Dispatcher {
           }`,
         );
       }
-      const out = handler(req, { accept: (body) => this.accept(to, verb, body) });
+      const out = handler(req, {
+        accept: (body) => this.accept(to, verb, body),
+        progress: (body) => this.accept(to && this.subjects.progressOf(to), "progress", body),
+      });
       if (out instanceof Promise) {
         out.then((r) => this.reply(msg, to, verb, r), (e) => this.fail(msg, to, verb, e));
       } else {

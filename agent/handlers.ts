@@ -30,6 +30,7 @@ import type {
   ShutdownReply,
   TailReply,
 } from "../protocol/program_messages.ts";
+import type { GetReply, PutReply, ReadReply } from "../protocol/transfer_messages.ts";
 import type { Identity } from "./identity.ts";
 import type { ProcessTable } from "./process_table.ts";
 import { ManagedProcess } from "./managed_process.ts";
@@ -50,7 +51,10 @@ export interface Handled {
     | TailReply
     | FollowReply
     | InputReply
-    | ShutdownReply;
+    | ShutdownReply
+    | PutReply
+    | GetReply
+    | ReadReply;
   proc?: string;
 }
 
@@ -58,6 +62,8 @@ export interface Handled {
 export interface RequestContext {
   /** Publishes `{v, ok: true, host, ...body}` on the reply subject now, before the answer. */
   accept(body: object): void;
+  /** Publishes `{v, ok: true, host, ...body}` on `P.reply.<id>.progress.<host>`. */
+  progress(body: object): void;
 }
 
 export type Handler = (

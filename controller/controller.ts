@@ -47,6 +47,8 @@ import type { PreparedRun, RunOptions } from "./run_request.ts";
 import { type HostSpec, resolveTarget } from "./target.ts";
 import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from "./telemetry.ts";
 import { startWatch } from "./watch.ts";
+import { type GetOptions, startGet } from "./transfer/get.ts";
+import { type PutOptions, startPut, type TransferOperation } from "./transfer/put.ts";
 import type { PreparedWatch, WatchHandle, WatchOptions } from "./watch_request.ts";
 
 /** How long an agent may take to check that its program on disk starts (`upgrade`). */
@@ -270,6 +272,20 @@ export class Controller {
         resolved,
       ),
     );
+  }
+
+  /**
+   * Copies local files and directories to every selected host: each content
+   * is uploaded once to the server's transfer stream (JetStream), and every
+   * host fetches it from there; see transfer/put.ts.
+   */
+  put(spec: HostSpec, opts: PutOptions): TransferOperation {
+    return this.#track(startPut(this.#scope, resolveTarget(spec), opts));
+  }
+
+  /** Brings files from every selected host into `<dir>/<host>/`; see transfer/get.ts. */
+  get(spec: HostSpec, opts: GetOptions): TransferOperation {
+    return this.#track(startGet(this.#scope, resolveTarget(spec), opts));
   }
 
   /**

@@ -19,6 +19,7 @@ import { runVerb } from "./cli/run.ts";
 import { shellVerb } from "./cli/shell.ts";
 import { shutdownVerb } from "./cli/shutdown.ts";
 import { upgradeVerb } from "./cli/upgrade.ts";
+import { getVerb, putVerb } from "./cli/put.ts";
 import { subVerb } from "./cli/sub.ts";
 import { topVerb } from "./cli/top.ts";
 import { watchVerb } from "./cli/watch.ts";
@@ -42,6 +43,8 @@ export const VERBS: Verb[] = [
   programsVerb,
   shutdownVerb,
   upgradeVerb,
+  putVerb,
+  getVerb,
   shellVerb,
   natsConfigVerb,
 ];

@@ -80,6 +80,17 @@ export { newRunId, PreparedRun, prepareRun, type RunOptions } from "./run_reques
 export type { RunEvent, RunSummary } from "./events.ts";
 export type { RunHandle } from "./run.ts";
 
+// ---------------------------------------------------------------- put, get
+
+/**
+ * File transfers (`Controller.put`, `Controller.get`): a batch of
+ * destinations flushed as one operation, its events and its summary.
+ */
+export type { PutOptions, TransferOperation } from "./transfer/put.ts";
+export type { PutSpec } from "./transfer/put_sources.ts";
+export type { GetOptions } from "./transfer/get.ts";
+export type { TransferEvent, TransferResult, TransferSummary } from "./transfer/transfer_events.ts";
+
 // ---------------------------------------------------------------- logs, sub
 
 /** A process's spooled output, read back from its agent (`Controller.logs`). */

@@ -14,17 +14,25 @@ export const ERROR_CODES = {
   EMSGSIZE: "the payload is larger than the agent accepts",
   EBADSEL: "the selector (host set, glob, label condition) does not parse",
   // Process-level.
-  ENOENT: "spawn: the program or the working directory does not exist",
-  EACCES: "spawn: permission denied on the program or the working directory",
+  ENOENT: "spawn: the program or the working directory does not exist; " +
+    "transfers: no such file or directory",
+  EACCES: "spawn: permission denied on the program or the working directory; " +
+    "transfers: a file or directory may not be read or written",
   ENOEXEC: "spawn: the file is not an executable the system can run",
-  ENOTDIR: "spawn: a component of the path is not a directory",
+  ENOTDIR: "spawn or transfers: a component of the path is not a directory",
   ESPAWN: "spawn failed for another reason; the message has the system's words",
   EEXIST: "the process id is already used on this host by a different command",
   ESRCH: "no process with that id on this host (never started, or expired from the table)",
   EPERM:
     "the agent may not do that (signal to a process it does not own, user switch without root); " +
     "at the controller, the NATS server refused one of its publishes or subscriptions",
-  EIO: "the agent could not write or read a spool file (disk full, I/O error)",
+  EIO: "the agent could not write or read a spool file (disk full, I/O error), " +
+    "or a file of a transfer (I/O error)",
+  // Transfers (put, get).
+  ENOSPC: "transfers: no space left on the device that holds the destination",
+  EISDIR: "transfers: a directory is in the way of a file, or a file was asked and is a directory",
+  EINTEGRITY: "transfers: the bytes written do not have the announced SHA-256 (both are named)",
+  ENOTSUP: "the server lacks what the operation needs (put needs JetStream: nats-server -js)",
   // Controller-side outcomes, reported per host in results and summaries.
   ENORESPONSE: "the host did not answer before the deadline",
   ELOST: "the host stopped sending heartbeats (or said bye) while a request was pending",

@@ -61,16 +61,29 @@ function events(s: Subjects, host: string): string[] {
  */
 export function agentPermissions(s: Subjects, host: string): Permissions {
   return {
-    publish: [...events(s, host), s.reply("*", "*", host)],
-    subscribe: [s.hostAll(host), s.allAll()],
+    publish: [...events(s, host), s.reply("*", "*", host), directGet(s)],
+    subscribe: [s.hostAll(host), s.allAll(), `${s.inbox(host)}.>`],
   };
 }
 
-/** Every request out; everything of the prefix in, replies included. */
+/**
+ * JetStream's direct get on the transfer stream: agents read `put` chunks
+ * with it, and may do nothing else with JetStream (answers come to their
+ * own `P.in.<host>.>`).
+ */
+function directGet(s: Subjects): string {
+  return `$JS.API.DIRECT.GET.${s.xferStream()}`;
+}
+
+/**
+ * Every request out; everything of the prefix in, replies included; and
+ * JetStream's API, for the transfer stream of `put` (answers come to the
+ * client's `_INBOX`).
+ */
 export function controllerPermissions(s: Subjects): Permissions {
   return {
-    publish: [s.host("*", "*"), s.all("*")],
-    subscribe: [s.any()],
+    publish: [s.host("*", "*"), s.all("*"), "$JS.API.>", s.xferAll()],
+    subscribe: [s.any(), "_INBOX.>"],
   };
 }
 

@@ -50,6 +50,9 @@ export const VERBS = [
   "input",
   "shutdown",
   "upgrade",
+  "put",
+  "get",
+  "read",
 ] as const;
 export type Verb = typeof VERBS[number];
 
@@ -148,6 +151,12 @@ export class Subjects {
   reply(id: string, kind: string, host: string): string {
     return `${this.prefix}.reply.${id}.${kind}.${host}`;
   }
+  /** Where `host` reports progress on a request it answers on `answer`: kind `progress`. */
+  progressOf(answer: string): string {
+    const host = answer.lastIndexOf(".");
+    const kind = answer.lastIndexOf(".", host - 1);
+    return `${answer.slice(0, kind)}.progress${answer.slice(host)}`;
+  }
   /** Every answer to the requests of `id`, and their "no responders" statuses. */
   replies(id: string): string {
     return `${this.prefix}.reply.${id}.>`;
@@ -191,6 +200,36 @@ export class Subjects {
     if (!subject.startsWith(head)) return null;
     const host = subject.slice(head.length);
     return isToken(host) ? host : null;
+  }
+  /**
+   * The JetStream stream of transfer chunks: the prefix with `_` for `.`,
+   * then `_xfer` (stream names have no dots).
+   */
+  xferStream(): string {
+    return `${this.prefix.replaceAll(".", "_")}_xfer`;
+  }
+  /** Chunks live on `P.xfer.<sha256>.<k>`: this is `P.xfer`. */
+  xferChunks(): string {
+    return `${this.prefix}.xfer`;
+  }
+  /** Every subject of the transfer stream. */
+  xferAll(): string {
+    return `${this.prefix}.xfer.>`;
+  }
+  /** Chunk `k` of the content whose digest is `sha256`. */
+  xferChunk(sha256: string, k: number): string {
+    return `${this.prefix}.xfer.${sha256}.${k}`;
+  }
+  /** The manifest written after the last chunk of `sha256`: its presence means complete. */
+  xferDone(sha256: string): string {
+    return `${this.prefix}.xfer.${sha256}.done`;
+  }
+  /**
+   * Where agent `host` gets what it asked of JetStream (direct gets of
+   * chunks): `P.in.<host>.<token>...`, readable by it alone.
+   */
+  inbox(host: string): string {
+    return `${this.prefix}.in.${host}`;
   }
   /** `{host, proc, event}` of a `proc` subject, or null for anything else. */
   parseProc(subject: string): { host: string; proc: string; event: string } | null {

@@ -1,0 +1,163 @@
+/**
+ * One `put` on this host: every item's trees written under its destination.
+ *
+ * - A file whose destination already has the same size and SHA-256 is
+ *   skipped (its mode is set if it differs).
+ * - Otherwise its chunks are fetched into the partial file (part_file.ts);
+ *   a partial file left by an interrupted try of the same content is
+ *   continued from its last whole chunk (its bytes are hashed again, not
+ *   fetched again). The digest is verified before the rename.
+ * - Directories are made (with their parents), and given their mode once
+ *   everything inside them is written (a read-only directory is written
+ *   first); links are made beside the destination and renamed over it.
+ *
+ * The first error ends the job, naming the path and what was being done;
+ * what was complete stays, nothing partial has the destination's name.
+ */
+import { fsError } from "../../protocol/files/fs_error.ts";
+import { commitPart, partPath, partSize } from "../../protocol/files/part_file.ts";
+import { hashFile, sha256, sha256File } from "../../protocol/files/sha256.ts";
+import { TuttiError } from "../../protocol/errors.ts";
+import type { PutReply, PutRequest, TransferEntry } from "../../protocol/transfer_messages.ts";
+import { type ChunkSource, fetchChunks } from "./chunk_fetcher.ts";
+import { dirOf, localPath } from "./local_path.ts";
+
+export interface PutProgress {
+  done: number;
+  total: number;
+}
+
+export class PutJob {
+  readonly total: number;
+  done = 0;
+  readonly #reply: PutReply;
+  /** Directories to give their mode at the end, deepest last. */
+  readonly #dirs: [string, number][] = [];
+
+  constructor(private readonly req: PutRequest, private readonly src: ChunkSource) {
+    this.total = req.items.reduce((n, i) => n + i.entries.reduce((m, e) => m + e.size, 0), 0);
+    this.#reply = { id: req.id, files: 0, skipped: 0, others: 0, bytes: 0, resumed: 0 };
+  }
+
+  async run(): Promise<PutReply> {
+    for (const item of this.req.items) {
+      const dest = localPath(item.dest, this.src.host);
+      if (item.into) {
+        await makeDir(dest);
+        for (const e of item.entries) await this.#entry(e, `${dest}/${e.path}`);
+      } else {
+        const e = item.entries[0];
+        const isDir = await lstatOrNull(dest).then((st) => st?.isDirectory === true);
+        const at = isDir ? `${dest}/${e.path.slice(e.path.lastIndexOf("/") + 1)}` : dest;
+        if (!isDir) await makeDir(dirOf(dest));
+        await this.#entry(e, at);
+      }
+    }
+    for (const [dir, mode] of this.#dirs.reverse()) {
+      await Deno.chmod(dir, mode).catch((e) => {
+        throw fsError(e, "setting the mode of", dir);
+      });
+    }
+    return this.#reply;
+  }
+
+  async #entry(e: TransferEntry, at: string): Promise<void> {
+    if (e.kind === "dir") {
+      await makeDir(at);
+      this.#dirs.push([at, e.mode]);
+      this.#reply.others++;
+    } else if (e.kind === "link") {
+      await this.#link(e.link!, at);
+      this.#reply.others++;
+    } else {
+      await this.#file(e, at);
+    }
+  }
+
+  async #link(target: string, at: string): Promise<void> {
+    const st = await lstatOrNull(at);
+    if (st?.isSymlink && await Deno.readLink(at) === target) return;
+    if (st?.isDirectory) {
+      throw new TuttiError("EISDIR", `${at}: a directory is in the way of a link`);
+    }
+    const tmp = partPath(at, "link".padEnd(12, "-"));
+    try {
+      await Deno.remove(tmp).catch(() => {});
+      await Deno.symlink(target, tmp);
+      await Deno.rename(tmp, at);
+    } catch (e) {
+      throw fsError(e, "making the link", at);
+    }
+  }
+
+  async #file(e: TransferEntry, at: string): Promise<void> {
+    const sha = e.sha256!;
+    const st = await lstatOrNull(at);
+    if (st?.isDirectory) {
+      throw new TuttiError("EISDIR", `${at}: a directory is in the way of a file`);
+    }
+    if (st?.isFile && st.size === e.size && await sha256File(at).catch(() => "") === sha) {
+      if (((st.mode ?? 0) & 0o7777) !== e.mode) await Deno.chmod(at, e.mode);
+      this.#reply.skipped++;
+      this.done += e.size;
+      return;
+    }
+    const part = partPath(at, sha);
+    const chunk = this.req.chunk;
+    const count = Math.ceil(e.size / chunk);
+    let file: Deno.FsFile;
+    let from = 0;
+    const hash = sha256();
+    try {
+      const had = await partSize(part);
+      from = had > e.size ? 0 : Math.floor(had / chunk);
+      file = await Deno.open(part, { read: true, write: true, create: true, mode: 0o600 });
+      await file.truncate(from * chunk);
+      await hashFile(file, hash, from * chunk);
+      await file.seek(from * chunk, Deno.SeekMode.Start);
+    } catch (err) {
+      throw fsError(err, "writing", part);
+    }
+    this.#reply.resumed += from * chunk;
+    this.done += from * chunk;
+    try {
+      for await (const data of fetchChunks(this.src, sha, from, count)) {
+        await writeAll(file, data);
+        hash.update(data);
+        this.#reply.bytes += data.length;
+        this.done += data.length;
+      }
+    } catch (err) {
+      file.close();
+      throw err instanceof TuttiError ? err : fsError(err, "writing", at);
+    }
+    try {
+      await commitPart(file, part, at, e.mode, sha, hash.digest("hex"));
+    } catch (err) {
+      throw fsError(err, "writing", at);
+    }
+    this.#reply.files++;
+  }
+}
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await file.write(data.subarray(off));
+}
+
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw fsError(e, "making the directory", dir);
+  }
+}
+
+async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw fsError(e, "reading", path);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The transfer stream, seen from the controller: contents stored once,
+ * named by their SHA-256, read by every agent with direct get.
+ *
+ * The stream `<prefix>_xfer` holds `P.xfer.<sha256>.<k>` (chunk k, raw
+ * bytes, one message per subject) and `P.xfer.<sha256>.done` (written
+ * after the last chunk: the content is complete). File storage, so a
+ * broker restart keeps it; an age limit (a day by default) so it does not
+ * grow for ever. A content already complete is not sent again: a second
+ * `put` of the same file, to any hosts, uploads nothing.
+ *
+ * Chunks are published with JetStream acknowledgements, a window of them
+ * in flight, each with a message id (`<sha256>.<k>`, deduplicated by the
+ * server): after a broker outage the unacknowledged ones are simply sent
+ * again.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import {
+  jetstream,
+  type JetStreamClient,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+import { encode } from "../../protocol/codec.ts";
+import { TuttiError } from "../../protocol/errors.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
+
+/** In flight while uploading: enough to keep the server's disk busy. */
+const WINDOW = 8;
+const DEFAULT_MAX_AGE_MS = 24 * 3600_000;
+const ATTEMPTS = 60;
+const RETRY_MS = 1000;
+
+export interface StoreOptions {
+  /** How long contents stay in the stream (default a day). */
+  maxAgeMs?: number;
+}
+
+export class ContentStore {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly subjects: Subjects,
+    readonly stream: string,
+    /** Bytes per chunk, from the server's max_payload. */
+    readonly chunk: number,
+  ) {}
+
+  /** Opens the stream, creating it when missing; ENOTSUP when JetStream is not enabled. */
+  static async open(nc: NatsConnection, subjects: Subjects, opts: StoreOptions = {}) {
+    const stream = subjects.xferStream();
+    let jsm;
+    try {
+      jsm = await jetstreamManager(nc);
+    } catch (e) {
+      throw noJetStream(e);
+    }
+    try {
+      await jsm.streams.info(stream);
+    } catch (e) {
+      if (!/not found/i.test((e as Error).message)) throw noJetStream(e);
+      await jsm.streams.add({
+        name: stream,
+        subjects: [subjects.xferAll()],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        max_msgs_per_subject: 1,
+        max_age: (opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS) * 1_000_000,
+        allow_direct: true,
+        duplicate_window: 120 * 1_000_000_000,
+      }).catch((e2) => {
+        throw new TuttiError("ENOTSUP", `cannot create stream ${stream}: ${(e2 as Error).message}`);
+      });
+    }
+    const maxPayload = nc.info?.max_payload ?? 1 << 20;
+    // Room for the message's headers; whole 4 KiB pages.
+    const chunk = Math.max(4096, Math.floor((Math.min(maxPayload, 8 << 20) - 1024) / 4096) * 4096);
+    return new ContentStore(nc, jetstream(nc), subjects, stream, chunk);
+  }
+
+  /** Whether the content is complete in the stream. */
+  async has(sha256: string): Promise<boolean> {
+    const jsm = await jetstreamManager(this.nc);
+    const m = await jsm.streams.getMessage(this.stream, {
+      last_by_subj: this.subjects.xferDone(sha256),
+    }).catch(() => null);
+    return m !== null;
+  }
+
+  /**
+   * Stores the file at `path` (whose digest is `sha256`, `size` bytes)
+   * unless it is there already; `sent(n)` is told of every chunk
+   * acknowledged. Returns the bytes uploaded (0 when it was there).
+   */
+  async put(
+    path: string,
+    sha256: string,
+    size: number,
+    sent: (bytes: number) => void,
+  ): Promise<number> {
+    if (size === 0 || await this.has(sha256)) return 0;
+    using file = await Deno.open(path);
+    const count = Math.ceil(size / this.chunk);
+    const inFlight = new Set<Promise<void>>();
+    let uploaded = 0;
+    for (let k = 0; k < count; k++) {
+      const data = new Uint8Array(Math.min(this.chunk, size - k * this.chunk));
+      let n = 0;
+      while (n < data.length) {
+        const r = await file.read(data.subarray(n));
+        if (r === null) {
+          throw new TuttiError("EIO", `${path}: shorter than ${size} bytes: changed while sent?`);
+        }
+        n += r;
+      }
+      const p = this.#publish(this.subjects.xferChunk(sha256, k), data, `${sha256}.${k}`)
+        .then(() => {
+          uploaded += data.length;
+          sent(data.length);
+        });
+      inFlight.add(p);
+      p.finally(() => inFlight.delete(p)).catch(() => {});
+      if (inFlight.size >= WINDOW) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    await this.#publish(
+      this.subjects.xferDone(sha256),
+      encode({ size, chunk: this.chunk }),
+      `${sha256}.done`,
+    );
+    return uploaded;
+  }
+
+  /** One message, acknowledged by the stream; sent again while the broker is away. */
+  async #publish(subject: string, data: Uint8Array, msgID: string): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.js.publish(subject, data, { msgID, timeout: 10_000 });
+        return;
+      } catch (e) {
+        if (attempt >= ATTEMPTS || this.nc.isClosed()) {
+          throw new TuttiError("EIO", `storing ${subject}: ${(e as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    }
+  }
+}
+
+function noJetStream(e: unknown): TuttiError {
+  const why = (e as Error)?.message ?? String(e);
+  return new TuttiError(
+    "ENOTSUP",
+    `put needs JetStream on the NATS server (${why}): start nats-server with -js -sd DIR, ` +
+      `or add "jetstream { store_dir: DIR }" to its configuration`,
+  );
+}
