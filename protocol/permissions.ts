@@ -77,12 +77,23 @@ function directGet(s: Subjects): string {
 
 /**
  * Every request out; everything of the prefix in, replies included; and
- * JetStream's API, for the transfer stream of `put` (answers come to the
- * client's `_INBOX`).
+ * what `put` needs of JetStream, for the transfer stream only: check the
+ * account, find or create the stream, read a message of it, store chunks
+ * (JetStream's answers come to the client's `_INBOX`).
  */
 export function controllerPermissions(s: Subjects): Permissions {
+  const stream = s.xferStream();
   return {
-    publish: [s.host("*", "*"), s.all("*"), "$JS.API.>", s.xferAll()],
+    publish: [
+      s.host("*", "*"),
+      s.all("*"),
+      s.xferAll(),
+      "$JS.API.INFO",
+      `$JS.API.STREAM.INFO.${stream}`,
+      `$JS.API.STREAM.CREATE.${stream}`,
+      `$JS.API.STREAM.MSG.GET.${stream}`,
+      directGet(s),
+    ],
     subscribe: [s.any(), "_INBOX.>"],
   };
 }

@@ -57,8 +57,15 @@ const BATCH_TIMEOUT_MS = 30_000;
  * EEXIST, ESPAWN...) means the agent tried to act.
  */
 const REFUSALS = new Set(["EBADMSG", "EPROTO", "ENOSYS", "EINVAL", "EBADSEL", "EMSGSIZE", "ESRCH"]);
-/** Verbs that may answer `ok: true` to a fuzz message: they only read (`programs`: `status`). */
-const READ_ONLY = new Set(["ping", "ps", "unwatch", "programs"]);
+/**
+ * Verbs that may answer `ok: true` to a fuzz message: they only read (`programs`: `status`;
+ * `get` and `read`: files that exist).
+ */
+const READ_ONLY = new Set(["ping", "ps", "unwatch", "programs", "get", "read"]);
+
+/** Verbs that read files, and the codes of a path they cannot read (made up by the fuzzer). */
+const FILE_READS = new Set(["get", "read"]);
+const FILE_NOT_FOUND = new Set(["ENOENT", "ENOTDIR", "EISDIR", "EACCES"]);
 
 interface Sent {
   subject: string;
@@ -95,7 +102,8 @@ function checkReply(sent: Sent, m: Msg, codes: Map<string, number>): string | nu
   if (!Object.hasOwn(ERROR_CODES, code)) return `unknown error code ${code}`;
   // The dispatcher's word for an exception it did not expect: a bug in a parser or handler.
   if (code === "EINTERNAL") return `EINTERNAL: ${error?.message}`;
-  if (!REFUSALS.has(code)) return `${code} (the agent acted?): ${error?.message}`;
+  const notFound = FILE_READS.has(sent.verb) && FILE_NOT_FOUND.has(code);
+  if (!REFUSALS.has(code) && !notFound) return `${code} (the agent acted?): ${error?.message}`;
   const header = m.headers?.get("Tutti-Error");
   if (header !== code) return `Tutti-Error header ${header} for ${code}`;
   return null;

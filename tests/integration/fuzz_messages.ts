@@ -455,6 +455,27 @@ const FIELDS: Record<string, Record<string, readonly unknown[]>> = {
     data: [new Uint8Array([1, 2, 3]), new Uint8Array(0), "text", 1, [1, 2]],
     eof: [true, false, "yes", 0],
   },
+  // Only malformed items: a well-formed put is acknowledged at once (the agent acts).
+  put: {
+    id: IDS,
+    stream: ["tutti_xfer", "", 1],
+    chunks: ["tutti.xfer", 1],
+    chunk: [1, 0, -1, 4096, "4096", 2 ** 53],
+    items: [
+      [{ dest: "/x", into: true, entries: [{ path: "../f", kind: "dir", mode: 493 }] }],
+      [{ dest: "/x", into: false, entries: [] }],
+      [{ dest: "", into: "yes", entries: {} }],
+      "items",
+      [1],
+    ],
+  },
+  // Paths that exist or are refused: get and read only read.
+  get: { paths: [["/etc/hostname"], [], ["/"], [""], "x", [1]] },
+  read: {
+    path: ["/etc/hostname", "etc/hostname", "", 1],
+    offset: [0, -1, 2 ** 53, "0", 1e9],
+    limit: [1, 0, 65536, 2 ** 40, "1"],
+  },
 };
 
 /** The fields of a `watch` condition, for conditions assembled field by field. */

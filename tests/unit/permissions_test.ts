@@ -135,16 +135,16 @@ authorization {
     {
       nkey: "UCTL"
       permissions: {
-        publish: { allow: ["lab.exp1.host.*.*", "lab.exp1.all.*"] }
-        subscribe: { allow: ["lab.exp1.>"] }
+        publish: { allow: ["lab.exp1.host.*.*", "lab.exp1.all.*", "lab.exp1.xfer.>", "$JS.API.INFO", "$JS.API.STREAM.INFO.lab_exp1_xfer", "$JS.API.STREAM.CREATE.lab_exp1_xfer", "$JS.API.STREAM.MSG.GET.lab_exp1_xfer", "$JS.API.DIRECT.GET.lab_exp1_xfer"] }
+        subscribe: { allow: ["lab.exp1.>", "_INBOX.>"] }
       }
     }
     # agent n-1: its own requests and broadcasts in, its own events and replies out
     {
       nkey: "UN1"
       permissions: {
-        publish: { allow: ["lab.exp1.proc.n-1.*.*", "lab.exp1.presence.n-1", "lab.exp1.log.n-1", "lab.exp1.prog.n-1.*.*.*", "lab.exp1.watch.n-1.*", "lab.exp1.tel.n-1", "lab.exp1.tel.n-1.procs", "lab.exp1.reply.*.*.n-1"] }
-        subscribe: { allow: ["lab.exp1.host.n-1.*", "lab.exp1.all.*"] }
+        publish: { allow: ["lab.exp1.proc.n-1.*.*", "lab.exp1.presence.n-1", "lab.exp1.log.n-1", "lab.exp1.prog.n-1.*.*.*", "lab.exp1.watch.n-1.*", "lab.exp1.tel.n-1", "lab.exp1.tel.n-1.procs", "lab.exp1.reply.*.*.n-1", "$JS.API.DIRECT.GET.lab_exp1_xfer"] }
+        subscribe: { allow: ["lab.exp1.host.n-1.*", "lab.exp1.all.*", "lab.exp1.in.n-1.>"] }
       }
     }
   ]
