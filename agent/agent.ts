@@ -143,7 +143,10 @@ export class Agent {
       identity,
       new Map([
         ...verbHandlers(identity, table, spool, watches, () => conn.maxPayload),
-        ...transferHandlers(() => ({ nc: conn.nc, subjects, host }), () => conn.maxPayload),
+        ...transferHandlers(
+          () => ({ nc: conn.nc, subjects, host, onDenied: (fn) => conn.onDenied(fn) }),
+          () => conn.maxPayload,
+        ),
         ...programHandlers(programs, {
           running: () => table.running,
           request: () => life.requestStop(),

@@ -51,6 +51,7 @@ export class Connection {
   private readonly listeners: ((e: LinkEvent) => void)[] = [];
   private readonly publishErrors = new RateLimitedLog();
   private readonly denied = new RateLimitedLog();
+  private readonly deniedListeners = new Set<(operation: string, subject: string) => void>();
 
   private constructor(readonly nc: NatsConnection) {
     this.watch();
@@ -68,6 +69,12 @@ export class Connection {
 
   onLink(fn: (e: LinkEvent) => void): void {
     this.listeners.push(fn);
+  }
+
+  /** `fn` for each publish or subscription the server refuses; returns the removal. */
+  onDenied(fn: (operation: string, subject: string) => void): () => void {
+    this.deniedListeners.add(fn);
+    return () => this.deniedListeners.delete(fn);
   }
 
   /** The server's payload limit (headers included), or 1 MiB before the first INFO. */
@@ -100,6 +107,7 @@ export class Connection {
           `the NATS server refused to let this agent ${what} "${s.error.subject}" ` +
             `(permissions violation): check its user's permissions (controller nats-config)`,
         );
+        for (const fn of [...this.deniedListeners]) fn(s.error.operation, s.error.subject);
         continue;
       }
       if (s.type === "staleConnection") {

@@ -24,6 +24,8 @@ const TICK_MS = 500;
 
 export interface ChunkSource {
   nc: NatsConnection;
+  /** Tells of each publish or subscription the server refuses; returns the removal. */
+  onDenied: (fn: (operation: string, subject: string) => void) => () => void;
   subjects: Subjects;
   host: string;
   stream: string;
@@ -71,7 +73,23 @@ export async function* fetchChunks(
     }
     notify();
   };
-  const sub = src.nc.subscribe(`${inbox}.*`, { callback: (err, m) => err ? undefined : onMsg(m) });
+  const refused = (what: string) => {
+    failure = new TuttiError(
+      "EPERM",
+      `the NATS server refuses this agent ${what} (its user's permissions must allow ` +
+        `publishing to ${api} and subscribing to ${src.subjects.inbox(src.host)}.>: ` +
+        `controller nats-config writes them)`,
+    );
+    notify();
+  };
+  const offDenied = src.onDenied((op, subject) => {
+    if (subject === api || subject.startsWith(src.subjects.inbox(src.host))) {
+      refused(op === "publish" ? `direct gets on ${api}` : `its inbox ${subject}`);
+    }
+  });
+  const sub = src.nc.subscribe(`${inbox}.*`, {
+    callback: (err, m) => err ? refused(`its inbox: ${err.message}`) : onMsg(m),
+  });
   const ask = (k: number) => {
     sentAt.set(k, Date.now());
     const body = JSON.stringify({ last_by_subj: src.subjects.xferChunk(sha256, k) });
@@ -110,6 +128,7 @@ export async function* fetchChunks(
     }
   } finally {
     clearInterval(tick);
+    offDenied();
     sub.unsubscribe();
   }
 }

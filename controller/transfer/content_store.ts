@@ -150,6 +150,13 @@ export class ContentStore {
 
 function noJetStream(e: unknown): TuttiError {
   const why = (e as Error)?.message ?? String(e);
+  if (/permissions violation/i.test(why)) {
+    return new TuttiError(
+      "EPERM",
+      `the NATS server refuses this controller JetStream's API (${why}): its user's permissions ` +
+        `must allow what put needs (controller nats-config writes them)`,
+    );
+  }
   return new TuttiError(
     "ENOTSUP",
     `put needs JetStream on the NATS server (${why}): start nats-server with -js -sd DIR, ` +
