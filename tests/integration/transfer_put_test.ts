@@ -277,3 +277,40 @@ Deno.test(
     }
   },
 );
+
+Deno.test("put: a full disk is ENOSPC naming the file; nothing under its name", opts, async () => {
+  const { world, close } = await jetStreamWorld();
+  const c = await connect(world);
+  const small = `${world.dir}/small`;
+  await Deno.mkdir(small);
+  let mounted = true;
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small],
+    stderr: "null",
+  }).output();
+  try {
+    await world.agentsNamed(["d-1"]);
+    const src = `${world.dir}/big.bin`;
+    await Deno.writeFile(src, bytesOf(3_000_000, 11));
+    // Without the right to mount, a partial file that is /dev/full stands in for the full disk.
+    if (!mount.success) {
+      mounted = false;
+      await Deno.symlink("/dev/full", partPath(`${small}/big.bin`, await shaOf(src)));
+    }
+    const s = await c.put({ hosts: "d-1" }, { specs: [{ sources: [src], dest: `${small}/` }] })
+      .done;
+    assert.equal(s.ok, false);
+    assert.equal(s.hosts[0].error?.code, "ENOSPC", JSON.stringify(s.hosts));
+    assert.match(
+      s.hosts[0].error!.message,
+      new RegExp(`writing ${small}/big\\.bin.*no space left`),
+    );
+    assert.ok(!Deno.readDirSync(small).some((e) => e.name === "big.bin"), "nothing under the name");
+  } finally {
+    if (mounted && mount.success) {
+      await new Deno.Command("umount", { args: ["-l", small] }).output().catch(() => {});
+    }
+    await c.close();
+    await close();
+  }
+});
