@@ -22,6 +22,11 @@ export interface TailOptions {
   /** True when nobody needs `[offset, offset + bytes)` now: it is passed over unread. */
   unwanted?(offset: number, bytes: number): boolean;
   /**
+   * True when what follows must wait (live output held back by flow
+   * control): reading stops where it is, and goes on at `resume()`.
+   */
+  held?(): boolean;
+  /**
    * The file may shrink under the reader (logrotate's copytruncate of a
    * program's output file): a read that finds less than announced waits for
    * more instead of being a problem.
@@ -49,6 +54,28 @@ export class FileTail {
     this.drain();
   }
 
+  /** Reads on after a hold. */
+  resume(): void {
+    this.drain();
+  }
+
+  /** Bytes announced but not read yet (held back, or not read yet). */
+  get pending(): number {
+    return this.readable - this.read;
+  }
+
+  /** The offset of the next byte to read. */
+  get position(): number {
+    return this.read;
+  }
+
+  /** Passes over what is announced and unread (given up on): returns where it started. */
+  skipPending(): number {
+    const from = this.read;
+    this.read = this.readable;
+    return from;
+  }
+
   /** A new file at the same path (the keeper reopened it after a rotation), read from `from`. */
   reopen(from: number): void {
     this.close();
@@ -63,6 +90,7 @@ export class FileTail {
           this.read = this.readable;
           return;
         }
+        if (this.opts.held?.()) return;
         this.file ??= Deno.openSync(this.path, { read: true });
         const want = Math.min(READ_MAX, this.readable - this.read);
         const buf = new Uint8Array(want);

@@ -1,16 +1,21 @@
 /**
- * Best-effort live output with flow control.
+ * Live output with flow control.
  *
  * `LiveBudget` is connection-wide: it counts the output bytes published but
  * not yet known to be processed by the server, measured with `flush()` round
  * trips (a flush resolves once the server has handled everything published
  * before it). Past `window` bytes in flight, or while disconnected, output is
- * not published live; it is still in the spool. Publishing resumes once half
- * of the window has drained, so a congested link does not flap chunk by chunk.
+ * held: it waits in the spool, where the keeper keeps writing it, and the
+ * readers of the spool stop reading. Once half of the window has drained (so
+ * that a congested link does not flap chunk by chunk) or the link is back,
+ * the budget tells its `onDrain` listeners, and they read on from where they
+ * stopped: the agent replays what it held back itself, in order, and the
+ * controller gets every byte live, with no hole to ask for.
  *
- * `LiveStream` is one stream of one process: it publishes chunks when the
- * budget allows, remembers the range it had to skip, and announces that range
- * with a `dropped` event before the next chunk it publishes (or before `exit`).
+ * `LiveStream` is one stream of one process: it gathers chunks into
+ * messages and publishes them. It announces a `dropped` range only when it
+ * gives up on part of the stream: chunks gathered when the link went down,
+ * or output still held back when a process's exit could wait no longer.
  */
 import { Buffer } from "node:buffer";
 import type { DroppedEvent, StreamName } from "../protocol/messages.ts";
@@ -26,9 +31,26 @@ export class LiveBudget {
   private congested = false;
   /** Bumped on every disconnect: answers to flushes of an older link are ignored. */
   private epoch = 0;
+  private readonly drainListeners = new Set<() => void>();
 
   constructor(private readonly conn: Connection, readonly window: number) {
-    conn.onLink(() => this.reset());
+    conn.onLink(() => {
+      this.reset();
+      // After the other listeners: the agent's `hello` goes out before any replayed output,
+      // so whoever saw the hello gets the replay.
+      queueMicrotask(() => this.drained());
+    });
+  }
+
+  /** `fn` each time held output may flow again (the window drained, the link came back). */
+  onDrain(fn: () => void): () => void {
+    this.drainListeners.add(fn);
+    return () => this.drainListeners.delete(fn);
+  }
+
+  private drained(): void {
+    if (this.blocked() !== null) return;
+    for (const fn of [...this.drainListeners]) fn();
   }
 
   get linkUp(): boolean {
@@ -69,6 +91,7 @@ export class LiveBudget {
         this.acked = Math.max(this.acked, mark);
         this.flushing = false;
         if (this.published - this.acked >= this.window / 4) this.flush();
+        this.drained();
       },
       () => {
         // The link went down: reset() has already started a new accounting.
@@ -116,7 +139,6 @@ export class LiveStream {
    * when a process writes fast, and delays a lone line by at most that.
    */
   chunk(offset: number, data: Uint8Array): void {
-    if (this.skipIfBlocked(offset, data.length)) return;
     this.announceDropped();
     if (this.gatheredBytes === 0) this.gatherFrom = offset;
     this.gathered.push(data);
@@ -126,21 +148,28 @@ export class LiveStream {
   }
 
   /**
-   * When output cannot go live now, `[offset, offset + bytes)` joins the
-   * skipped range (announced later) and the answer is true: the caller need
-   * not even read those bytes from the spool.
+   * Whether output must wait now (the budget is spent or the link is down):
+   * the reader stops reading the spool until the budget's next `onDrain`.
+   * What was gathered goes out first: it was admitted.
    */
-  skipIfBlocked(offset: number, bytes: number): boolean {
-    const blocked = this.budget.blocked();
-    if (blocked === null) return false;
-    // What was gathered was admitted: it goes out, then the range skipped from here on.
+  held(): boolean {
+    if (this.budget.blocked() === null) return false;
+    this.publishGathered();
+    return true;
+  }
+
+  /**
+   * Gives up on `[offset, offset + bytes)` live (it stays in the spool):
+   * announced with a `dropped` event before anything else of the stream.
+   */
+  skip(offset: number, bytes: number): void {
+    if (bytes <= 0) return;
     this.publishGathered();
     if (this.skipped === 0) {
       this.skipFrom = offset;
-      this.reason = blocked;
+      this.reason = this.budget.blocked() ?? "backpressure";
     }
     this.skipped += bytes;
-    return true;
   }
 
   /** Everything still held, then the pending `dropped` range: before `exit`. */

@@ -5,6 +5,13 @@
  * its timeout, signals its group, and publishes its `started` / `output` /
  * `dropped` / `exit` events.
  *
+ * Live output is held back, not skipped, while the link is congested or down
+ * (live_output.ts): the tails stop reading and go on when the budget drains,
+ * and the `exit` event waits for them, so that a follower gets every byte
+ * live before the exit. It waits EXIT_WAIT_MS at most: past that, what is
+ * still held is announced as `dropped` (it is in the spool) and the exit
+ * goes out. `ps` shows the exit at once.
+ *
  * A process is either started by this agent or adopted from the keeper
  * after the agent restarted. An adopted one carries on from the keeper's
  * notes: event numbers continue, a pending timeout is re-armed, and the
@@ -48,6 +55,8 @@ export const DEFAULT_GRACE_S = 5;
  * gap always says: events may be missing; `logs` has the bytes).
  */
 const SEQ_MARGIN = 1024;
+/** How long an exit waits for held-back live output before announcing the rest as dropped. */
+export const EXIT_WAIT_MS = 10_000;
 
 export class ManagedProcess {
   readonly info: ProcInfo;
@@ -62,6 +71,10 @@ export class ManagedProcess {
   private cancelTimeout = () => {};
   private readonly outputListeners = new Set<OutputListener>();
   private readonly exitListeners = new Set<(info: ProcInfo) => void>();
+  private readonly offDrain: () => void;
+  /** The keeper's final word, while the exit waits for held-back output. */
+  private final: KeptInfo | null = null;
+  private exitTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly kept: KeptInfo,
@@ -92,13 +105,13 @@ export class ManagedProcess {
       new FileTail(ctx.spool.path(kept.id, stream), kept[stream], {
         deliver: (offset, data) => this.output(stream, offset, data),
         problem: (why) => log(`process ${kept.id}: spool ${why}`),
-        // Output nobody takes now (no live stream, or one that is blocked, and no watch) is not
-        // read at all: the live stream only counts it, and `logs` reads it when asked.
-        unwanted: (offset, bytes) =>
-          this.outputListeners.size === 0 &&
-          (this.live === null || this.live[stream].skipIfBlocked(offset, bytes)),
+        // Output nobody takes (no live stream and no watch) is not read at all: `logs` reads it
+        // when asked. Live output the link cannot take now waits in the spool.
+        unwanted: () => this.outputListeners.size === 0 && this.live === null,
+        held: () => this.live !== null && this.live[stream].held(),
       });
     this.tails = { stdout: tail("stdout"), stderr: tail("stderr") };
+    this.offDrain = this.live === null ? () => {} : ctx.budget.onDrain(() => this.resume());
     if (!adopted) this.events.started(this.info);
     else {
       for (const stream of ["stdout", "stderr"] as const) {
@@ -173,14 +186,52 @@ export class ManagedProcess {
     this.tails[msg.stream].grew(failed ? Math.min(failed.at, msg.size) : msg.size);
   }
 
-  /** The keeper saw it end (leader reaped, pipes closed): the rest of the output, then `exit`. */
+  /**
+   * The keeper saw it end (leader reaped, pipes closed): `ps` shows it
+   * exited at once; the rest of the output goes out, then `exit`.
+   */
   exited(final: KeptInfo): void {
     if (!this.running) return;
     for (const stream of ["stdout", "stderr"] as const) {
       const failure = final.spoolFailure?.[stream];
       this.grew({ t: "grew", id: final.id, stream, size: final[stream], failure });
-      this.tails[stream].close();
+    }
+    this.cancelTimeout();
+    const info = this.info;
+    info.state = "exited";
+    info.ended = final.ended;
+    info.code = final.code;
+    info.signal = final.signal;
+    if (final.lost) log(`process ${this.id}: ${final.lost}`);
+    this.final = final;
+    if (this.caughtUp()) return this.publishExit();
+    this.exitTimer = setTimeout(() => this.publishExit(), EXIT_WAIT_MS);
+  }
+
+  /** Held-back output may flow again: read on, and send the exit once all of it is out. */
+  private resume(): void {
+    for (const stream of ["stdout", "stderr"] as const) this.tails[stream].resume();
+    if (this.final && this.caughtUp()) this.publishExit();
+  }
+
+  private caughtUp(): boolean {
+    return this.tails.stdout.pending === 0 && this.tails.stderr.pending === 0;
+  }
+
+  /** The last of the output (what is still held, announced as dropped), then `exit`. */
+  private publishExit(): void {
+    const final = this.final;
+    if (!final) return;
+    this.final = null;
+    clearTimeout(this.exitTimer);
+    this.offDrain();
+    for (const stream of ["stdout", "stderr"] as const) {
+      const tail = this.tails[stream];
+      const left = tail.pending;
+      if (left > 0) this.live?.[stream].skip(tail.skipPending(), left);
+      tail.close();
       this.live?.[stream].finish();
+      const failure = final.spoolFailure?.[stream];
       if (failure && final[stream] > failure.at) {
         const bytes = final[stream] - failure.at;
         this.events.dropped({
@@ -192,13 +243,7 @@ export class ManagedProcess {
         });
       }
     }
-    this.cancelTimeout();
     const info = this.info;
-    info.state = "exited";
-    info.ended = final.ended;
-    info.code = final.code;
-    info.signal = final.signal;
-    if (final.lost) log(`process ${this.id}: ${final.lost}`);
     this.events.exit(info);
     this.ctx.onExit(this);
     for (const fn of this.exitListeners) tell(() => fn(info));
