@@ -14,9 +14,9 @@
  *
  * A process is either started by this agent or adopted from the keeper
  * after the agent restarted. An adopted one carries on from the keeper's
- * notes: event numbers continue, a pending timeout is re-armed, and the
- * output written while no agent ran is announced as a `dropped` range
- * (reason `restart`: it is in the spool) before live output resumes.
+ * notes: event numbers continue, a pending timeout is re-armed, and live
+ * output goes on from where the last agent had read the spool (noted with
+ * the event numbers), so what was written while no agent ran is replayed.
  */
 import type { ProcInfo, StreamName } from "../protocol/messages.ts";
 import { setLongTimeout } from "../protocol/runtime/timers.ts";
@@ -101,8 +101,12 @@ export class ManagedProcess {
         stderr: new LiveStream(ctx.budget, this.events, "stderr"),
       }
       : null;
+    // An adopted process's live output goes on from where the last agent had read it (what it
+    // noted; it may replay a few bytes the consumer already has, which it drops by offset).
+    const from = (stream: StreamName) =>
+      adopted && kept.live && kept.sent ? Math.min(kept.sent[stream], kept[stream]) : kept[stream];
     const tail = (stream: StreamName) =>
-      new FileTail(ctx.spool.path(kept.id, stream), kept[stream], {
+      new FileTail(ctx.spool.path(kept.id, stream), from(stream), {
         deliver: (offset, data) => this.output(stream, offset, data),
         problem: (why) => log(`process ${kept.id}: spool ${why}`),
         // Output nobody takes (no live stream and no watch) is not read at all: `logs` reads it
@@ -114,8 +118,9 @@ export class ManagedProcess {
     this.offDrain = this.live === null ? () => {} : ctx.budget.onDrain(() => this.resume());
     if (!adopted) this.events.started(this.info);
     else {
+      // An agent too old to note how far it read: what the spool held is announced instead.
       for (const stream of ["stdout", "stderr"] as const) {
-        if (kept.live && kept[stream] > 0) {
+        if (kept.live && !kept.sent && kept[stream] > 0) {
           this.events.dropped({ stream, offset: 0, bytes: kept[stream], reason: "restart" });
         }
       }
@@ -281,6 +286,7 @@ export class ManagedProcess {
       seq: this.events.lastSeq,
       reported: !this.running,
       timedOut: this.info.timedOut,
+      sent: { stdout: this.tails.stdout.position, stderr: this.tails.stderr.position },
     });
   }
 }

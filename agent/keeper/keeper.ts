@@ -143,6 +143,7 @@ export class Keeper {
           info.seq = n.seq;
           info.reported = n.reported;
           info.timedOut = n.timedOut;
+          if (n.sent) info.sent = n.sent;
           // An exit the agent has published must not be published again by the next agent.
           if (reportedNow && info.ended !== null) this.recordSoon(info);
         }

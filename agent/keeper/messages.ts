@@ -61,6 +61,11 @@ export interface KeptInfo {
   seq: number;
   reported: boolean;
   timedOut: boolean;
+  /**
+   * How far the agent had read each stream for its live output: the next
+   * agent replays from there (absent in records of older agents).
+   */
+  sent?: { stdout: number; stderr: number };
 }
 
 // ------------------------------------------------------------- agent → keeper
@@ -105,7 +110,7 @@ export interface ReopenMsg {
   t: "reopen";
 }
 
-export type Note = Pick<KeptInfo, "id" | "seq" | "reported" | "timedOut">;
+export type Note = Pick<KeptInfo, "id" | "seq" | "reported" | "timedOut" | "sent">;
 
 /** A clean stop: the keeper exits once its last process has. */
 export interface QuitMsg {

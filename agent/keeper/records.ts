@@ -88,5 +88,12 @@ function recordProblem(x: unknown, id: string): string | null {
   for (const k of ["reported", "live", "timedOut"] as const) {
     if (typeof r[k] !== "boolean") return `${k} is not a boolean`;
   }
+  if (r.sent !== undefined) {
+    const sent = r.sent as Record<string, unknown> | null;
+    if (
+      typeof sent !== "object" || sent === null || !Number.isSafeInteger(sent.stdout) ||
+      !Number.isSafeInteger(sent.stderr)
+    ) return "sent is not {stdout, stderr} integers";
+  }
   return null;
 }
