@@ -23,6 +23,7 @@ import type { Outbox } from "./outbox.ts";
 import { ProcEvents } from "./proc_events.ts";
 import { signalGroup } from "./spawn.ts";
 import { FileTail } from "./file_tail.ts";
+import { RunInput } from "./run_input.ts";
 import type { SpoolDir } from "./spool.ts";
 
 /** What every process needs from the agent. */
@@ -61,6 +62,8 @@ export class ManagedProcess {
   private readonly live: Record<StreamName, LiveStream> | null;
   private cancelTimeout = () => {};
   private readonly outputListeners = new Set<OutputListener>();
+  /** The input of a run started with `stdin`, while its stdin is open. */
+  readonly input: RunInput | null = null;
   private readonly exitListeners = new Set<(info: ProcInfo) => void>();
 
   constructor(
@@ -99,6 +102,15 @@ export class ManagedProcess {
           (this.live === null || this.live[stream].skipIfBlocked(offset, bytes)),
       });
     this.tails = { stdout: tail("stdout"), stderr: tail("stderr") };
+    if (kept.input && !kept.input.closed && kept.ended === null) {
+      // Subscribed before `started` goes out: whoever sees it may send the input.
+      this.input = new RunInput(kept.id, {
+        conn: ctx.outbox.conn,
+        subjects: ctx.subjects,
+        keeper: ctx.keeper,
+        progress: (p) => this.events.input(p),
+      }, kept.input.written);
+    }
     if (!adopted) this.events.started(this.info);
     else {
       for (const stream of ["stdout", "stderr"] as const) {
@@ -111,6 +123,8 @@ export class ManagedProcess {
       const f = kept.spoolFailure?.[stream];
       if (f) this.spoolFailed(stream, f);
     }
+    // Where the input starts: 0, or where an earlier agent left it (the rest is sent again).
+    this.input?.announce();
     this.armTimeout();
     this.done = this.ended.promise;
   }
@@ -193,6 +207,8 @@ export class ManagedProcess {
       }
     }
     this.cancelTimeout();
+    // The input's last word comes before `exit`: the controller judges the host on both.
+    this.input?.processExited();
     const info = this.info;
     info.state = "exited";
     info.ended = final.ended;

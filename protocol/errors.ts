@@ -24,7 +24,10 @@ export const ERROR_CODES = {
   EPERM:
     "the agent may not do that (signal to a process it does not own, user switch without root); " +
     "at the controller, the NATS server refused one of its publishes or subscriptions",
-  EIO: "the agent could not write or read a spool file (disk full, I/O error)",
+  EIO: "the agent could not write or read a spool file (disk full, I/O error); " +
+    "run with stdin: the controller could not read or send the input",
+  EPIPE:
+    "run with stdin: the process closed its stdin or exited before all of its input was written",
   // Controller-side outcomes, reported per host in results and summaries.
   ENORESPONSE: "the host did not answer before the deadline",
   ELOST: "the host stopped sending heartbeats (or said bye) while a request was pending",
