@@ -88,10 +88,6 @@ export class RunInput {
     });
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** Reports where the input stands now (after `started`; again when a retried run asks). */
   announce(): void {
     this.#report(true);

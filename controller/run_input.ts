@@ -17,7 +17,8 @@
  *   reports a gap, or whose agent restarted (its `received` went back), is
  *   sent everything from its `received` again at once; one that has not
  *   received what was sent for RESEND_MS (the chunks or the end were lost on
- *   the way) too. The chunks go to every host again (go-back-N on the
+ *   the way) too, then after twice as long while it still does not move (a
+ *   slow link is not flooded with copies), up to RESEND_MAX_MS. The chunks go to every host again (go-back-N on the
  *   broadcast subject): the others skip bytes they have.
  * - **The end.** Once the source ends, an `eof` message at its length;
  *   each host's input ends with its agent's last report (`closed`).
@@ -48,6 +49,7 @@ export const INPUT_CHUNK_MAX = 256 * 1024;
 const START_WAIT_MS = 200;
 /** A host that has not received what was sent for this long is sent it again. */
 const RESEND_MS = 1000;
+const RESEND_MAX_MS = 16_000;
 /** How often `tick` looks at the hosts. */
 const TICK_MS = 100;
 /** A host's reports of one gap within this are one request to send again. */
@@ -76,6 +78,8 @@ interface HostInput {
   heard: boolean;
   /** When `received` last moved (or the host started). */
   movedAt: number;
+  /** How long it may stay behind before it is sent things again (doubles while it does not move). */
+  patience: number;
   /** The last time it was sent things again, and from where. */
   resentAt: number;
   resentFrom: number;
@@ -128,6 +132,7 @@ export class InputFeed {
       closed: false,
       heard: false,
       movedAt: now,
+      patience: RESEND_MS,
       resentAt: -Infinity,
       resentFrom: -1,
     });
@@ -155,6 +160,7 @@ export class InputFeed {
     if (p.received !== h.received) {
       h.received = p.received;
       h.movedAt = now;
+      h.patience = RESEND_MS;
     }
     h.written = p.written;
     h.eof = p.eof;
@@ -180,8 +186,9 @@ export class InputFeed {
       const behind = h.received < this.#sent || (h.received === this.#total && !h.eof);
       if (!behind) continue;
       const since = Math.max(h.movedAt, this.#publishedAt, h.resentAt);
-      if (now - since >= RESEND_MS) {
+      if (now - since >= h.patience) {
         this.#resend(host, h.received, now);
+        h.patience = Math.min(2 * h.patience, RESEND_MAX_MS);
       }
     }
     this.#poke();
@@ -259,10 +266,12 @@ export class InputFeed {
           this.#eofPending = true;
           continue;
         }
-        this.#keep(this.#sent, data);
-        this.#publish({ type: "stdin", offset: this.#sent, data });
+        const at = this.#sent;
+        this.#keep(at, data);
+        this.#publish({ type: "stdin", offset: at, data });
         this.#sent += data.length;
-        this.#cursor = this.#sent;
+        // Unless a host asked for earlier bytes again while the source was being read.
+        if (this.#cursor === at) this.#cursor = this.#sent;
       }
     } catch (e) {
       if (this.#closed) return;

@@ -147,6 +147,27 @@ Deno.test("input feed: a host that has not received what was sent gets it again"
   }
 });
 
+Deno.test("input feed: a host that stays behind is sent things again less and less often", async () => {
+  const rec = new Recorder();
+  const feed = new InputFeed(new Uint8Array(2 * K), "r1", 4 * K, rec);
+  try {
+    feed.hostStarted("a");
+    await settle();
+    rec.take();
+    const t0 = Date.now();
+    const resentAt = [];
+    for (let t = 100; t <= 16_000; t += 100) {
+      feed.tick(t0 + t);
+      await settle();
+      if (rec.take().length > 0) resentAt.push(t);
+    }
+    // 1 s after the last publish, then 2 s, 4 s and 8 s after each repeat.
+    deepStrictEqual(resentAt, [1000, 3000, 7000, 15000]);
+  } finally {
+    feed.close();
+  }
+});
+
 Deno.test("input feed: an agent that restarted carries on from what its keeper wrote", async () => {
   const rec = new Recorder();
   const feed = new InputFeed(new Uint8Array(6 * K), "r1", 4 * K, rec);
