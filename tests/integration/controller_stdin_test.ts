@@ -412,3 +412,50 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "library: an input that fails midway stops the processes instead of ending their input",
+  opts,
+  async () => {
+    const world = await World.create();
+    let c: Controller | undefined;
+    try {
+      await world.agentsNamed(["bad-1", "bad-2"]);
+      c = await Controller.connect({
+        servers: [world.broker.url],
+        prefix: world.prefix,
+        stateDir: false,
+      });
+      let pulls = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(ctl) {
+          if (pulls++ === 0) ctl.enqueue(new TextEncoder().encode("partial"));
+          else ctl.error(new Error("the disk went away"));
+        },
+      });
+      // A process that would take a truncated input for a whole one.
+      const run = c.run({
+        hosts: "bad-[1-2]",
+        argv: ["sh", "-c", "cat >/dev/null; echo done"],
+        stdin: stream,
+      });
+      const seen: RunEvent[] = [];
+      for await (const e of run) seen.push(e);
+      const summary = await run.done;
+      assert.equal(summary.ok, false);
+      for (const o of summary.hosts) {
+        assert.equal(o.status, "failed");
+        assert.equal(o.error?.code, "EIO");
+        assert.match(
+          o.error!.message,
+          /^reading the input failed after 7 bytes: the disk went away$/,
+        );
+        assert.equal(o.proc?.signal, "SIGTERM", "stopped, not given an end of file");
+      }
+      assert.ok(!seen.some((e) => e.type === "output"), "it never printed done");
+    } finally {
+      await c?.close();
+      await world.close();
+    }
+  },
+);
