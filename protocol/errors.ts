@@ -9,7 +9,9 @@ export const ERROR_CODES = {
   // Message-level: the request could not be understood.
   EBADMSG: "the payload is not a CBOR map (malformed, truncated or of the wrong type)",
   EPROTO: "the message's protocol version is missing or not supported by this peer",
-  ENOSYS: "the verb is unknown to this agent, or what it asks needs Linux (watches, telemetry)",
+  ENOSYS:
+    "the verb is unknown to this agent (or, at the controller, a run's stdin), or what it asks " +
+    "needs Linux (watches, telemetry)",
   EINVAL: "a field is missing, of the wrong type or out of range; the message names it",
   EMSGSIZE: "the payload is larger than the agent accepts",
   EBADSEL: "the selector (host set, glob, label condition) does not parse",
