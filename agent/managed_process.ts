@@ -30,6 +30,7 @@ import type { Outbox } from "./outbox.ts";
 import { ProcEvents } from "./proc_events.ts";
 import { signalGroup } from "./spawn.ts";
 import { FileTail } from "./file_tail.ts";
+import { RunInput } from "./run_input.ts";
 import type { SpoolDir } from "./spool.ts";
 
 /** What every process needs from the agent. */
@@ -70,6 +71,8 @@ export class ManagedProcess {
   private readonly live: Record<StreamName, LiveStream> | null;
   private cancelTimeout = () => {};
   private readonly outputListeners = new Set<OutputListener>();
+  /** The input of a run started with `stdin`, while its stdin is open. */
+  readonly input: RunInput | null = null;
   private readonly exitListeners = new Set<(info: ProcInfo) => void>();
   private readonly offDrain: () => void;
   /** The keeper's final word, while the exit waits for held-back output. */
@@ -116,6 +119,15 @@ export class ManagedProcess {
       });
     this.tails = { stdout: tail("stdout"), stderr: tail("stderr") };
     this.offDrain = this.live === null ? () => {} : ctx.budget.onDrain(() => this.resume());
+    if (kept.input && !kept.input.closed && kept.ended === null) {
+      // Subscribed before `started` goes out: whoever sees it may send the input.
+      this.input = new RunInput(kept.id, {
+        conn: ctx.outbox.conn,
+        subjects: ctx.subjects,
+        keeper: ctx.keeper,
+        progress: (p) => this.events.input(p),
+      }, kept.input.written);
+    }
     if (!adopted) this.events.started(this.info);
     else {
       // An agent too old to note how far it read: what the spool held is announced instead.
@@ -129,6 +141,8 @@ export class ManagedProcess {
       const f = kept.spoolFailure?.[stream];
       if (f) this.spoolFailed(stream, f);
     }
+    // Where the input starts: 0, or where an earlier agent left it (the rest is sent again).
+    this.input?.announce();
     this.armTimeout();
     this.done = this.ended.promise;
   }
@@ -248,6 +262,8 @@ export class ManagedProcess {
         });
       }
     }
+    // The input's last word comes before `exit`: the controller judges the host on both.
+    this.input?.processExited();
     const info = this.info;
     this.events.exit(info);
     this.ctx.onExit(this);

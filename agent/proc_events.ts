@@ -1,8 +1,9 @@
 /**
  * The events of one process on `P.proc.<host>.<id>.<event>`, numbered by
  * `Tutti-Seq`: `started` is 0 and every later event (output chunk, dropped,
- * exit) takes the next number, so a consumer can tell it missed something.
+ * input, exit) takes the next number, so a consumer can tell it missed something.
  */
+import type { InputProgress } from "../protocol/input_messages.ts";
 import type { DroppedEvent, ProcInfo, StreamName } from "../protocol/messages.ts";
 import { H } from "../protocol/headers.ts";
 import type { Subjects } from "../protocol/subjects.ts";
@@ -47,6 +48,12 @@ export class ProcEvents {
     const extra = this.extra();
     extra[H.stream] = body.stream;
     this.outbox.cbor(this.base + "dropped", "dropped", body, extra);
+    this.afterEach();
+  }
+
+  /** How far the process's input got (a run started with `stdin`). */
+  input(body: Omit<InputProgress, "v">): void {
+    this.outbox.cbor(this.base + "input", "input", body, this.extra());
     this.afterEach();
   }
 

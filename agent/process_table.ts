@@ -103,13 +103,17 @@ export class ProcessTable {
       env: req.env,
       clearEnv: req.clearEnv,
     };
-    const key = commandKey(spec);
+    const key = commandKey(spec, req.stdin === true);
     const id = req.id ?? this.newId();
     // Every child learns where it runs, so one command line can act per host (`$TUTTI_HOST`).
     spec.env = { TUTTI_HOST: this.ctx.host, TUTTI_PROC: id, ...spec.env };
     const old = this.procs.get(id);
     if (old) {
-      if (old.key === key) return { proc: old, existing: true };
+      if (old.key === key) {
+        // A retried run with input learns where the input stands (its sender may be a new one).
+        if (old instanceof ManagedProcess) old.input?.announce();
+        return { proc: old, existing: true };
+      }
       throw new TuttiError(
         "EEXIST",
         `process id ${id} is already used on ${this.ctx.host} by another command (${
@@ -144,6 +148,7 @@ export class ProcessTable {
       live: req.live ?? true,
       timeoutAt: req.timeout === undefined ? null : Date.now() + req.timeout * 1000,
       graceMs: req.timeout === undefined ? null : (req.grace ?? DEFAULT_GRACE_S) * 1000,
+      ...(req.stdin && { stdin: true }),
     });
     const proc = new ManagedProcess(kept, this.ctx, false);
     this.procs.set(id, proc);
@@ -302,7 +307,9 @@ export class ProcessTable {
 }
 
 /** What makes two run requests "the same command" for an idempotent retry. */
-function commandKey(spec: SpawnSpec): string {
+function commandKey(spec: SpawnSpec, stdin: boolean): string {
   const env = spec.env ? Object.entries(spec.env).sort(([a], [b]) => a < b ? -1 : 1) : [];
-  return JSON.stringify([spec.argv, spec.cwd ?? null, env, spec.clearEnv ?? false]);
+  const key = [spec.argv, spec.cwd ?? null, env, spec.clearEnv ?? false];
+  // Only when set: the keys of runs without input stay what earlier agents recorded.
+  return JSON.stringify(stdin ? [...key, "stdin"] : key);
 }

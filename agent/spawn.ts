@@ -43,7 +43,7 @@ function setsid(): string | null {
 
 export function spawnGroup(
   spec: SpawnSpec,
-  /** "piped": the child's stdin is a pipe (a zygote reads its command there). */
+  /** "piped": the child's stdin is a pipe (a zygote reads its command there, a run its input). */
   stdin: "null" | "piped" = "null",
 ): Deno.ChildProcess {
   const wrapper = setsid();

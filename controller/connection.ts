@@ -112,6 +112,21 @@ export class Link {
   }
 
   /**
+   * Raw bytes with the given headers (a run's input); false when they could
+   * not be handed to the client (the connection is closed).
+   */
+  publishRaw(subject: string, data: Uint8Array, hdrs: Record<string, string>): boolean {
+    const h = headers();
+    for (const k in hdrs) h.append(k, hdrs[k]);
+    try {
+      this.nc.publish(subject, data, { headers: h });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * One request to one agent and its reply, the ok fields through `parse`
    * (a reply that does not fit is EBADMSG naming the field). A host that
    * does not answer within `timeoutMs`, or that nobody serves, is an

@@ -44,6 +44,13 @@ export type RunEvent =
     bytes: number;
     error: WireError;
   }
+  /**
+   * A run with `stdin`: the host's input ended, every byte of it written into
+   * the process's stdin and stdin closed, or early with `error` (EPIPE: the
+   * process closed its stdin or exited first; EIO: the input could not be
+   * read or sent). Comes once per host, before its `exit`.
+   */
+  | { type: "input"; host: string; written: number; error?: WireError }
   /** The process ended; every output byte of it came before this event. */
   | { type: "exit"; host: string; proc: ProcInfo }
   /** The host will not run or report it: spawn error, no response, lost, timed out. */
@@ -63,6 +70,7 @@ export interface HostOutcome {
   status: OutcomeStatus;
   /** The process as last known (its exit status when it exited). */
   proc?: ProcInfo;
+  /** Why it failed, when not by its exit status alone (a run's input that did not all go in). */
   error?: WireError;
 }
 

@@ -26,6 +26,11 @@ export interface HostRunContext {
   changed(h: HostRun): void;
   /** A detached run is done for a host once it has started there. */
   detach: boolean;
+  /**
+   * A run with input: at the exit, the error the host's input ended with
+   * (the host then failed, whatever its exit code), or undefined.
+   */
+  inputVerdict?(host: string, proc: ProcInfo, existing: boolean): WireError | undefined;
 }
 
 export class HostRun {
@@ -37,6 +42,8 @@ export class HostRun {
   readonly #streams: Record<StreamName, OutputStream>;
   /** Output that arrived before the start was known; emitted right after `started`. */
   #early: RunEvent[] = [];
+  /** The agent had the process before this run's request (an idempotent retry). */
+  #existing = false;
 
   constructor(readonly host: string, private readonly ctx: HostRunContext) {
     const stream = (name: StreamName) => {
@@ -70,6 +77,7 @@ export class HostRun {
   started(proc: ProcInfo, existing: boolean): void {
     if (this.#phase !== "waiting") return;
     this.proc = proc;
+    this.#existing = existing;
     this.#enter("running");
     this.ctx.emit({ type: "started", host: this.host, proc, existing });
     for (const e of this.#early.splice(0)) this.ctx.emit(e);
@@ -105,8 +113,10 @@ export class HostRun {
     ]);
     // The host may have been given up on while its output was being fetched.
     if ((this.#phase as Phase) !== "finishing") return;
+    const input = this.ctx.inputVerdict?.(this.host, proc, this.#existing);
     this.ctx.emit({ type: "exit", host: this.host, proc });
-    this.#finish({ host: this.host, status: exitStatus(proc), proc });
+    if (input) this.#finish({ host: this.host, status: "failed", proc, error: input });
+    else this.#finish({ host: this.host, status: exitStatus(proc), proc });
   }
 
   /** The controller gives up on this host: no response, lost, timed out. */

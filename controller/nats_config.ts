@@ -104,9 +104,9 @@ async function userKey(path: string): Promise<{ nkey: string; created: boolean }
 }
 
 const ROLE_COMMENT: Record<Role, string> = {
-  controller: "sends requests to every agent, reads everything",
+  controller: "sends requests and run input to every agent, reads everything",
   viewer: "reads events, may only ping, ps, logs, tail and follow",
-  agent: "its own requests and broadcasts in, its own events and replies out",
+  agent: "its own requests, broadcasts and run input in, its own events and replies out",
 };
 
 /**

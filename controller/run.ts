@@ -19,6 +19,9 @@
  * 4. A running host is followed: lost (`ELOST`) when its agent says `bye`
  *    and reports no exit, or goes silent (the core's rule); with a
  *    `timeout`, stragglers past timeout + grace + a margin are `ETIMEDOUT`.
+ * 5. With `stdin`, an `InputFeed` (run_input.ts) sends the input once for
+ *    all hosts on `P.stdin.<id>`, paced by their `input` events, and judges
+ *    each host's input at its exit. A run without it has none of this.
  */
 import type { Msg } from "@nats-io/transport-node";
 import { decodeMap } from "../protocol/codec.ts";
@@ -32,11 +35,13 @@ import { silenceReason } from "./broadcast/expectation.ts";
 import type { Scope } from "./broadcast/scope.ts";
 import { parseDroppedEvent, parseProcInfo } from "../protocol/events.ts";
 import { parsePsReply, parseRunReply } from "../protocol/replies.ts";
+import { parseInputProgress } from "../protocol/input_messages.ts";
 import type { RunEvent, RunSummary } from "./events.ts";
 import { HostRun } from "./host_run.ts";
 import { readRangeWhile } from "./logs.ts";
 import type { Operation } from "./operation.ts";
 import { type PreparedRun, prepareRun, type RunOptions } from "./run_request.ts";
+import { InputFeed } from "./run_input.ts";
 
 export interface RunHandle extends Operation<RunEvent, RunSummary> {
   readonly id: string;
@@ -67,6 +72,7 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
   #lastResync: number;
   readonly #resyncQueue = new Set<string>();
   readonly #detach: boolean;
+  readonly #input: InputFeed | null = null;
 
   constructor(scope: Scope, private readonly prepared: PreparedRun) {
     super(scope, prepared.resolved, {
@@ -86,7 +92,28 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
       : this.began + (opts.timeout + (opts.grace ?? DEFAULT_GRACE_S)) * 1000 + TIMEOUT_MARGIN_MS;
     for (const h of this.exp.hosts) this.#host(h);
     this.listen(scope.link.subjects.proc("*", this.id, ">"), (m) => this.#onEvent(m));
+    if (opts.stdin !== undefined) this.#input = this.#feed(opts.stdin, opts.stdinWindow!);
     this.open();
+  }
+
+  #feed(source: NonNullable<RunOptions["stdin"]>, window: number): InputFeed {
+    const { link } = this.scope;
+    const subject = link.subjects.stdin(this.id);
+    const feed = new InputFeed(source, this.id, window, {
+      publish: (data, headers) => link.publishRaw(subject, data, headers),
+      maxPayload: () => link.nc.info?.max_payload ?? 1024 * 1024,
+      // An expected host that has not started, before it is overdue, will need the input from 0.
+      mayJoin: (now) =>
+        now < this.exp.overdueAt() && (!this.exp.explicit || this.exp.silentCount > 0),
+      ended: (host, written, error) =>
+        this.push({ type: "input", host, written, ...(error && { error }) }),
+      stop: (hosts) => {
+        // Their input cannot be whole: the processes must not take part of it for all of it.
+        this.send("signal", { procs: [this.id], signal: "SIGTERM", grace: 5 }, this.narrow(hosts));
+      },
+    });
+    this.done.then(() => feed.close(), () => feed.close());
+    return feed;
   }
 
   #host(host: string): HostRun {
@@ -109,6 +136,7 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
           }),
         changed: (h) => this.#changed(h),
         detach: this.#detach,
+        inputVerdict: (host, proc, existing) => this.#input?.verdict(host, proc, existing),
       });
       this.#hosts.set(host, h);
     }
@@ -124,9 +152,13 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
     if (h.phase === "running" || h.phase === "finishing") {
       this.#busy.add(h.host);
       this.follow(h.host);
+      if (h.phase === "running") this.#input?.hostStarted(h.host);
     } else {
       this.#busy.delete(h.host);
-      if (h.phase === "done") this.unfollow(h.host);
+      if (h.phase === "done") {
+        this.unfollow(h.host);
+        this.#input?.hostGone(h.host);
+      }
     }
     this.changed();
   }
@@ -157,6 +189,12 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
       case "exit": {
         const proc = parseProcInfo(decodeMap(m.data), "exit event", where.host);
         this.#answering(where.host, m.subject)?.exited(proc);
+        return;
+      }
+      case "input": {
+        if (this.#input === null) return;
+        const p = parseInputProgress(decodeMap(m.data));
+        if (this.#answering(where.host, m.subject)) this.#input.progress(where.host, p);
         return;
       }
     }
@@ -234,6 +272,7 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
 
   protected decide(now: number): void {
     const connected = this.scope.link.connected;
+    if (connected) this.#input?.tick(now);
     if (connected && now - this.#lastResync >= this.#resyncMs) {
       this.#lastResync = now;
       this.#resync(this.#pending());

@@ -5,10 +5,17 @@
  * returns is what `Controller.run` takes, so a caller that wants the id
  * first (the CLI, the dashboard) validates once.
  */
+import { TuttiError } from "../protocol/errors.ts";
 import { parseRunRequest, type RunRequest } from "../protocol/messages.ts";
 import { newId } from "../protocol/runtime/ids.ts";
 import { checkToken } from "../protocol/subjects.ts";
 import { type HostSpec, type ResolvedTarget, resolveTarget } from "./target.ts";
+import {
+  checkInputSource,
+  checkInputWindow,
+  DEFAULT_INPUT_WINDOW,
+  type InputSource,
+} from "./run_input.ts";
 
 export interface RunOptions extends HostSpec {
   /** Program and arguments (no shell). Exactly one of `argv` and `shell`. */
@@ -30,6 +37,13 @@ export interface RunOptions extends HostSpec {
   detach?: boolean;
   /** Re-sync period for pending hosts (default 5 s). */
   resyncMs?: number;
+  /**
+   * The same bytes for every host's stdin (read once, sent once for all
+   * hosts; see run_input.ts), then its end. Without it, stdin is /dev/null.
+   */
+  stdin?: InputSource;
+  /** Input bytes sent ahead of the slowest host (default 4 MiB, 64 KiB to 64 MiB). */
+  stdinWindow?: number;
 }
 
 /** A fresh process id: `r`, the time in base 36 and four random characters. */
@@ -49,6 +63,14 @@ export class PreparedRun {
   static of(opts: RunOptions): PreparedRun {
     const resolved = resolveTarget(opts);
     const id = checkToken("process id", opts.id ?? newRunId());
+    const stdin = opts.stdin === undefined ? undefined : checkInputSource(opts.stdin);
+    if (stdin !== undefined && opts.detach) {
+      throw new TuttiError(
+        "EINVAL",
+        "stdin and detach cannot be combined: the run feeds the input until its end",
+      );
+    }
+    const window = opts.stdinWindow === undefined ? undefined : checkInputWindow(opts.stdinWindow);
     const request = parseRunRequest({
       v: 1,
       id,
@@ -60,8 +82,12 @@ export class PreparedRun {
       timeout: opts.timeout,
       grace: opts.grace,
       live: opts.live,
+      stdin: stdin === undefined ? undefined : true,
     });
-    return new PreparedRun({ ...opts, id }, resolved, id, dropUndefined(request));
+    const options = stdin === undefined
+      ? { ...opts, id }
+      : { ...opts, id, stdinWindow: window ?? DEFAULT_INPUT_WINDOW };
+    return new PreparedRun(options, resolved, id, dropUndefined(request));
   }
 }
 

@@ -9,7 +9,9 @@ export const ERROR_CODES = {
   // Message-level: the request could not be understood.
   EBADMSG: "the payload is not a CBOR map (malformed, truncated or of the wrong type)",
   EPROTO: "the message's protocol version is missing or not supported by this peer",
-  ENOSYS: "the verb is unknown to this agent, or what it asks needs Linux (watches, telemetry)",
+  ENOSYS:
+    "the verb is unknown to this agent (or, at the controller, a run's stdin), or what it asks " +
+    "needs Linux (watches, telemetry)",
   EINVAL: "a field is missing, of the wrong type or out of range; the message names it",
   EMSGSIZE: "the payload is larger than the agent accepts",
   EBADSEL: "the selector (host set, glob, label condition) does not parse",
@@ -27,7 +29,10 @@ export const ERROR_CODES = {
     "the agent may not do that (signal to a process it does not own, user switch without root); " +
     "at the controller, the NATS server refused one of its publishes or subscriptions",
   EIO: "the agent could not write or read a spool file (disk full, I/O error), " +
-    "or a file of a transfer (I/O error)",
+    "or a file of a transfer (I/O error); run with stdin: the controller could not read or send " +
+    "the input",
+  EPIPE:
+    "run with stdin: the process closed its stdin or exited before all of its input was written",
   // Transfers (put, get).
   ENOSPC: "transfers: no space left on the device that holds the destination",
   EISDIR: "transfers: a directory is in the way of a file, or a file was asked and is a directory",

@@ -13,7 +13,7 @@ export const H = {
   version: "Tutti-Version",
   /** Per-process event sequence number (started = 0, then every event +1). */
   seq: "Tutti-Seq",
-  /** Byte offset of an output chunk in its stream. */
+  /** Byte offset of an output chunk in its stream, or of an input chunk in its input. */
   offset: "Tutti-Offset",
   /** `stdout` or `stderr` on output and `dropped` events. */
   stream: "Tutti-Stream",

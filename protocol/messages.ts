@@ -86,6 +86,11 @@ export interface RunRequest {
   grace?: number;
   /** Publish output live (default true); the spool always has it. */
   live?: boolean;
+  /**
+   * The process's stdin is a pipe fed from `P.stdin.<id>` (needs `id`);
+   * without it, stdin is /dev/null.
+   */
+  stdin?: boolean;
 }
 
 export type ProcState = "running" | "exited";
@@ -291,6 +296,9 @@ export function parseRunRequest(m: Map): RunRequest {
   }
   if (argv !== undefined && argv.length === 0) fail("argv", "a non-empty array", argv);
   if (argv !== undefined && argv[0] === "") fail("argv[0]", "a program name", "");
+  const stdin = optBool(m, "stdin");
+  // Every host's process reads the same subject, named by the id they share.
+  if (stdin && id === undefined) fail("id", 'a process id (with "stdin")', undefined);
   return {
     id,
     argv,
@@ -301,6 +309,7 @@ export function parseRunRequest(m: Map): RunRequest {
     timeout: optNumber(m, "timeout", 0, MAX_SECONDS),
     grace: optNumber(m, "grace", 0, MAX_SECONDS),
     live: optBool(m, "live"),
+    stdin,
   };
 }
 

@@ -4,10 +4,12 @@
  * (`controller nats-config` writes one). Only a controller can make an agent
  * run anything:
  *
- * - an **agent** receives its own requests and broadcasts, and publishes only
- *   its own events and replies, every one on a subject that carries its name
- *   (a node cannot speak for another, not even inside a broadcast's replies);
- * - a **controller** sends requests to any agent and reads everything;
+ * - an **agent** receives its own requests, broadcasts and the input of runs
+ *   (`P.stdin.*`), and publishes only its own events and replies, every one
+ *   on a subject that carries its name (a node cannot speak for another, not
+ *   even inside a broadcast's replies);
+ * - a **controller** sends requests and input to any agent and reads
+ *   everything;
  * - a **viewer** reads every event and may send the read-only verbs
  *   (`controller hosts`, `ps`, `logs`, `top`, `programs tail`), nothing that
  *   starts, signals or stops anything.
@@ -50,7 +52,11 @@ function events(s: Subjects, host: string): string[] {
 }
 
 /**
- * Agent `host`: its requests and broadcasts in, its events and replies out.
+ * Agent `host`: its requests, broadcasts and run input in, its events and
+ * replies out. Input is not addressed to hosts (one message for all of a
+ * run's hosts, protocol/input_messages.ts), so every agent may read any
+ * run's input, as it reads every broadcast `run` request; it only
+ * subscribes to the input of the runs it has.
  * Replies go to `P.reply.<id>.<kind>.<host>` (Subjects.answerOn), not to the
  * requester's `_INBOX`: the requester learns the replying host from a token
  * only that host's key may publish. The server's `allow_responses` would
@@ -62,7 +68,7 @@ function events(s: Subjects, host: string): string[] {
 export function agentPermissions(s: Subjects, host: string): Permissions {
   return {
     publish: [...events(s, host), s.reply("*", "*", host), directGet(s)],
-    subscribe: [s.hostAll(host), s.allAll(), `${s.inbox(host)}.>`],
+    subscribe: [s.hostAll(host), s.allAll(), s.stdin("*"), `${s.inbox(host)}.>`],
   };
 }
 
@@ -76,7 +82,7 @@ function directGet(s: Subjects): string {
 }
 
 /**
- * Every request out; everything of the prefix in, replies included; and
+ * Every request and run input out; everything of the prefix in, replies included; and
  * what `put` needs of JetStream, for the transfer stream only: check the
  * account, find or create the stream, read a message of it, store chunks
  * (JetStream's answers come to the client's `_INBOX`).
@@ -87,6 +93,7 @@ export function controllerPermissions(s: Subjects): Permissions {
     publish: [
       s.host("*", "*"),
       s.all("*"),
+      s.stdin("*"),
       s.xferAll(),
       "$JS.API.INFO",
       `$JS.API.STREAM.INFO.${stream}`,

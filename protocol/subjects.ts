@@ -56,7 +56,7 @@ export const VERBS = [
 ] as const;
 export type Verb = typeof VERBS[number];
 
-export const PROC_EVENTS = ["started", "stdout", "stderr", "exit", "dropped"] as const;
+export const PROC_EVENTS = ["started", "stdout", "stderr", "exit", "dropped", "input"] as const;
 export type ProcEvent = typeof PROC_EVENTS[number];
 
 /**
@@ -106,6 +106,13 @@ export class Subjects {
   }
   proc(host: string, proc: string, event: ProcEvent | "*" | ">"): string {
     return `${this.prefix}.proc.${host}.${proc}.${event}`;
+  }
+  /**
+   * A run's input, published once for every host running `proc` with
+   * `stdin` (protocol/input_messages.ts); `proc` may be `*`.
+   */
+  stdin(proc: string): string {
+    return `${this.prefix}.stdin.${proc}`;
   }
   presence(host: string): string {
     return `${this.prefix}.presence.${host}`;

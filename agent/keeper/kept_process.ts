@@ -3,7 +3,8 @@
  * how it ended), reads both pipes whatever happens to the agent, puts what
  * it reads into its sink (the spool for a `run` process, the program's own
  * files for a supervised one), and tells whoever listens how far each has
- * grown. A supervised process also has its stdin here.
+ * grown. A supervised process, and a run started with `stdin`, also has its
+ * stdin here.
  *
  * Pipes are read continuously: a child never blocks because nobody reads
  * its output, and a sink that fails (disk full) never stops the reading.
@@ -56,7 +57,13 @@ export class KeptProcess {
     zygote: Zygote | null,
   ) {
     const { id, key, spec, live, timeoutAt, graceMs, program } = msg;
-    const child = program ? launch(program.launch) : (zygote?.take(spec) ?? spawnGroup(spec));
+    // A zygote's stdin is /dev/null by the time it execs: a run with input is spawned directly.
+    const input = !program && msg.stdin === true;
+    const child = program
+      ? launch(program.launch)
+      : input
+      ? spawnGroup(spec, "piped")
+      : (zygote?.take(spec) ?? spawnGroup(spec));
     const pid = child.pid;
     this.info = {
       id,
@@ -81,6 +88,7 @@ export class KeptProcess {
         program: program.name,
         paths: { stdout: program.stdout, stderr: program.stderr },
       }),
+      ...(input && { input: { written: 0, closed: false } }),
     };
     for (const stream of ["stdout", "stderr"] as const) {
       if (program) {
@@ -93,6 +101,7 @@ export class KeptProcess {
       }
     }
     if (program) this.stdin = new StdinPipe(child.stdin, program.name);
+    else if (input) this.stdin = new StdinPipe(child.stdin, id);
     this.supervise(child);
   }
 
@@ -107,15 +116,18 @@ export class KeptProcess {
     return out;
   }
 
-  write(data: Uint8Array): Promise<void> {
-    if (this.stdin === null) {
-      return Promise.reject(new TuttiError("ESRCH", `${this.info.id}: input is closed`));
-    }
-    return this.stdin.write(data);
+  async write(data: Uint8Array): Promise<void> {
+    if (this.stdin === null) throw new TuttiError("ESRCH", `${this.info.id}: input is closed`);
+    const written = this.stdin.write(data);
+    // Counted once handed to the pipe, in order: an agent that attaches while these bytes wait
+    // for the process must carry on after them, not send them again.
+    if (this.info.input) this.info.input.written += data.length;
+    await written;
   }
 
   closeInput(): void {
     this.stdin?.close();
+    if (this.info.input) this.info.input.closed = true;
   }
 
   private async supervise(child: Deno.ChildProcess): Promise<void> {

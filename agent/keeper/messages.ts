@@ -53,6 +53,12 @@ export interface KeptInfo {
   lost?: string;
   /** Whether output is streamed live (the run request's `live`). */
   live: boolean;
+  /**
+   * A run started with `stdin`: bytes handed to its stdin so far (written,
+   * or queued in order to be), and whether it is closed. An agent that
+   * attaches carries on from `written`.
+   */
+  input?: { written: number; closed: boolean };
   /** When the run's timeout fires (ms since the epoch), and the grace before SIGKILL (ms). */
   timeoutAt: number | null;
   graceMs: number | null;
@@ -86,6 +92,8 @@ export interface SpawnMsg {
   live: boolean;
   timeoutAt: number | null;
   graceMs: number | null;
+  /** A run whose stdin is a pipe the keeper holds, fed with `input` (else /dev/null). */
+  stdin?: boolean;
 }
 /** Exited processes the agent no longer keeps: their records and spool go. */
 export interface ForgetMsg {
@@ -97,7 +105,7 @@ export interface NoteMsg {
   t: "note";
   notes: Note[];
 }
-/** Bytes for a supervised process's stdin, or its end (`eof`); answered with `answer`. */
+/** Bytes for the stdin of a supervised process or a run, or its end (`eof`); answered with `answer`. */
 export interface InputMsg {
   t: "input";
   req: number;

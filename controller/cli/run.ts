@@ -33,6 +33,7 @@ export const runVerb: Verb = {
     env: { type: "string", multiple: true },
     cwd: { type: "string" },
     shell: { type: "boolean" },
+    stdin: { type: "string" },
     detach: { type: "boolean" },
     gather: { type: "boolean" },
     json: { type: "boolean" },
@@ -49,6 +50,8 @@ ${SELECTION_USAGE}
   --env K=V            add to the environment (repeatable)
   --cwd DIR            working directory on the hosts
   --shell              run the command line with /bin/sh -c
+  --stdin FILE         FILE (- for this command's own stdin) is every host's stdin, read
+                       once and sent once for all hosts; without it, stdin is /dev/null
   --detach             print the started processes and return
   --gather             group hosts with identical output and exit status (like clush -b)
   --json               one JSON object per event on stdout
@@ -61,6 +64,12 @@ names the hosts still running the process, which keeps running there.`,
     const opts = runOptions(v, p.positionals);
     const modes = ["detach", "gather", "json"].filter((m) => flag(v, m));
     if (modes.length > 1) throw new UsageError(`--${modes.join(" and --")} cannot be combined`);
+    const input = str(v, "stdin");
+    if (input !== undefined) {
+      if (opts.detach) throw new UsageError("--stdin and --detach cannot be combined");
+      // Opened before anything is sent: a file that cannot be read starts nothing anywhere.
+      opts.stdin = openInput(input);
+    }
     // Everything is checked before connecting: a bad selector sends nothing.
     const prepared = prepareRun(opts);
     const c = await ctx.connect();
@@ -137,6 +146,27 @@ function runOptions(v: Values, command: string[]): RunOptions {
   }
   opts.detach = flag(v, "detach");
   return opts;
+}
+
+/** The bytes of `--stdin`: a file, or with `-` this command's own stdin. */
+function openInput(path: string): ReadableStream<Uint8Array> {
+  if (path === "-") return Deno.stdin.readable;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? ["ENOENT", "no such file or directory"] as const
+      : e instanceof Deno.errors.PermissionDenied
+      ? ["EACCES", "permission denied"] as const
+      : ["EIO", (e as Error).message] as const;
+    throw new TuttiError(why[0], `--stdin ${path}: ${why[1]}`);
+  }
+  if (file.statSync().isDirectory) {
+    file.close();
+    throw new UsageError(`--stdin ${path}: is a directory`);
+  }
+  return file.readable;
 }
 
 export function seconds(flagName: string, text: string): number {

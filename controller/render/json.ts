@@ -3,6 +3,7 @@
  *
  *   {"type":"started","host":"t-1","id":"r1","pid":4242,"existing":false}
  *   {"type":"output","host":"t-1","stream":"stdout","offset":0,"text":"hello\n"}
+ *   {"type":"input","host":"t-1","written":1048576}            (a run with --stdin)
  *   {"type":"exit","host":"t-1","code":0,"signal":null,"timedOut":false}
  *   {"type":"error","host":"t-4","error":{"code":"ENORESPONSE","message":"..."}}
  *   {"type":"summary","id":"r1","ok":false,"hosts":[{"host":"t-1","status":"ok","code":0},...]}
@@ -78,6 +79,8 @@ export function jsonOf(e: RunEvent, decoders: Map<string, TextDecoder>): Record<
         stdout: e.proc.stdout,
         stderr: e.proc.stderr,
       };
+    case "input":
+      return { ...e };
     case "error":
       return { type: e.type, host: e.host, error: e.error };
   }

@@ -425,6 +425,7 @@ const FIELDS: Record<string, Record<string, readonly unknown[]>> = {
     timeout: SECONDS,
     grace: SECONDS,
     live: [true, false, "no", 0],
+    stdin: [true, false, "data.tar", 1],
   },
   signal: {
     procs: PROCS,

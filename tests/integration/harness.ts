@@ -303,7 +303,7 @@ export class World {
   /** Runs the controller CLI to completion (`stdoutBytes`: stdout as it was written). */
   async controller(
     args: string[],
-    opts: { env?: Record<string, string>; stdin?: string } = {},
+    opts: { env?: Record<string, string>; stdin?: string | Uint8Array } = {},
   ): Promise<{ code: number; stdout: string; stderr: string; stdoutBytes: Uint8Array }> {
     const cmd = new Deno.Command(DENO, {
       args: ["run", "-A", "--no-config", CONTROLLER_JS, ...args],
@@ -313,12 +313,17 @@ export class World {
       stderr: "piped",
     });
     const child = cmd.spawn();
-    if (opts.stdin !== undefined) {
+    // Written while the output is read: a large input must not wait for a reader of the output.
+    const writing = opts.stdin === undefined ? null : (async () => {
       const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(opts.stdin));
-      await w.close();
-    }
+      const data = typeof opts.stdin === "string"
+        ? new TextEncoder().encode(opts.stdin)
+        : opts.stdin!;
+      await w.write(data).catch(() => {});
+      await w.close().catch(() => {});
+    })();
     const out = await child.output();
+    await writing;
     const d = new TextDecoder();
     return {
       code: out.code,

@@ -53,6 +53,11 @@ Deno.test("an agent receives its own and broadcast requests, publishes only its 
     assert.ok(!allows(p.publish, other), other);
   }
   assert.ok(!allows(p.subscribe, s.proc("n-2", "p7", "stdout")));
+  // A run's input is one message for all its hosts: read by agents, sent by none of them.
+  assert.ok(allows(p.subscribe, s.stdin("r1")));
+  assert.ok(!allows(p.publish, s.stdin("r1")));
+  assert.ok(allows(p.publish, s.proc("n-1", "r1", "input")));
+  assert.ok(!allows(p.publish, s.proc("n-2", "r1", "input")));
 });
 
 Deno.test("an agent answers only on its own name: no reply for another host, none elsewhere", () => {
@@ -100,6 +105,8 @@ Deno.test("a controller sends every verb and reads everything; never speaks for 
   assert.ok(!allows(p.publish, s.reply("Xq81ak", "run", "n-1")));
   assert.ok(!allows(p.publish, s.presence("n-1")));
   assert.ok(!allows(p.subscribe, "tutti.proc.n-1.p.exit"), "another prefix");
+  assert.ok(allows(p.publish, s.stdin("r1")), "a run's input");
+  assert.ok(!allows(p.publish, "tutti.stdin.r1"), "another prefix");
 });
 
 Deno.test("a viewer sends only the read-only verbs and reads events, not requests", () => {
@@ -119,6 +126,9 @@ Deno.test("a viewer sends only the read-only verbs and reads events, not request
   assert.ok(allows(p.subscribe, s.reply("Xq81ak", "ps", "n-1")));
   assert.ok(!allows(p.publish, s.presence("n-1")));
   assert.ok(!allows(p.publish, s.reply("Xq81ak", "ps", "n-1")));
+  assert.ok(!allows(p.publish, s.stdin("r1")), "no input to anyone's run");
+  assert.ok(!allows(p.subscribe, s.stdin("r1")), "nor reading it: it is the controller's request");
+  assert.ok(allows(p.subscribe, s.proc("n-1", "r1", "input")), "the progress is an event");
 });
 
 Deno.test("the configuration lists each user with its key and its permissions", () => {
@@ -131,20 +141,20 @@ Deno.test("the configuration lists each user with its key and its permissions", 
     `# head line
 authorization {
   users = [
-    # controller: sends requests to every agent, reads everything
+    # controller: sends requests and run input to every agent, reads everything
     {
       nkey: "UCTL"
       permissions: {
-        publish: { allow: ["lab.exp1.host.*.*", "lab.exp1.all.*", "lab.exp1.xfer.>", "$JS.API.INFO", "$JS.API.STREAM.INFO.lab_exp1_xfer", "$JS.API.STREAM.CREATE.lab_exp1_xfer", "$JS.API.STREAM.MSG.GET.lab_exp1_xfer", "$JS.API.DIRECT.GET.lab_exp1_xfer"] }
+        publish: { allow: ["lab.exp1.host.*.*", "lab.exp1.all.*", "lab.exp1.stdin.*", "lab.exp1.xfer.>", "$JS.API.INFO", "$JS.API.STREAM.INFO.lab_exp1_xfer", "$JS.API.STREAM.CREATE.lab_exp1_xfer", "$JS.API.STREAM.MSG.GET.lab_exp1_xfer", "$JS.API.DIRECT.GET.lab_exp1_xfer"] }
         subscribe: { allow: ["lab.exp1.>", "_INBOX.>"] }
       }
     }
-    # agent n-1: its own requests and broadcasts in, its own events and replies out
+    # agent n-1: its own requests, broadcasts and run input in, its own events and replies out
     {
       nkey: "UN1"
       permissions: {
         publish: { allow: ["lab.exp1.proc.n-1.*.*", "lab.exp1.presence.n-1", "lab.exp1.log.n-1", "lab.exp1.prog.n-1.*.*.*", "lab.exp1.watch.n-1.*", "lab.exp1.tel.n-1", "lab.exp1.tel.n-1.procs", "lab.exp1.reply.*.*.n-1", "$JS.API.DIRECT.GET.lab_exp1_xfer"] }
-        subscribe: { allow: ["lab.exp1.host.n-1.*", "lab.exp1.all.*", "lab.exp1.in.n-1.>"] }
+        subscribe: { allow: ["lab.exp1.host.n-1.*", "lab.exp1.all.*", "lab.exp1.stdin.*", "lab.exp1.in.n-1.>"] }
       }
     }
   ]

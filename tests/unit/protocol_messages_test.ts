@@ -30,6 +30,7 @@ Deno.test("messages: run with every field", () => {
     timeout: 1.5,
     grace: 0,
     live: false,
+    stdin: true,
   }));
   deepStrictEqual(r, {
     id: "job-1_a",
@@ -41,6 +42,7 @@ Deno.test("messages: run with every field", () => {
     timeout: 1.5,
     grace: 0,
     live: false,
+    stdin: true,
   });
 });
 
@@ -55,6 +57,7 @@ Deno.test("messages: run with a shell line and nothing else; null counts as abse
     timeout: undefined,
     grace: undefined,
     live: undefined,
+    stdin: undefined,
   });
 });
 
@@ -87,6 +90,8 @@ const BAD_RUN: [string, M, string[]][] = [
   ["timeout over a year", { argv: ["a"], timeout: 86400 * 366 }, ['"timeout"']],
   ["grace negative", { argv: ["a"], grace: -0.5 }, ['"grace"']],
   ["live a number", { argv: ["a"], live: 1 }, ['"live"']],
+  ["stdin a string", { argv: ["a"], id: "r", stdin: "data.tar" }, ['"stdin"', "boolean"]],
+  ["stdin without id", { argv: ["a"], stdin: true }, ['"id"', "stdin"]],
 ];
 
 for (const [name, fields, words] of BAD_RUN) {
