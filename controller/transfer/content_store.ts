@@ -102,9 +102,14 @@ export class ContentStore {
     if (size === 0 || await this.has(sha256)) return 0;
     using file = await Deno.open(path);
     const count = Math.ceil(size / this.chunk);
+    const from = await this.#resumeAt(sha256, size, count);
+    if (from > 0) {
+      await file.seek(from * this.chunk, Deno.SeekMode.Start);
+      sent(from * this.chunk);
+    }
     const inFlight = new Set<Promise<void>>();
     let uploaded = 0;
-    for (let k = 0; k < count; k++) {
+    for (let k = from; k < count; k++) {
       const data = new Uint8Array(Math.min(this.chunk, size - k * this.chunk));
       let n = 0;
       while (n < data.length) {
@@ -130,6 +135,33 @@ export class ContentStore {
       `${sha256}.done`,
     );
     return uploaded;
+  }
+
+  /**
+   * Where an interrupted upload of `sha256` (this controller or another was
+   * killed, with the same chunk size) can go on: chunks are stored in order,
+   * a window at a time, so the ones present are a prefix but for the last
+   * window: the end of the prefix is found by bisection, then the last
+   * window is checked one by one (a few requests whatever the size).
+   */
+  async #resumeAt(sha256: string, size: number, count: number): Promise<number> {
+    const jsm = await jetstreamManager(this.nc);
+    // A chunk of another size (an upload through a server with another max_payload) is no use.
+    const want = (k: number) => Math.min(this.chunk, size - k * this.chunk);
+    const has = (k: number) =>
+      jsm.streams.getMessage(this.stream, { last_by_subj: this.subjects.xferChunk(sha256, k) })
+        .then((m) => m !== null && m.data.length === want(k), () => false);
+    if (!await has(0)) return 0;
+    let lo = 1;
+    let hi = count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (await has(mid)) lo = mid + 1;
+      else hi = mid;
+    }
+    // Within the last window, one may be missing before others that are there.
+    for (let k = Math.max(1, lo - WINDOW); k < lo; k++) if (!await has(k)) return k;
+    return lo;
   }
 
   /** One message, acknowledged by the stream; sent again while the broker is away. */

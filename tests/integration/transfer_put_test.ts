@@ -314,3 +314,47 @@ Deno.test("put: a full disk is ENOSPC naming the file; nothing under its name", 
     await close();
   }
 });
+
+Deno.test(
+  "put: a controller killed mid-upload; the next put uploads only the rest",
+  opts,
+  async () => {
+    const { world, close } = await jetStreamWorld();
+    const c = await connect(world);
+    try {
+      await world.agentsNamed(["u-1"]);
+      const size = 48 << 20;
+      const src = `${world.dir}/big.bin`;
+      await Deno.writeFile(src, bytesOf(size, 13));
+      // The first controller uploads through a slow link, and is killed half-way.
+      const proxy = TcpProxy.start(world.broker.url);
+      proxy.throttle(8 << 20);
+      const ctl = world.spawnController([
+        "--server",
+        proxy.url,
+        "put",
+        "--hosts",
+        "u-1",
+        "--json",
+        src,
+        `${world.dir}/got.bin`,
+      ]);
+      await ctl.waitFor(
+        "a third of the upload",
+        (out) => /"type":"upload","done":(1[6-9]|[2-9]\d)\d{6}/.test(out),
+        60_000,
+      );
+      await ctl.kill();
+      const s = await c.put({ hosts: "u-1" }, {
+        specs: [{ sources: [src], dest: `${world.dir}/got.bin` }],
+      })
+        .done;
+      assert.equal(s.ok, true, JSON.stringify(s.hosts));
+      assert.ok(s.uploaded > 0 && s.uploaded <= size - (8 << 20), `uploaded again: ${s.uploaded}`);
+      assert.equal(await shaOf(`${world.dir}/got.bin`), sha(await Deno.readFile(src)));
+    } finally {
+      await c.close();
+      await close();
+    }
+  },
+);
