@@ -9,6 +9,7 @@ export const SECTIONS = [
   "roundtrip",
   "spawnrate",
   "cli",
+  "onefile",
   "streaming",
   "soak",
   "fanout",

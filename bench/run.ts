@@ -15,6 +15,7 @@ import { fanoutSection } from "./fanout.ts";
 import type { Row } from "./figures.ts";
 import { idleSection } from "./idle.ts";
 import { loadAverage, machineInfo } from "./machine.ts";
+import { oneFileSection } from "./one_file.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
 import { type BenchOptions, parseBenchOptions, type Section, USAGE } from "./options.ts";
 import { updateReadme, writeReport } from "./report.ts";
@@ -37,6 +38,7 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   roundtrip: roundTripSection,
   spawnrate: spawnRateSection,
   cli: cliStartSection,
+  onefile: oneFileSection,
   streaming: streamingSection,
   soak: soakSection,
   fanout: fanoutSection,
