@@ -13,6 +13,7 @@ export const SECTIONS = [
   "streaming",
   "soak",
   "fanout",
+  "install",
   "emulated",
 ] as const;
 export type Section = typeof SECTIONS[number];

@@ -14,6 +14,7 @@ import { emulatedSection } from "./emulated.ts";
 import { fanoutSection } from "./fanout.ts";
 import type { Row } from "./figures.ts";
 import { idleSection } from "./idle.ts";
+import { installSection } from "./install.ts";
 import { loadAverage, machineInfo } from "./machine.ts";
 import { oneFileSection } from "./one_file.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
@@ -42,6 +43,7 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   streaming: streamingSection,
   soak: soakSection,
   fanout: fanoutSection,
+  install: installSection,
   emulated: emulatedSection,
 };
 
@@ -76,7 +78,7 @@ async function main(args: string[]): Promise<number> {
     scope.defer("close NATS connection", () => nc.close());
     const pool = new AgentPool(scope, nc, broker.url, dir, opts.agentJs);
     const ctx: BenchContext = { opts, scope, dir, broker, nc, pool, sshd: "not needed" };
-    const sshUsers: Section[] = ["fanout", "streaming"];
+    const sshUsers: Section[] = ["fanout", "streaming", "install"];
     if (sshUsers.some((s) => opts.sections.includes(s))) ctx.sshd = await startSshd(scope);
 
     const rows: Row[] = [];

@@ -21,6 +21,7 @@ runtime_at=@RUNTIME_AT@
 runtime_size=@RUNTIME_SIZE@
 bundle_at=@BUNDLE_AT@
 bundle_size=@BUNDLE_SIZE@
+unpacked_size=@UNPACKED_SIZE@
 
 self=$0
 case $self in

@@ -62,13 +62,15 @@ gzip -9 -n -c "$bundle" >"$work/bundle.gz"
 digest=$(cat "$work/runtime.gz" "$work/bundle.gz" | sha256sum | cut -c 1-16)
 runtime_size=$(wc -c <"$work/runtime.gz")
 bundle_size=$(wc -c <"$work/bundle.gz")
+unpacked_size=$(($(wc -c <"$runtime") + $(wc -c <"$bundle")))
 
 # The header's length depends on the offsets it holds: settled in a round or two.
 header() {
   sed -e "s/@DIGEST@/$digest/" -e "s/@TARGET@/$target/" -e "s/@VERSION@/$version/" \
     -e "s/@DENO_VERSION@/$deno_version/" -e "s/@RUNTIME_AT@/$1/" \
     -e "s/@RUNTIME_SIZE@/$runtime_size/" -e "s/@BUNDLE_AT@/$(($1 + runtime_size))/" \
-    -e "s/@BUNDLE_SIZE@/$bundle_size/" "$here/launcher.sh"
+    -e "s/@BUNDLE_SIZE@/$bundle_size/" -e "s/@UNPACKED_SIZE@/$unpacked_size/" \
+    "$here/launcher.sh"
 }
 at=0
 while [ "$(header "$at" | wc -c)" -ne "$at" ]; do at=$(header "$at" | wc -c); done

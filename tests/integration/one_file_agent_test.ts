@@ -8,34 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { decodeMap } from "../../protocol/codec.ts";
-import { AGENT_JS, ask, DENO, exists, ProcWatch, reapKeeper, World } from "./harness.ts";
+import { AGENT_JS, ask, exists, ProcWatch, reapKeeper, World } from "./harness.ts";
+import { buildOneFile as build, otherMachineFile, sharedOneFile } from "./one_file.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-/** Builds a one-file agent from `bundle` into `out`; its digest (the cache directory's name). */
-async function build(bundle: string, out: string): Promise<string> {
-  const r = await new Deno.Command("bash", {
-    args: [`${ROOT}packaging/one_file.sh`, "--bundle", bundle, "--runtime", DENO, "-o", out],
-    stdin: "null",
-  }).output();
-  const said = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-  assert.equal(r.code, 0, said);
-  const digest = /^tutti_digest=([0-9a-f]{16})$/m.exec(await header(out))?.[1];
-  assert.ok(digest, `a digest in the header of ${out}`);
-  return digest;
-}
-
-async function header(file: string): Promise<string> {
-  const f = await Deno.open(file);
-  try {
-    const buf = new Uint8Array(16384);
-    const n = await f.read(buf) ?? 0;
-    return new TextDecoder().decode(buf.subarray(0, n));
-  } finally {
-    f.close();
-  }
-}
 
 /** A node: a directory holding only the file, and a home of its own (nothing else inherited). */
 interface Node {
@@ -145,8 +121,8 @@ Deno.test(
     const world = await World.create();
     let s: Started | undefined;
     try {
-      const digest = await build(AGENT_JS, `${world.dir}/tutti-agent`);
-      const n = await node(world.dir, "n1", `${world.dir}/tutti-agent`);
+      const { file, digest } = await sharedOneFile();
+      const n = await node(world.dir, "n1", file);
       s = await start(world, n, "one-1");
       const cache = `${n.home}/.cache/tutti/${digest}`;
 
@@ -201,8 +177,8 @@ Deno.test("the one-file agent: two first starts at once share one cache", opts, 
   const world = await World.create();
   const started: Started[] = [];
   try {
-    const digest = await build(AGENT_JS, `${world.dir}/tutti-agent`);
-    const n = await node(world.dir, "n2", `${world.dir}/tutti-agent`);
+    const { file, digest } = await sharedOneFile();
+    const n = await node(world.dir, "n2", file);
     const both = await Promise.allSettled(
       ["pair-1", "pair-2"].map((name) => start(world, n, name)),
     );
@@ -226,7 +202,8 @@ Deno.test("the one-file agent: two first starts at once share one cache", opts, 
 Deno.test("the one-file agent: fallback cache, truncated copy, wrong machine", opts, async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "tutti-one-file-" });
   try {
-    const digest = await build(AGENT_JS, `${dir}/tutti-agent`);
+    const { file, digest } = await sharedOneFile();
+    await Deno.copyFile(file, `${dir}/tutti-agent`);
     const run = async (file: string, env: Record<string, string>) => {
       const out = await new Deno.Command(file, {
         args: ["--help"],
@@ -261,13 +238,7 @@ Deno.test("the one-file agent: fallback cache, truncated copy, wrong machine", o
     });
 
     await t.step("a file for another machine type says so before unpacking anything", async () => {
-      const head = await header(`${dir}/tutti-agent`);
-      const own = /^tutti_target=(\S+)$/m.exec(head)![1];
-      const other = own.startsWith("x86_64")
-        ? "aarch64-unknown-linux-gnu"
-        : "x86_64-unknown-linux-gnu";
-      const launcher = head.slice(0, head.indexOf("exit 127\n") + "exit 127\n".length);
-      await Deno.writeTextFile(`${dir}/other`, launcher.replace(own, other), { mode: 0o755 });
+      const other = await otherMachineFile(`${dir}/tutti-agent`, `${dir}/other`);
       const r = await run(`${dir}/other`, { TUTTI_CACHE_DIR: `${dir}/other-cache` });
       assert.equal(r.code, 1);
       const machine = Deno.build.arch === "x86_64" ? "x86_64" : "aarch64";
@@ -289,7 +260,7 @@ Deno.test(
     const world = await World.create();
     let s: Started | undefined;
     try {
-      const first = await build(AGENT_JS, `${world.dir}/tutti-agent`);
+      const { file, digest: first } = await sharedOneFile();
       // Another build: the same bundle and one more line, so another digest.
       await Deno.writeTextFile(
         `${world.dir}/agent.js`,
@@ -297,7 +268,7 @@ Deno.test(
       );
       const second = await build(`${world.dir}/agent.js`, `${world.dir}/tutti-agent-2`);
       assert.notEqual(first, second);
-      const n = await node(world.dir, "n3", `${world.dir}/tutti-agent`);
+      const n = await node(world.dir, "n3", file);
       s = await start(world, n, "up-1");
       const pid = s.proc.pid;
       assert.equal(exe(pid), `${n.home}/.cache/tutti/${first}/deno`);
