@@ -2,6 +2,9 @@
 # Builds tutti's shippable artifacts into dist/ (or -o DIR):
 #   agent.js, controller.js  self-contained bundles (deno bundle) that run with a plain
 #                            `deno run -A --no-config` from any directory
+#   tutti-agent              the agent in one self-contained executable file: a shell header,
+#                            this Deno runtime and agent.js (packaging/one_file.sh); copying it to a
+#                            node is the whole installation
 #   agent, controller        single binaries (deno compile), when a Deno runtime is at hand
 # and, in the source tree, controller/dashboard/page_script.gen.ts (the dashboard page's script).
 # Both pairs are one build of main.ts under two names: the file name picks the mode.
@@ -50,6 +53,15 @@ cp "$build/agent.js" "$build/controller.js"
 mv -f "$build/agent.js" "$build/controller.js" "$out/"
 echo "built $out/agent.js $out/controller.js"
 $bundle_only && exit 0
+
+# ---------------------------------------------------------------- the one-file agent
+
+# Needs no download: it carries the Deno binary running here (DENO_RUNTIME: another one, e.g. for
+# another machine type, with TUTTI_TARGET naming it when it cannot run here).
+said=$(bash packaging/one_file.sh --bundle "$out/agent.js" ${DENO_RUNTIME:+--runtime "$DENO_RUNTIME"} \
+  ${TUTTI_TARGET:+--target "$TUTTI_TARGET"} -o "$build/tutti-agent")
+mv -f "$build/tutti-agent" "$out/tutti-agent"
+echo "built $out/tutti-agent (${said#*(}"
 
 # ---------------------------------------------------------------- binaries
 

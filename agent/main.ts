@@ -7,6 +7,7 @@
 import { Agent } from "./agent.ts";
 import { keeperMain } from "./keeper/keeper_main.ts";
 import { reexec } from "./reexec.ts";
+import { takeLauncherEnv } from "./self_command.ts";
 import { log } from "./log.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
 import { type AgentOptions, parseAgentOptions, USAGE } from "./options.ts";
@@ -15,6 +16,8 @@ const STOP_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGINT"];
 const RESTART_SIGNAL: Deno.Signal = "SIGUSR1";
 
 export async function agentMain(args: string[]): Promise<number> {
+  // Before anything is spawned: what the one-file launcher set is not for the processes we run.
+  takeLauncherEnv();
   // The keeper is this same program under another word; the agent starts it itself.
   if (args[0] === "keeper") return keeperMain(args.slice(1));
   let opts: AgentOptions;

@@ -8,7 +8,7 @@
  * Deno opens is close-on-exec: the NATS connection and the keeper's socket
  * close on their own, and the new agent attaches to the keeper again.
  */
-import { ownCommand, selfCommand } from "./self_command.ts";
+import { ownCommand, selfCommand, selfEnv } from "./self_command.ts";
 
 /** How long the program on disk may take to answer `--help` before an upgrade. */
 const PREFLIGHT_MS = 20_000;
@@ -21,6 +21,7 @@ export async function preflight(): Promise<void> {
   const [program, ...args] = selfCommand(["--help"]);
   const child = new Deno.Command(program, {
     args,
+    env: selfEnv(),
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -44,7 +45,7 @@ export async function preflight(): Promise<void> {
 /** Replaces this process with its own command line; returns only if execve failed. */
 export function reexec(): Error {
   const argv = ownCommand();
-  const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  const env = Object.entries(selfEnv()).map(([k, v]) => `${k}=${v}`);
   const cstr = (s: string) => new TextEncoder().encode(s + "\0");
   const keep: Uint8Array[] = [];
   const array = (items: string[]) => {

@@ -9,9 +9,11 @@ export const SECTIONS = [
   "roundtrip",
   "spawnrate",
   "cli",
+  "onefile",
   "streaming",
   "soak",
   "fanout",
+  "install",
   "emulated",
 ] as const;
 export type Section = typeof SECTIONS[number];

@@ -14,7 +14,9 @@ import { emulatedSection } from "./emulated.ts";
 import { fanoutSection } from "./fanout.ts";
 import type { Row } from "./figures.ts";
 import { idleSection } from "./idle.ts";
+import { installSection } from "./install.ts";
 import { loadAverage, machineInfo } from "./machine.ts";
+import { oneFileSection } from "./one_file.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
 import { type BenchOptions, parseBenchOptions, type Section, USAGE } from "./options.ts";
 import { updateReadme, writeReport } from "./report.ts";
@@ -37,9 +39,11 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   roundtrip: roundTripSection,
   spawnrate: spawnRateSection,
   cli: cliStartSection,
+  onefile: oneFileSection,
   streaming: streamingSection,
   soak: soakSection,
   fanout: fanoutSection,
+  install: installSection,
   emulated: emulatedSection,
 };
 
@@ -74,7 +78,7 @@ async function main(args: string[]): Promise<number> {
     scope.defer("close NATS connection", () => nc.close());
     const pool = new AgentPool(scope, nc, broker.url, dir, opts.agentJs);
     const ctx: BenchContext = { opts, scope, dir, broker, nc, pool, sshd: "not needed" };
-    const sshUsers: Section[] = ["fanout", "streaming"];
+    const sshUsers: Section[] = ["fanout", "streaming", "install"];
     if (sshUsers.some((s) => opts.sections.includes(s))) ctx.sshd = await startSshd(scope);
 
     const rows: Row[] = [];

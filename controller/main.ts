@@ -10,6 +10,7 @@ import { parseArgv, str } from "../protocol/cli/argv.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
 import { dashboardVerb } from "./cli/dashboard.ts";
 import { hostsVerb } from "./cli/hosts.ts";
+import { installVerb } from "./cli/install.ts";
 import { killVerb, signalVerb } from "./cli/kill.ts";
 import { logsVerb } from "./cli/logs.ts";
 import { natsConfigVerb } from "./cli/nats_config.ts";
@@ -47,6 +48,7 @@ export const VERBS: Verb[] = [
   getVerb,
   shellVerb,
   natsConfigVerb,
+  installVerb,
 ];
 
 const SEE_HELP = "see `controller --help`";

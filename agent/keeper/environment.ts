@@ -7,13 +7,15 @@
  * compiled binaries alike; the keeper puts the agent's own value back as it
  * starts (V8 has read it by then), so no process it runs inherits it.
  */
+import { selfEnv } from "../self_command.ts";
+
 const KEEPER_V8_FLAGS = "--max-semi-space-size=1";
 /** Where the agent's own DENO_V8_FLAGS travels to the keeper ("": it had none). */
 const SAVED = "TUTTI_AGENT_DENO_V8_FLAGS";
 
 /** For the agent: the environment to start its keeper with. */
 export function keeperEnv(): Record<string, string> {
-  const env = Deno.env.toObject();
+  const env = selfEnv();
   const own = env.DENO_V8_FLAGS;
   env[SAVED] = own ?? "";
   env.DENO_V8_FLAGS = own ? `${own},${KEEPER_V8_FLAGS}` : KEEPER_V8_FLAGS;

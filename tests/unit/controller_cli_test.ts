@@ -87,6 +87,15 @@ Deno.test("usage errors: one line naming the problem, where help is, exit 2", as
     [["logs", "t-1"], "controller logs: missing HOST or PROC"],
     [["sub"], "controller sub: missing SUBJECT"],
     [["hosts", "--forget"], "controller hosts: --forget needs at least one HOST"],
+    [["install"], "controller install: missing --ssh SEL"],
+    [
+      ["install", "--ssh", "n1", "--fanout", "0"],
+      'controller install: --fanout "0": expected a whole number ≥ 1',
+    ],
+    [
+      ["install", "--ssh", "n1", "--service", "cron"],
+      'controller install: --service "cron": expected auto, systemd or process',
+    ],
   ];
   for (const [args, first] of cases) {
     const r = await cli(...args);
@@ -126,6 +135,25 @@ Deno.test("a bad selector is refused before connecting: EBADSEL, exit 2", async 
   assert.match(id.err, /EINVAL process id "bad id" is not a valid name/);
 });
 
+Deno.test("install refuses a glob, a bad server URL and an unreadable key before any ssh", async () => {
+  const glob = await cli("install", "--ssh", "n-*");
+  assert.equal(glob.code, 2);
+  assert.match(glob.err, /^controller install: EBADSEL --ssh "n-\*": name the hosts/);
+  const url = await cli("install", "--ssh", "n1", "--agent-server", "nats://bad host:4222");
+  assert.equal(url.code, 2);
+  assert.equal(
+    url.err,
+    'controller install: EINVAL --agent-server "nats://bad host:4222": not a NATS server URL ' +
+      "(nats://HOST:PORT, tls://, ws://, wss://)\n",
+  );
+  const key = await cli("install", "--ssh", "n[1-2]", "--agent-nkey", "/nonexistent/{host}.nk");
+  assert.equal(key.code, 2);
+  assert.match(
+    key.err,
+    /^controller install: EINVAL --agent-nkey \/nonexistent\/n1\.nk \(for n1\): /,
+  );
+});
+
 Deno.test("an unreachable broker is one clear line and exit 1", async () => {
   const r = await cli("hosts");
   assert.equal(r.code, 1);
@@ -136,7 +164,7 @@ Deno.test("--help prints the usage on stdout and exits 0", async () => {
   const main = await cli("--help");
   assert.equal(main.code, 0);
   assert.match(main.out, /^usage: controller \[options\] VERB/);
-  for (const verb of ["hosts", "run", "ps", "kill", "signal", "logs", "sub"]) {
+  for (const verb of ["hosts", "run", "ps", "kill", "signal", "logs", "sub", "install"]) {
     const r = await cli(verb, "--help");
     assert.equal(r.code, 0, verb);
     assert.ok(r.out.startsWith(`usage: controller ${verb}`), r.out);
