@@ -124,8 +124,20 @@ _tutti_env_chromium() {
   [ -x /usr/bin/chromium ] || _tutti_fail "apt-get installed chromium but /usr/bin/chromium is missing"
 }
 
-if _tutti_env && _tutti_env_tmux && _tutti_env_chromium; then _tutti_status=0; else _tutti_status=1; fi
+# OpenSSH's server and client: the sshd that `controller install`'s tests start on a loopback port
+# (tests/integration/install_test.ts), and the ssh and scp it drives.
+_tutti_env_ssh() {
+  [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null 2>&1 && return 0
+  _tutti_apt_install openssh-server openssh-client || return 1
+  [ -x /usr/sbin/sshd ] || _tutti_fail "apt-get installed openssh-server but /usr/sbin/sshd is missing"
+}
+
+if _tutti_env && _tutti_env_tmux && _tutti_env_chromium && _tutti_env_ssh; then
+  _tutti_status=0
+else
+  _tutti_status=1
+fi
 # Leave nothing but PATH, TUTTI_ROOT and TUTTI_DENO_VERSION behind in the calling shell.
-eval "unset -f _tutti_env _tutti_env_tmux _tutti_env_chromium _tutti_find_deno _tutti_install_deno _tutti_apt_install _tutti_fail
+eval "unset -f _tutti_env _tutti_env_tmux _tutti_env_chromium _tutti_env_ssh _tutti_find_deno _tutti_install_deno _tutti_apt_install _tutti_fail
   unset _tutti_status
   return $_tutti_status"
