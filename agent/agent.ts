@@ -18,6 +18,7 @@ import type { ExitedMsg, GrewMsg } from "./keeper/messages.ts";
 import { LiveBudget } from "./live_output.ts";
 import { log, RateLimitedLog } from "./log.ts";
 import { programHandlers } from "./program_handlers.ts";
+import { Alerter } from "./alerts/alerter.ts";
 import { Programs } from "./programs.ts";
 import type { AgentOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
@@ -68,6 +69,8 @@ export class Agent {
     const identity = new Identity(opts.name, opts.labels, opts.heartbeatMs, opts.telemetryMs);
     // Refused before connecting: an agent asked for telemetry it cannot give should not start.
     if (opts.telemetryMs > 0) requireLinux("--telemetry");
+    // Refused before anything starts (the keeper included): an agent asked for syslog alerts it cannot send.
+    const alerter = Alerter.open(opts.name, opts.alerts);
     const spool = new SpoolDir(opts.stateDir);
     const flags = await resolveConnectFlags(opts.connect);
     // Before anything else touches the state directory: a second agent on it is refused here.
@@ -93,6 +96,7 @@ export class Agent {
       lost: () => log("the keeper went away: the processes it held are lost"),
     });
     const programs = await Programs.open({
+      alerter,
       host: opts.name,
       stateDir: opts.stateDir,
       eventLog: opts.eventLog,

@@ -14,6 +14,7 @@ import {
 import type { ConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { parseDuration } from "../protocol/duration.ts";
 import { checkPrefix, DEFAULT_PREFIX, isToken } from "../protocol/subjects.ts";
+import type { AlertOptions } from "./alerts/alerter.ts";
 
 export interface AgentOptions {
   /** This agent's name: one subject token. */
@@ -43,6 +44,8 @@ export interface AgentOptions {
    * `embedded`: the agent holds them itself (one process less; they die with it).
    */
   keeper: "process" | "embedded";
+  /** Where alerts go (a supervised process that died unexpectedly, a FATAL program). */
+  alerts: AlertOptions;
   /** Unresolved connection flags (environment and NATS context are applied at connect time). */
   connect: ConnectFlags;
   help: boolean;
@@ -73,13 +76,23 @@ Runs the tutti agent: connects to NATS and runs, signals and watches processes o
       --keeper MODE     process (default): processes and programs belong to a keeper
                         process and outlive the agent; embedded: the agent holds
                         them itself, one process less, and they die with it
+      --alert-exec CMD  on an alert, run sh -c CMD with the alert as JSON on its stdin
+      --alert-webhook URL  on an alert, POST it as JSON to URL (tried 3 times)
+      --alert-syslog    on an alert, send a line to the local syslog (/dev/log)
+      --alert-syslog-socket PATH  the syslog socket (default /dev/log; implies
+                        --alert-syslog)
+      --alert-rate N    at most N alerts of each kind per minute; the next one
+                        counts those left out (default 10)
+      --alert-timeout D each --alert-exec run and webhook attempt (default 10s)
 ${CONNECT_USAGE}
   -h, --help            this text
 
 Processes started by run belong to a keeper (agent keeper, started by the agent on its state
 directory), so they outlive the agent: one restarted on the same --state-dir adopts them.
 SIGTERM or SIGINT: a clean stop, every process and program stopped first.
-SIGUSR1: restart in place (re-exec from the program on disk), every process kept.`;
+SIGUSR1: restart in place (re-exec from the program on disk), every process kept.
+Alerts: a supervised process that exits unexpectedly (kind exited) or a program
+that enters FATAL (kind fatal).`;
 
 const OPTIONS = {
   server: { type: "string", short: "s", multiple: true },
@@ -96,6 +109,12 @@ const OPTIONS = {
   config: { type: "string" },
   "event-log": { type: "string" },
   keeper: { type: "string" },
+  "alert-exec": { type: "string" },
+  "alert-webhook": { type: "string" },
+  "alert-syslog": { type: "boolean" },
+  "alert-syslog-socket": { type: "string" },
+  "alert-rate": { type: "string" },
+  "alert-timeout": { type: "string" },
   ...CONNECT_ARG_OPTIONS,
   help: { type: "boolean", short: "h" },
 } satisfies OptionTable;
@@ -139,6 +158,17 @@ export function parseAgentOptions(
     config: nonEmpty("--config", str(v, "config")) ?? null,
     eventLog: nonEmpty("--event-log", str(v, "event-log")) ?? `${stateDir}/events.log`,
     keeper: keeperMode(str(v, "keeper") ?? "process"),
+    alerts: {
+      exec: nonEmptyCommand(str(v, "alert-exec")),
+      webhook: webhookUrl(str(v, "alert-webhook")),
+      syslog: nonEmpty("--alert-syslog-socket", str(v, "alert-syslog-socket")) ??
+        (flag(v, "alert-syslog") ? "/dev/log" : null),
+      perMinute: atLeastOne("--alert-rate", str(v, "alert-rate") ?? "10"),
+      timeoutMs: atLeastOne(
+        "--alert-timeout",
+        String(duration("--alert-timeout", str(v, "alert-timeout") ?? "10s")),
+      ),
+    },
     connect: {
       servers: v.server ? splitServers(list(v, "server")) : undefined,
       ...connectFlagsFromArgs(v),
@@ -150,6 +180,36 @@ export function parseAgentOptions(
 function keeperMode(s: string): AgentOptions["keeper"] {
   if (s === "process" || s === "embedded") return s;
   throw new UsageError(`--keeper ${JSON.stringify(s)}: expected process or embedded`);
+}
+
+function nonEmptyCommand(cmd: string | undefined): string | null {
+  if (cmd === undefined) return null;
+  if (cmd.trim() === "") throw new UsageError("--alert-exec: expected a command");
+  return cmd;
+}
+
+function webhookUrl(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(
+      `--alert-webhook ${JSON.stringify(text)}: expected an http:// or https:// URL`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(
+      `--alert-webhook ${JSON.stringify(text)}: expected an http:// or https:// URL`,
+    );
+  }
+  return url.href;
+}
+
+function atLeastOne(flag: string, text: string): number {
+  const n = count(flag, text);
+  if (n < 1) throw new UsageError(`${flag} ${JSON.stringify(text)}: must be at least 1`);
+  return n;
 }
 
 function defaultName(): string {

@@ -14,6 +14,7 @@
  *   for processes someone follows (a lease, renewed by the follower), so
  *   supervised programs cost nothing on the network while nobody looks.
  */
+import type { Alerter } from "./alerts/alerter.ts";
 import type { Launcher } from "./supervisor/run_handle.ts";
 import { H } from "../protocol/headers.ts";
 import type { StreamName } from "../protocol/messages.ts";
@@ -35,7 +36,12 @@ export interface ProgramsOptions {
   config: string | null;
   /** Who starts the supervised runs (the agent's keeper). */
   launcher?: Launcher;
+  /** Sends the alerts of unexpected deaths and FATAL programs (`--alert-*`). */
+  alerter?: Alerter | null;
 }
+
+/** A clean stop waits this long for the alerts in flight. */
+const ALERT_DRAIN_MS = 3000;
 
 interface Link {
   outbox: Outbox;
@@ -55,7 +61,11 @@ export class Programs {
   private readonly signals: [Deno.Signal, () => void][] = [];
   private shutDown = false;
 
-  private constructor(readonly host: string, readonly sup: Supervisor) {}
+  private constructor(
+    readonly host: string,
+    readonly sup: Supervisor,
+    private readonly alerter: Alerter | null,
+  ) {}
 
   /** Opens the supervisor on the state dir and loads `--config`; throws on a bad file. */
   static async open(opts: ProgramsOptions): Promise<Programs> {
@@ -67,9 +77,13 @@ export class Programs {
       eventLog: opts.eventLog,
       launcher: opts.launcher,
       // The engine's events are the wire's: a change on either side fails to compile here.
-      onEvent: (e: ProgramEvent) => p === null ? first.push(e) : p.publish(e),
+      onEvent: (e: ProgramEvent) => {
+        opts.alerter?.event(e);
+        if (p === null) first.push(e);
+        else p.publish(e);
+      },
     });
-    p = new Programs(opts.host, sup);
+    p = new Programs(opts.host, sup, opts.alerter ?? null);
     for (const e of first) p.publish(e);
     if (opts.config !== null) {
       try {
@@ -130,6 +144,7 @@ export class Programs {
     this.stopOutput?.();
     this.stopOutput = null;
     await this.sup.shutdown();
+    await this.drainAlerts();
   }
 
   /**
@@ -143,6 +158,15 @@ export class Programs {
     this.stopOutput?.();
     this.stopOutput = null;
     await this.sup.detach();
+    await this.drainAlerts();
+  }
+
+  private async drainAlerts(): Promise<void> {
+    if (this.alerter === null) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((r) => timer = setTimeout(r, ALERT_DRAIN_MS));
+    await Promise.race([this.alerter.drain(), late]);
+    clearTimeout(timer);
   }
 
   /** A second stop signal: no more waiting for stoptime. */

@@ -34,7 +34,10 @@ export const ERROR_CODES = {
   EPIPE:
     "run with stdin: the process closed its stdin or exited before all of its input was written",
   // Transfers (put, get).
-  ENOSPC: "transfers: no space left on the device that holds the destination",
+  ENOSPC: "transfers: no space left on the device that holds the destination; " +
+    "watch: the inotify watch limit is reached (fs.inotify.max_user_watches)",
+  EMFILE: "watch: the inotify instance limit (fs.inotify.max_user_instances) or the agent's " +
+    "open file limit is reached",
   EISDIR: "transfers: a directory is in the way of a file, or a file was asked and is a directory",
   EINTEGRITY: "transfers: the bytes written do not have the announced SHA-256 (both are named)",
   ENOTSUP: "the server lacks what the operation needs (put needs JetStream: nats-server -js)",

@@ -11,61 +11,62 @@
  * can never appear.
  *
  * `exists` and `removed` are states, checked once the watcher is in place
- * (so that nothing happening in between is missed) and at every event on the
- * path; `modified` is an event: a create, write, metadata change or rename
- * onto the path after the watch started.
+ * (so that nothing happening in between is missed) and whenever anything
+ * happens in the directory (events can be lost: see directory_watchers.ts);
+ * `modified` is an event: a create, write, metadata change or rename onto
+ * the path after the watch started, or, when its event was lost, a file that
+ * is no longer the one seen at the start (inode, size, mtime, ctime).
  */
+import { TuttiError } from "../../protocol/errors.ts";
 import type { FileCondition } from "../../protocol/watch_messages.ts";
+import {
+  type DirectoryListener,
+  type DirectoryWatchers,
+  directoryWatchers,
+} from "./directory_watchers.ts";
 import { BaseWatch, seconds } from "./watch.ts";
 
-export class FileWatch extends BaseWatch {
+/** Directories that vanish between finding and watching them, in a row, before giving up. */
+const MAX_RELOCATIONS = 100;
+
+export class FileWatch extends BaseWatch implements DirectoryListener {
   /** Absolute and normalised, as `Deno.watchFs` reports paths. */
   readonly path: string;
   /** The directory watched now, null when none (for tests: nothing left open). */
   watching: string | null = null;
   private readonly event: FileCondition["event"];
   private initial: FileIdentity | null = null;
+  private unsubscribe: (() => Promise<void>) | null = null;
 
-  constructor(condition: FileCondition, timeoutMs: number, cwd = Deno.cwd()) {
+  constructor(
+    condition: FileCondition,
+    timeoutMs: number,
+    cwd = Deno.cwd(),
+    private readonly dirs: DirectoryWatchers = directoryWatchers,
+  ) {
     super(condition, timeoutMs);
     this.path = absolute(condition.path, cwd);
     this.event = condition.event;
   }
 
-  protected async run(): Promise<void> {
+  /** Takes the directory's watcher before the reply: a kernel limit is the reply's error. */
+  protected override prepare(): void {
     this.initial = identity(this.path);
-    for (;;) {
-      if (this.done) return;
-      const dir = nearestDirectory(this.path);
-      if (typeof dir !== "string") {
-        if (this.event === "removed") return this.finish("met", `${this.path} does not exist`);
-        return this.finish("failed", `${dir.path} is not a directory: ${this.path} cannot appear`);
-      }
-      const watcher = Deno.watchFs(dir, { recursive: false });
-      const release = this.hold(() => watcher.close());
-      this.watching = dir;
-      let moved = false;
-      try {
-        // Checked after the watcher is in place: a change just before it is seen here, one after
-        // it comes as an event.
-        if (this.check(null) || this.done) return;
-        for await (const ev of watcher) {
-          if (!ev.paths.some((p) => this.concerns(p))) continue;
-          if (this.check(ev) || this.done) return;
-          // A deeper directory appeared, or the watched one went away (even if it is back: the
-          // watch was on the old one): watch again from the nearest existing directory.
-          const self = ev.paths.some((p) => p === dir || dir.startsWith(p + "/"));
-          if (self || nearestDirectory(this.path) !== dir) {
-            moved = true;
-            break;
-          }
-        }
-      } finally {
-        this.watching = null;
-        await release();
-      }
-      if (this.done) return; // the watcher was closed because the watch is over
-      if (!moved) throw new Error(`the watch on ${dir} ended unexpectedly`);
+    const dir = nearestDirectory(this.path);
+    if (typeof dir === "string") this.watch(dir);
+  }
+
+  protected run(): void {
+    // Checked after the watcher is in place: a change just before it is seen here, one after
+    // it wakes `changed`.
+    this.settle([], false);
+  }
+
+  changed(events: readonly Deno.FsEvent[], stale: boolean): void {
+    try {
+      this.settle(events, stale);
+    } catch (e) {
+      this.finish("failed", e instanceof Error ? e.message : String(e));
     }
   }
 
@@ -78,13 +79,56 @@ export class FileWatch extends BaseWatch {
     return `${this.path} ${what} within ${seconds(this.timeoutMs)}`;
   }
 
-  /** An event path is about the target or one of its missing ancestors. */
-  private concerns(p: string): boolean {
-    return p === this.path || this.path.startsWith(p + "/");
+  /**
+   * Checks the condition; when it does not hold and the directory to watch
+   * changed (a missing one appeared, the watched one went away, or its
+   * watcher did), watches the right one and checks again.
+   */
+  private settle(events: readonly Deno.FsEvent[], stale: boolean): void {
+    for (let i = 0; i < MAX_RELOCATIONS; i++) {
+      if (this.done || this.check(events)) return;
+      const dir = nearestDirectory(this.path);
+      if (!stale && dir === this.watching) return;
+      stale = false;
+      void this.unwatch();
+      if (typeof dir !== "string") {
+        if (this.event === "removed") return this.finish("met", `${this.path} does not exist`);
+        return this.finish(
+          "failed",
+          `${dir.path} is not a directory: ${this.path} cannot appear`,
+        );
+      }
+      try {
+        this.watch(dir);
+      } catch (e) {
+        // Gone between finding it and watching it: look again.
+        if (e instanceof TuttiError && e.code === "ENOENT") continue;
+        const err = e instanceof TuttiError ? `${e.code} ${e.message}` : String(e);
+        return this.finish("failed", err);
+      }
+      events = [];
+    }
+    this.finish("failed", `${this.path}: its directories kept changing while being watched`);
+  }
+
+  private watch(dir: string): void {
+    const unsubscribe = this.dirs.subscribe(dir, this);
+    this.watching = dir;
+    this.unsubscribe = this.hold(() => {
+      unsubscribe();
+      if (this.watching === dir) this.watching = null;
+    });
+  }
+
+  private async unwatch(): Promise<void> {
+    const u = this.unsubscribe;
+    this.unsubscribe = null;
+    this.watching = null;
+    if (u) await u();
   }
 
   /** Ends the watch when the condition holds; true if it did. */
-  private check(ev: Deno.FsEvent | null): boolean {
+  private check(events: readonly Deno.FsEvent[]): boolean {
     const now = identity(this.path);
     switch (this.event) {
       case "exists":
@@ -99,11 +143,12 @@ export class FileWatch extends BaseWatch {
         );
         return true;
       case "modified": {
-        const onPath = ev !== null && ev.paths.includes(this.path);
-        const byEvent = onPath &&
-          (ev.kind === "create" || ev.kind === "modify" || (ev.kind === "rename" && now !== null));
-        // Without an event on the path itself (first check, a directory that appeared, `other`
-        // events), compare with what was there when the watch started.
+        const byEvent = events.some((ev) =>
+          ev.paths.includes(this.path) &&
+          (ev.kind === "create" || ev.kind === "modify" || (ev.kind === "rename" && now !== null))
+        );
+        // Without an event on the path itself (first check, a directory that appeared, events
+        // that were lost), compare with what was there when the watch started.
         if (!byEvent && sameIdentity(now, this.initial)) return false;
         if (now === null && !byEvent) return false; // removed is not modified
         this.finish("met", `${this.path} was ${this.initial === null ? "created" : "modified"}`);

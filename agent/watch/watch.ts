@@ -13,7 +13,11 @@ export interface Watch {
   readonly condition: WatchCondition;
   /** ms */
   readonly timeoutMs: number;
-  /** Starts waiting (on the first call) and answers the outcome; later calls answer the same promise. */
+  /**
+   * Starts waiting (on the first call) and answers the outcome; later calls
+   * answer the same promise. Throws when the watch cannot be set up (a kernel
+   * limit): then it never started.
+   */
   start(): Promise<WatchResult>;
   /** Ends the watch as `cancelled` unless it is already over; resolves once everything is released. */
   cancel(): Promise<void>;
@@ -41,6 +45,8 @@ export abstract class BaseWatch implements Watch {
 
   start(): Promise<WatchResult> {
     if (this.outcome) return this.outcome;
+    // Throws before anything else: the watch did not start and holds nothing.
+    if (!this.over) this.prepare();
     this.outcome = new Promise((resolve) => this.deliver = resolve);
     this.t0 = performance.now();
     if (this.over) {
@@ -75,6 +81,13 @@ export abstract class BaseWatch implements Watch {
   protected get done(): boolean {
     return this.over;
   }
+
+  /**
+   * Takes, synchronously, what must be held before the request is answered;
+   * throwing refuses the watch (the request's reply is the error) and must
+   * leave nothing held.
+   */
+  protected prepare(): void {}
 
   /** Begin waiting; call `finish` when the outcome is known. Throwing ends the watch as `failed`. */
   protected abstract run(): void | Promise<void>;

@@ -43,7 +43,7 @@ export class WatchTable {
     return [...this.watches.keys()];
   }
 
-  /** Starts a watch (synchronously up to its first resource); throws EEXIST, ESRCH, EINVAL, ENOSYS. */
+  /** Starts a watch (synchronously up to its first resource); throws EEXIST, ESRCH, EINVAL, ENOSYS, ENOSPC, EMFILE. */
   start(req: WatchRequest): WatchReply {
     // Whole ms: `deadline` is an integer on the wire (a timeout may be 0.0015 s).
     const timeoutMs = Math.round((req.timeout ?? DEFAULT_WATCH_TIMEOUT_S) * 1000);
@@ -59,8 +59,9 @@ export class WatchTable {
     const watch = createWatch(req.condition, timeoutMs, this.opts);
     const started = Date.now();
     const entry: Entry = { watch, key, started, deadline: started + timeoutMs };
+    const outcome = watch.start(); // throws ENOSPC, EMFILE: nothing started
     this.watches.set(id, entry);
-    watch.start().then((result) => {
+    outcome.then((result) => {
       this.watches.delete(id);
       this.opts.onResult(id, req.condition, result);
     });
