@@ -120,10 +120,16 @@ export async function timed(
   scope: Scope,
   cmd: string,
   args: string[],
-  opts: SpawnOptions & { timeoutMs: number },
+  opts: SpawnOptions & {
+    timeoutMs: number;
+    /** Every complete line of stdout (the kept tail is short: for counting what the child says). */
+    onStdoutLine?: (line: string) => void;
+  },
 ): Promise<TimedRun> {
   const t0 = performance.now();
   const s = start(scope, cmd, args, opts);
+  // Registered before the first chunk is read: reading starts on a later turn.
+  if (opts.onStdoutLine) s.stdout.onLine(opts.onStdoutLine);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

@@ -54,10 +54,10 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: deno task bench [options]
-Measures tutti beside its peers (parallel ssh, raw NATS, a bare deno process) on this machine and
-writes bench/results/latest.json and latest.md.
+Measures tutti beside its peers (parallel ssh, pdsh, clush, TakTuk, ansible, raw NATS, a bare deno
+process) on this machine and writes bench/results/latest.json and latest.md.
 
-  --quick           a fast smoke run: 3 rounds (ssh 2, no pdsh/clush), 30 round trips, 5 s idle,
+  --quick           a fast smoke run: 3 rounds (ssh 2, parallel ssh only), 30 round trips, 5 s idle,
                     sizes 10,50, 200 emulated agents, 256 MiB streamed, 500 soak runs
   --idle D          how long the idle agent is watched (default 60s; quick 5s)
   --rounds N        rounds of each fan-out measurement (default 10; quick 3)
@@ -72,7 +72,8 @@ writes bench/results/latest.json and latest.md.
   --ssh-width N     parallel ssh connections at once (default 32, pdsh's default)
   --ssh-rounds N    rounds of each ssh-based peer (default 3; quick 2; at most --rounds);
                     past 50 hosts, scaled down with N (at least 2)
-  --peers LIST      ssh-based peers, of ${PEERS.join(",")} (default all; quick ssh)
+  --peers LIST      ssh-based peers of the fan-out, of ${PEERS.join(",")}
+                    (default all; quick ssh); missing Debian packages are installed
   --only LIST       sections to run, of ${SECTIONS.join(",")} (default all)
   --dist DIR        where agent.js and controller.js are (default dist, from deno task bundle)
   --out DIR         output directory (default bench/results)

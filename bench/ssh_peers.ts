@@ -1,15 +1,18 @@
 /**
  * How experimenters fan out today, all through the benchmark's loopback
  * sshd: N parallel `ssh` processes at a given width, `pdsh -R ssh` (fan-out
- * 32, its default) and `clush` (fan-out 64, its default), the last two
- * addressing `b-[1-N]` through an ssh client config that leads every name
- * to the loopback account.
+ * 32, its default), `clush` (fan-out 64, its default), and Grid'5000's
+ * TakTuk and ansible (g5k_peers.ts), all but the first addressing `b-1` …
+ * `b-N` through an ssh client config that leads every name to the loopback
+ * account.
  */
 import { ensurePackage } from "./apt.ts";
 import { timed } from "./child.ts";
 import type { BenchContext, Contender } from "./context.ts";
 import { type Goal, Recorder } from "./figures.ts";
+import { ansible, taktuk } from "./g5k_peers.ts";
 import { parallel } from "./parallel.ts";
+import { SSH_USER, type Sshd } from "./sshd.ts";
 
 const TIMEOUT_MS = 180_000;
 /** Past this many hosts, "all at once" is dropped: the pdsh-width run is ssh's figure. */
@@ -27,8 +30,24 @@ export function sshRoundsAt(sshRounds: number, n: number): number {
   return Math.min(sshRounds, Math.max(2, Math.round(sshRounds * FULL_ROUNDS_MAX / n)));
 }
 
-export const PEERS = ["ssh", "pdsh", "clush"] as const;
+export const PEERS = ["ssh", "pdsh", "clush", "taktuk", "ansible"] as const;
 export type Peer = typeof PEERS[number];
+
+/** A fan-out tool from a Debian package, run once per round against `b-1` … `b-N`. */
+export interface Tool {
+  peer: Peer;
+  pkg: string;
+  /** Where the package puts it. */
+  bin: string;
+  label: string;
+  /** Its arguments and environment; writes the files it reads first (machine file, inventory). */
+  command: (sshd: Sshd) => Promise<{ args: string[]; env: Record<string, string> }>;
+  /**
+   * The host a line of its stdout reports as done with exit status 0, for a
+   * tool whose own exit status does not say that every host answered.
+   */
+  answered?: (line: string) => string | undefined;
+}
 
 /** The contenders of `peers` for a fan-out to `n` hosts. */
 export async function sshPeers(
@@ -69,28 +88,32 @@ export async function sshPeers(
     }
   }
   const hosts = `b-[1-${n}]`;
-  const tools = [
+  const tools: Tool[] = [
     {
-      peer: "pdsh" as const,
+      peer: "pdsh",
       pkg: "pdsh",
       bin: "/usr/bin/pdsh",
       label: `pdsh -R ssh -f 32 -w '${hosts}'`,
-      args: (cfg: string) => ({
-        args: ["-R", "ssh", "-l", "tuttibench", "-f", "32", "-S", "-w", hosts, "true"],
-        // pdsh appends `-l%u %h` itself when missing; -F keeps to the loopback config.
-        env: { PDSH_SSH_ARGS: `-F ${cfg} -l%u %h` },
-      }),
+      command: (sshd) =>
+        Promise.resolve({
+          args: ["-R", "ssh", "-l", SSH_USER, "-f", "32", "-S", "-w", hosts, "true"],
+          // pdsh appends `-l%u %h` itself when missing; -F keeps to the loopback config.
+          env: { PDSH_SSH_ARGS: `-F ${sshd.clientConfig} -l%u %h` },
+        }),
     },
     {
-      peer: "clush" as const,
+      peer: "clush",
       pkg: "clustershell",
       bin: "/usr/bin/clush",
       label: `clush -f 64 -w '${hosts}'`,
-      args: (cfg: string) => ({
-        args: ["-f", "64", "-S", "-o", `-F ${cfg}`, "-w", hosts, "true"],
-        env: {},
-      }),
+      command: (sshd) =>
+        Promise.resolve({
+          args: ["-f", "64", "-S", "-o", `-F ${sshd.clientConfig}`, "-w", hosts, "true"],
+          env: {},
+        }),
     },
+    taktuk(n, ctx.dir),
+    ansible(n, ctx.dir),
   ];
   for (const t of tools) {
     if (!ctx.opts.peers.includes(t.peer)) continue;
@@ -105,17 +128,26 @@ export async function sshPeers(
       out.push(unavailable(t.label, (e as Error).message));
       continue;
     }
-    const { args, env } = t.args(ctx.sshd.clientConfig);
+    const { args, env } = await t.command(ctx.sshd);
+    const answered = t.answered;
     out.push({
       rec: new Recorder(t.label, "ms"),
       rounds,
       warmUp: false,
       goal,
       once: async (rec) => {
-        const r = await timed(ctx.scope, bin, args, { env, timeoutMs: TIMEOUT_MS });
+        const hostsOk = new Set<string>();
+        const onStdoutLine = answered &&
+          ((line: string) => {
+            const host = answered(line);
+            if (host !== undefined) hostsOk.add(host);
+          });
+        const r = await timed(ctx.scope, bin, args, { env, timeoutMs: TIMEOUT_MS, onStdoutLine });
         if (r.timedOut) rec.fail(`killed after ${TIMEOUT_MS} ms`);
         else if (r.code !== 0) rec.fail(`exit ${r.code}: ${r.output}`);
-        else rec.add(r.ms);
+        else if (answered && hostsOk.size !== n) {
+          rec.fail(`exit 0, but ${hostsOk.size} of ${n} hosts answered: ${r.output}`);
+        } else rec.add(r.ms);
       },
     });
   }

@@ -38,7 +38,7 @@ export class Sshd {
     } catch (e) {
       throw new SshUnavailable((e as Error).message);
     }
-    await ensureAccount();
+    const owner = await ensureAccount();
     // sshd refuses to start without its privilege separation directory.
     await Deno.mkdir("/run/sshd", { recursive: true, mode: 0o755 });
 
@@ -53,7 +53,8 @@ export class Sshd {
     const port = freePort();
     const version = await sshdVersion(sshd);
     await Deno.writeTextFile(`${dir}/sshd_config`, config(dir, port, version));
-    await Deno.writeTextFile(`${dir}/ssh_config`, clientConfig(dir, port));
+    await Deno.writeTextFile(`${dir}/ssh_config`, clientConfig(`${dir}/client_ed25519`, port));
+    await accountCopy(dir, port, owner);
 
     // An absolute path: sshd re-executes itself for every connection.
     const s = start(scope, sshd, ["-D", "-e", "-f", `${dir}/sshd_config`], { service: true });
@@ -82,6 +83,16 @@ export class Sshd {
    */
   get clientConfig(): string {
     return `${this.dir}/ssh_config`;
+  }
+
+  /**
+   * The same configuration, and the client key it names, owned by the
+   * account (mode 600): for tools whose remote side logs in onward as that
+   * account, such as TakTuk's deployment tree, where ssh reads the key with
+   * the rights of whoever runs it. Root reads them too.
+   */
+  get accountClientConfig(): string {
+    return `${this.dir}/account/ssh_config`;
   }
 
   /** The `ssh` arguments that run `command` on the loopback account, non-interactively. */
@@ -156,13 +167,13 @@ function config(dir: string, port: number, version: number): string {
   return lines.join("\n") + "\n";
 }
 
-function clientConfig(dir: string, port: number): string {
+function clientConfig(key: string, port: number): string {
   return [
     "Host *",
     "  HostName 127.0.0.1",
     `  Port ${port}`,
     `  User ${SSH_USER}`,
-    `  IdentityFile ${dir}/client_ed25519`,
+    `  IdentityFile ${key}`,
     "  IdentitiesOnly yes",
     "  StrictHostKeyChecking no",
     "  UserKnownHostsFile /dev/null",
@@ -172,8 +183,28 @@ function clientConfig(dir: string, port: number): string {
   ].join("\n");
 }
 
-/** The dedicated account: created if missing, shell /bin/sh, not locked (sshd without PAM refuses locked accounts). */
-async function ensureAccount(): Promise<void> {
+/** `dir/account/`: the client key and configuration again, readable by the account alone. */
+async function accountCopy(dir: string, port: number, owner: Owner): Promise<void> {
+  const copy = `${dir}/account`;
+  await Deno.mkdir(copy, { mode: 0o700 });
+  await Deno.copyFile(`${dir}/client_ed25519`, `${copy}/client_ed25519`);
+  await Deno.writeTextFile(`${copy}/ssh_config`, clientConfig(`${copy}/client_ed25519`, port));
+  for (const p of [copy, `${copy}/client_ed25519`, `${copy}/ssh_config`]) {
+    await Deno.chown(p, owner.uid, owner.gid);
+    await Deno.chmod(p, p === copy ? 0o700 : 0o600);
+  }
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The dedicated account: created if missing, shell /bin/sh, not locked (sshd
+ * without PAM refuses locked accounts). Answers its uid and gid.
+ */
+async function ensureAccount(): Promise<Owner> {
   let entry = await account();
   if (!entry) {
     const r = await capture("useradd", ["--create-home", "--shell", "/bin/sh", SSH_USER]);
@@ -193,13 +224,14 @@ async function ensureAccount(): Promise<void> {
     const r = await capture("usermod", ["--password", "*", SSH_USER]);
     if (!r.ok) throw new SshUnavailable(`usermod ${SSH_USER} failed: ${r.stderr.trim()}`);
   }
+  return entry;
 }
 
-async function account(): Promise<{ shell: string } | null> {
+async function account(): Promise<{ shell: string } & Owner | null> {
   const r = await capture("getent", ["passwd", SSH_USER]);
   if (!r.ok) return null;
   const fields = r.stdout.trim().split(":");
-  return { shell: fields[6] ?? "" };
+  return { uid: Number(fields[2]), gid: Number(fields[3]), shell: fields[6] ?? "" };
 }
 
 async function keygen(path: string): Promise<void> {
