@@ -180,7 +180,7 @@ export function parsePutRequest(m: Map): PutRequest {
     const chunk = f.int("chunk", 1);
     const items = f.maps("items", (i) => {
       const dest = i.str("dest");
-      if (dest === "") i.fail("dest", "a path");
+      if (dest === "" || dest.includes("\0")) i.fail("dest", "a path without NUL bytes");
       const into = i.bool("into");
       const entries = checkTree(i, i.maps("entries", parseEntry));
       if (!into && (entries.length !== 1 || entries[0].kind === "dir")) {
@@ -213,7 +213,9 @@ export function parseGetRequest(m: Map): GetRequest {
   return request(() => {
     const f = Fields.of(m, "get request");
     const paths = f.strList("paths");
-    if (paths.length === 0 || paths.some((p) => p === "")) f.fail("paths", "one path or more");
+    if (paths.length === 0 || paths.some((p) => p === "" || p.includes("\0"))) {
+      f.fail("paths", "one path or more, without NUL bytes");
+    }
     return { paths };
   });
 }
@@ -233,7 +235,7 @@ export function parseReadRequest(m: Map): ReadRequest {
   return request(() => {
     const f = Fields.of(m, "read request");
     const path = f.str("path");
-    if (!path.startsWith("/")) f.fail("path", "an absolute path");
+    if (!path.startsWith("/") || path.includes("\0")) f.fail("path", "an absolute path");
     return { path, offset: f.int("offset"), limit: f.int("limit", 1) };
   });
 }

@@ -26,7 +26,7 @@ function codeOf(e: unknown, raw: string): ErrorCode {
   if (/os error 30\b|read-only file system/i.test(raw)) return "EACCES";
   if (/os error 122\b|quota/i.test(raw)) return "ENOSPC";
   // A path the system refuses as such (too long, a loop of links): the asker's to fix.
-  if (/os error (36|40)\b|name too long|too many levels of symbolic links/i.test(raw)) {
+  if (/os error (36|40)\b|name too long|too many levels of symbolic links|nul byte/i.test(raw)) {
     return "EINVAL";
   }
   return "EIO";
