@@ -137,6 +137,7 @@ export class Agent {
     const host = opts.name;
     const watches = new WatchTable({
       processes: table,
+      programs,
       onResult: (id, condition, r) =>
         outbox.cbor(subjects.watch(host, id), r.status, { host, watch: id, condition, ...r }),
     });
