@@ -29,6 +29,7 @@ import { log } from "./log.ts";
 import type { Outbox } from "./outbox.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
 import type { ProgramSource } from "./watch/program_source.ts";
+import type { ManagedPid } from "./telemetry/sampler.ts";
 
 /** Events kept while the agent is not yet connected. */
 const EARLY_EVENTS_MAX = 1000;
@@ -139,6 +140,15 @@ export class Programs implements ProgramSource {
       this.output(process, stream, offset, chunk)
     );
     return until;
+  }
+
+  /** The supervised processes with a pid, for telemetry. */
+  runningProcs(): ManagedPid[] {
+    const out: ManagedPid[] = [];
+    for (const r of this.sup.statusReport().rows) {
+      if (r.pid !== null) out.push({ id: r.name, pid: r.pid, program: r.program, state: r.state });
+    }
+    return out;
   }
 
   // ---- what watches on programs read (ProgramSource)
