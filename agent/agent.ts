@@ -137,6 +137,7 @@ export class Agent {
     const host = opts.name;
     const watches = new WatchTable({
       processes: table,
+      programs,
       onResult: (id, condition, r) =>
         outbox.cbor(subjects.watch(host, id), r.status, { host, watch: id, condition, ...r }),
     });
@@ -177,7 +178,7 @@ export class Agent {
     }
     presence.hello();
     const telemetry = opts.telemetryMs > 0
-      ? startTelemetry(opts.telemetryMs, host, subjects, outbox, table)
+      ? startTelemetry(opts.telemetryMs, host, subjects, outbox, table, programs)
       : null;
     const every = opts.telemetryMs > 0 ? `, telemetry every ${opts.telemetryMs} ms` : "";
     log(`${opts.name} ready (prefix ${opts.prefix}, state ${opts.stateDir}${every})`);
@@ -269,10 +270,14 @@ function startTelemetry(
   subjects: Subjects,
   outbox: Outbox,
   table: ProcessTable,
+  programs: Programs,
 ): TelemetryLoop {
   const errors = new RateLimitedLog(60_000);
   const tel = new TelemetryLoop(intervalMs, {
-    procs: () => table.runningProcs().map((p) => ({ id: p.id, pid: p.info.pid })),
+    procs: () => [
+      ...table.runningProcs().map((p) => ({ id: p.id, pid: p.info.pid })),
+      ...programs.runningProcs(),
+    ],
     machine: (s) => {
       if (outbox.conn.connected) outbox.cbor(subjects.tel(host), "tel", { host, ...s });
     },

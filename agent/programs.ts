@@ -18,12 +18,18 @@ import type { Alerter } from "./alerts/alerter.ts";
 import type { Launcher } from "./supervisor/run_handle.ts";
 import { H } from "../protocol/headers.ts";
 import type { StreamName } from "../protocol/messages.ts";
-import type { ProgramEvent } from "../protocol/program_messages.ts";
+import type {
+  ProgramEvent,
+  ProgramStateEvent,
+  ProgramStatus,
+} from "../protocol/program_messages.ts";
 import type { Subjects } from "../protocol/subjects.ts";
 import type { LiveBudget } from "./live_output.ts";
 import { log } from "./log.ts";
 import type { Outbox } from "./outbox.ts";
 import { Supervisor } from "./supervisor/supervisor.ts";
+import type { ProgramSource } from "./watch/program_source.ts";
+import type { ManagedPid } from "./telemetry/sampler.ts";
 
 /** Events kept while the agent is not yet connected. */
 const EARLY_EVENTS_MAX = 1000;
@@ -49,7 +55,7 @@ interface Link {
   budget: LiveBudget;
 }
 
-export class Programs {
+export class Programs implements ProgramSource {
   private link: Link | null = null;
   private early: ProgramEvent[] = [];
   private earlyDropped = 0;
@@ -134,6 +140,37 @@ export class Programs {
       this.output(process, stream, offset, chunk)
     );
     return until;
+  }
+
+  /** The supervised processes with a pid, for telemetry. */
+  runningProcs(): ManagedPid[] {
+    const out: ManagedPid[] = [];
+    for (const r of this.sup.statusReport().rows) {
+      if (r.pid !== null) out.push({ id: r.name, pid: r.pid, program: r.program, state: r.state });
+    }
+    return out;
+  }
+
+  // ---- what watches on programs read (ProgramSource)
+
+  processes(): ProgramStatus[] {
+    return this.sup.statusReport().rows;
+  }
+
+  onState(cb: (e: ProgramStateEvent) => void): () => void {
+    return this.sup.subscribe((e) => {
+      if (e.type === "state") cb(e);
+    });
+  }
+
+  onOutput(
+    cb: (process: string, stream: StreamName, offset: number, data: Uint8Array) => void,
+  ): () => void {
+    return this.sup.onOutput(cb);
+  }
+
+  tail(process: string, stream: StreamName): { data: Uint8Array; offset: number } {
+    return this.sup.tail(process, stream);
   }
 
   /** Stops every program (stop signal, SIGKILL after each one's stoptime); releases the state dir. */

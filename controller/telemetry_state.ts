@@ -8,6 +8,7 @@
  */
 import type { PingReply, ProcInfo, StreamName } from "../protocol/messages.ts";
 import { compareHosts } from "../protocol/nodeset.ts";
+import type { ProgramState } from "../protocol/program_messages.ts";
 import type { MachineSample, ProcSample } from "../protocol/telemetry_messages.ts";
 import type { DownReason, TelemetryEvent } from "./telemetry.ts";
 
@@ -47,6 +48,11 @@ export interface ProcRow {
   host: string;
   id: string;
   info?: ProcInfo;
+  /**
+   * A supervised process: its program, and its state in the last process
+   * sample (null once it is no longer in them: not running).
+   */
+  program?: { name: string; state: ProgramState | null };
   /** Its last telemetry (while running, with telemetry on). */
   sample?: ProcSample;
   /** Last complete output lines, oldest first, each with its stream. */
@@ -105,11 +111,20 @@ export class ClusterState {
         for (const p of e.sample.procs) {
           const row = this.#proc(e.host, p.id, e.sample.at);
           row.sample = p;
+          if (p.program !== undefined) {
+            // A supervised process: the sample is all there is of it (no `proc` events).
+            if (row.program?.state == null) row.changed = e.sample.at;
+            row.program = { name: p.program, state: p.state ?? null };
+          }
         }
         // A process absent from the sample is no longer running: its figures are stale.
         for (const row of this.procs.values()) {
           if (row.host === e.host && row.sample && !e.sample.procs.some((p) => p.id === row.id)) {
             row.sample = undefined;
+            if (row.program && row.program.state !== null) {
+              row.program.state = null;
+              row.changed = e.sample.at;
+            }
           }
         }
         return;
@@ -140,8 +155,8 @@ export class ClusterState {
   /** The processes of `host`: running first, then exited, newest first. */
   procsOf(host: string): ProcRow[] {
     return [...this.procs.values()].filter((p) => p.host === host).sort((a, b) => {
-      const ra = a.info?.state !== "exited" ? 0 : 1;
-      const rb = b.info?.state !== "exited" ? 0 : 1;
+      const ra = isRunning(a) ? 0 : 1;
+      const rb = isRunning(b) ? 0 : 1;
       return ra - rb || b.changed - a.changed;
     });
   }
@@ -209,6 +224,12 @@ export class ClusterState {
   /** Keeps the `KEEP_EXITED` newest exited processes of `host`. */
   #trim(host: string): void {
     const exited = this.procsOf(host).filter((p) => p.info?.state === "exited");
+    // Supervised processes not running are kept: there are only as many as the programs have.
     for (const p of exited.slice(KEEP_EXITED)) this.procs.delete(`${p.host}/${p.id}`);
   }
+}
+
+/** Running, or not known to have ended: a `run` process not exited, a supervised one in a sample. */
+export function isRunning(p: ProcRow): boolean {
+  return p.program ? p.program.state !== null : p.info?.state !== "exited";
 }

@@ -9,6 +9,7 @@
  *   file PATH [exists|modified|removed]
  *   exit PROC                     the managed process PROC has exited
  *   output PROC REGEX             a line of PROC's output matches
+ *   state PROG STATE              a supervised process is in that state
  *   cmd CMD [ARGS...]             a probe command exits 0 (with --shell: one command line)
  *
  * Options of some kinds come from the CLI's flags (`ConditionFlags`).
@@ -40,6 +41,9 @@ export const CONDITION_SYNTAX = `conditions:
   file PATH [exists|modified|removed]   default exists
   exit PROC                      the managed process PROC has exited
   output PROC REGEX              a line of PROC's output matches REGEX (JavaScript syntax)
+  state PROG STATE               a supervised process reaches STATE (RUNNING, EXITED, ...)
+                                 PROC and PROG: a run's id, or a program: web, web:0, web:*
+                                 (several processes: the first one that meets it)
   cmd -- CMD [ARGS...]           a probe command exits 0 (rerun every --interval)`;
 
 function bad(message: string): never {
@@ -47,7 +51,7 @@ function bad(message: string): never {
 }
 
 export function parseConditionWords(words: string[], flags: ConditionFlags = {}): WatchCondition {
-  if (words.length === 0) bad(`missing the CONDITION (port, file, exit, output or cmd)`);
+  if (words.length === 0) bad(`missing the CONDITION (port, file, exit, output, state or cmd)`);
   const [kind, ...args] = words;
   const arity = (min: number, max: number, shape: string) => {
     if (args.length < min || args.length > max) bad(`expected "${kind} ${shape}"`);
@@ -77,6 +81,11 @@ export function parseConditionWords(words: string[], flags: ConditionFlags = {})
       unused(["stream", "flags", "from", "interval", "probeTimeout", "shell", "cwd"]);
       c = { kind, proc: args[0] };
       break;
+    case "state":
+      arity(2, 2, "PROG STATE");
+      unused(["stream", "flags", "from", "interval", "probeTimeout", "shell", "cwd"]);
+      c = { kind, proc: args[0], state: args[1].toUpperCase() };
+      break;
     case "output":
       arity(2, 2, "PROC REGEX");
       unused(["interval", "probeTimeout", "shell", "cwd"]);
@@ -102,7 +111,11 @@ export function parseConditionWords(words: string[], flags: ConditionFlags = {})
       };
       break;
     default:
-      bad(`unknown condition ${JSON.stringify(kind)}: expected port, file, exit, output or cmd`);
+      bad(
+        `unknown condition ${
+          JSON.stringify(kind)
+        }: expected port, file, exit, output, state or cmd`,
+      );
   }
   for (const k of Object.keys(c)) if (c[k] === undefined) delete c[k];
   try {
@@ -157,6 +170,8 @@ export function describeCondition(c: WatchCondition): string {
       return `exit ${c.proc}`;
     case "output":
       return `output ${c.proc} /${c.pattern}/${c.flags ?? ""}`;
+    case "state":
+      return `state ${c.proc} ${c.state}`;
     case "command":
       return `cmd ${c.shell ?? c.argv!.join(" ")}`;
   }

@@ -13,6 +13,7 @@
  */
 import { quoteValue, TuttiError } from "./errors.ts";
 import { received } from "./fields.ts";
+import { PROGRAM_STATES, type ProgramState } from "./program_messages.ts";
 
 // ---------------------------------------------------------------- machine
 
@@ -87,8 +88,12 @@ export type MachineTelemetry = { v: number; host: string } & MachineSample;
  * plus the CPU time of descendants they have already reaped.
  */
 export interface ProcSample {
-  /** The process id in the agent's table. */
+  /** The process id in the agent's table, or a supervised process's name (`web:0`). */
   id: string;
+  /** A supervised process: its program's name (absent for a `run` process). */
+  program?: string;
+  /** A supervised process: its state (STARTING, RUNNING or STOPPING: the ones with a pid). */
+  state?: ProgramState;
   pid: number;
   /** Processes counted (1 when it has no live descendant). */
   tasks: number;
@@ -107,7 +112,7 @@ export interface ProcSample {
 export interface ProcsSample {
   at: number;
   interval: number;
-  /** Running managed processes; an exited one is simply absent. */
+  /** Running managed and supervised processes; an exited one is simply absent. */
   procs: ProcSample[];
 }
 
@@ -231,8 +236,15 @@ function procsOf(m: Map): ProcsTelemetry {
     procs: list(m.procs, "procs").map((x, i) => {
       const s = map(x, `procs[${i}]`);
       const p = `procs[${i}].`;
+      const program = s.program === undefined ? undefined : str(s, "program", p);
+      const state = s.state;
+      if (state !== undefined && !PROGRAM_STATES.includes(state as ProgramState)) {
+        fail(p + "state", "a program state", state);
+      }
       return {
         id: str(s, "id", p),
+        ...(program !== undefined && { program }),
+        ...(state !== undefined && { state: state as ProgramState }),
         pid: num(s, "pid", p),
         tasks: num(s, "tasks", p),
         cpu: numOrNull(s, "cpu", p),

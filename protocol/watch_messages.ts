@@ -14,6 +14,7 @@ import {
   type StreamName,
 } from "./messages.ts";
 import { received } from "./fields.ts";
+import { isProgramPattern, PROGRAM_STATES, type ProgramState } from "./program_messages.ts";
 import { checkToken } from "./subjects.ts";
 
 // ---------------------------------------------------------------- conditions
@@ -45,16 +46,25 @@ export interface PortCondition {
   address?: string;
 }
 
-/** A managed process exits (at once if it already has). */
+/**
+ * What `exit`, `output` and `state` conditions are about: a `run` process id
+ * (`p1`), or a supervised program's processes: `web:0`, `web` (a program's
+ * process when it has one, all of its processes otherwise) or `web:*`. A
+ * `run` process id is looked up first. Several processes: the condition is
+ * met by the first of them that meets it.
+ */
+export type ProcTarget = string;
+
+/** A managed process exits (at once if it already has), or a supervised process's run ends. */
 export interface ExitCondition {
   kind: "exit";
-  proc: string;
+  proc: ProcTarget;
 }
 
-/** A line of a managed process's output matches a regular expression. */
+/** A line of a managed or supervised process's output matches a regular expression. */
 export interface OutputCondition {
   kind: "output";
-  proc: string;
+  proc: ProcTarget;
   /** A JavaScript regular expression, tested against each line without its line ending. */
   pattern: string;
   /** Any of `i`, `m`, `s`, `u`. */
@@ -63,6 +73,14 @@ export interface OutputCondition {
   stream?: StreamName;
   /** `start` (default): lines printed before the watch count too. `now`: only new lines. */
   from?: "start" | "now";
+}
+
+/** A supervised process is in a supervisord state (at once if it already is). */
+export interface StateCondition {
+  kind: "state";
+  /** A program target only (`web`, `web:0`, `web:*`). */
+  proc: ProcTarget;
+  state: ProgramState;
 }
 
 /** A command exits 0. It is run every `interval` until it does, each run killed after `probeTimeout`. */
@@ -84,6 +102,7 @@ export type WatchCondition =
   | PortCondition
   | ExitCondition
   | OutputCondition
+  | StateCondition
   | CommandCondition;
 
 export type WatchKind = WatchCondition["kind"];
@@ -173,7 +192,20 @@ function isMap(x: unknown): x is Map {
 }
 
 const FILE_EVENTS: readonly FileEvent[] = ["exists", "modified", "removed"];
-const KINDS: readonly WatchKind[] = ["file", "port", "exit", "output", "command"];
+const KINDS: readonly WatchKind[] = ["file", "port", "exit", "output", "state", "command"];
+
+/** A `run` process id (a token) or a program target: `web`, `web:0`, `web:*`. */
+export function checkProcTarget(s: string): string {
+  if (!isProgramPattern(s)) {
+    throw new TuttiError(
+      "EINVAL",
+      `field "proc": ${
+        quoteValue(s)
+      } is not a process: use a process id, or a program as NAME, NAME:N or NAME:* (NAME from A-Z a-z 0-9 _ -)`,
+    );
+  }
+  return s;
+}
 
 /** Parses the `condition` of a watch request; errors name the field as `condition.<field>`. */
 export function parseWatchCondition(x: unknown): WatchCondition {
@@ -222,9 +254,17 @@ function conditionOf(x: Map): WatchCondition {
       return { kind, port, address };
     }
     case "exit":
-      return { kind, proc: checkToken("process id", reqString(x, "proc")) };
+      return { kind, proc: checkProcTarget(reqString(x, "proc")) };
+    case "state": {
+      const proc = checkProcTarget(reqString(x, "proc"));
+      const state = x.state;
+      if (!PROGRAM_STATES.includes(state as ProgramState)) {
+        fail("state", `a program state (${PROGRAM_STATES.join(", ")})`, state);
+      }
+      return { kind, proc, state: state as ProgramState };
+    }
     case "output": {
-      const proc = checkToken("process id", reqString(x, "proc"));
+      const proc = checkProcTarget(reqString(x, "proc"));
       const pattern = reqString(x, "pattern");
       if (pattern.length > MAX_PATTERN_LENGTH) {
         fail("pattern", `at most ${MAX_PATTERN_LENGTH} characters`, pattern);

@@ -14,6 +14,7 @@ import type {
   ProcSample,
   ProcsSample,
 } from "../../protocol/telemetry_messages.ts";
+import type { ProgramState } from "../../protocol/program_messages.ts";
 import {
   type ByteCounters,
   CPU_FIELDS,
@@ -29,10 +30,15 @@ import {
 import { CLOCK_TICKS, pageSize, ProcessReader, type TreeCounters } from "./process_counters.ts";
 import { requireLinux } from "./proc_file.ts";
 
-/** A managed process to sample: its id in the agent's table and its pid (= its group id). */
+/**
+ * A managed process to sample: its id in the agent's table (or a supervised
+ * process's name, with its program and state) and its pid (= its group id).
+ */
 export interface ManagedPid {
   id: string;
   pid: number;
+  program?: string;
+  state?: ProgramState;
 }
 
 interface ProcState extends TreeCounters {
@@ -143,14 +149,16 @@ export class Sampler {
     const gen = ++this.procsGeneration;
     const out: ProcSample[] = [];
     const cur = this.scratch;
-    for (const { id, pid } of procs) {
+    for (const { id, pid, program, state } of procs) {
       if (!this.reader.readTree(pid, cur)) continue;
-      let prev = this.procs.get(id);
+      // A `run` id and a program's process name may be the same word: kept apart.
+      const key = program === undefined ? id : `${id}\0program`;
+      let prev = this.procs.get(key);
       const same = prev !== undefined && prev.pid === pid && prev.start === cur.start;
       const dt = same ? (t - prev!.t) / 1000 : 0;
       const io = !Number.isNaN(cur.read);
       const ioBefore = same && !Number.isNaN(prev!.read);
-      out.push({
+      const sample: ProcSample = {
         id,
         pid,
         tasks: cur.tasks,
@@ -164,10 +172,13 @@ export class Sampler {
         written: io ? cur.written : null,
         readRate: io && ioBefore && dt > 0 ? rate(cur.read - prev!.read, dt) : null,
         writeRate: io && ioBefore && dt > 0 ? rate(cur.written - prev!.written, dt) : null,
-      });
+      };
+      if (program !== undefined) sample.program = program;
+      if (state !== undefined) sample.state = state;
+      out.push(sample);
       if (prev === undefined) {
         prev = { ...cur, pid, t, seen: gen };
-        this.procs.set(id, prev);
+        this.procs.set(key, prev);
       } else {
         Object.assign(prev, cur);
         prev.pid = pid;

@@ -55,10 +55,12 @@ export class TelemetryLoop {
     const sampler = this.sampler;
     if (sampler === null) return;
     try {
-      this.sink.machine(sampler.sample());
+      const machine = sampler.sample();
       const procs = sampler.sampleProcs(this.sink.procs());
+      // The processes first: whoever has a tick's machine sample has its processes too.
       if (procs.procs.length > 0 || this.hadProcs) this.sink.processes(procs);
       this.hadProcs = procs.procs.length > 0;
+      this.sink.machine(machine);
     } catch (e) {
       this.sink.error(e);
     }

@@ -64,12 +64,14 @@ ${SELECTION_USAGE}
 /** Whether every host up has sent a sample with CPU figures (or says its telemetry is off). */
 function complete(state: ClusterState): boolean {
   if (!state.ready) return false;
-  // A host with running processes publishes their sample right after the machine's: wait for
-  // it too, or the table would show the machine's figures beside no processes.
+  // A host publishes each tick's process sample just before its machine sample: once a
+  // machine sample with CPU figures is in, so are its processes, with theirs (the first
+  // sample of a process has none: wait for the next).
   return state.hostList().every((h) =>
     h.state !== "up" || h.info.telemetry === 0 ||
     ((h.machine?.cpu.total ?? null) !== null &&
-      ((h.info.running ?? 0) === 0 || h.procs.some((p) => p.cpu !== null)))
+      (((h.info.running ?? 0) === 0 && h.procs.length === 0) ||
+        h.procs.some((p) => p.cpu !== null)))
   );
 }
 

@@ -26,7 +26,7 @@ import type { Verb } from "./verb.ts";
 
 export const watchVerb: Verb = {
   name: "watch",
-  summary: "wait until a condition (port, file, exit, output, command) holds on the hosts",
+  summary: "wait until a condition (port, file, exit, output, state, command) holds on the hosts",
   options: {
     ...SELECTION_OPTIONS,
     all: { type: "boolean" },
@@ -66,6 +66,7 @@ ${SELECTION_USAGE}
 examples:
   controller watch --hosts 'g5k-[1-8]' --timeout 2m port 9000
   controller watch --hosts g5k-3 --stream stderr output srv 'listening on'
+  controller watch --hosts 'g5k-*' state web RUNNING
   controller watch --hosts 'g5k-*' --any cmd -- curl -sf http://localhost:9000/health`,
 
   async main(p, ctx) {

@@ -310,6 +310,22 @@ export function hostJson(h: HostRow, now: number, points: Point[]): HostJson {
 
 export function procJson(p: ProcRow): ProcJson {
   const info = p.info;
+  if (p.program && !info) {
+    // A supervised process: what its samples say (its output is not followed here).
+    const state = p.program.state;
+    return {
+      host: p.host,
+      id: p.id,
+      state: state === null ? "exited" : "running",
+      pid: p.sample?.pid ?? null,
+      command: `program ${p.program.name}${state === null ? "" : ` (${state})`}`,
+      exit: state === null ? "not running" : null,
+      ok: state === null ? true : null,
+      cpu: p.sample?.cpu ?? null,
+      rss: p.sample?.rss ?? null,
+      lines: p.lines,
+    };
+  }
   return {
     host: p.host,
     id: p.id,

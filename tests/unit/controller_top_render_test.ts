@@ -159,3 +159,17 @@ Deno.test("top: figures", () => {
   assert.equal(netRate(machine("x", 1, 1).net, "rxRate"), 1536, "loopback left out");
   assert.equal(netRate([{ name: "lo", rx: 0, tx: 0, rxRate: 1, txRate: 1 }], "rxRate"), null);
 });
+
+Deno.test("top: supervised processes count in PROCS beside run processes", () => {
+  const s = cluster();
+  const sample = procs("h-1", [["web:0", 4], ["web:1", 2], ["ticker", null], ["r1", 30]]);
+  for (const p of sample.procs.slice(0, 3)) {
+    p.program = p.id.split(":")[0];
+    p.state = "RUNNING";
+  }
+  s.apply({ type: "procs", host: "h-1", sample });
+  assert.equal(
+    topLines(s, { sort: "host", now: T0 })[3],
+    "h-1   up       12.3  0.50  25.0  2.0G/8.0G  1.5K   340  4: r1 30.0%, web:0 4.0%, web:1 2.0%, ...",
+  );
+});

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { ProcInfo } from "../../protocol/messages.ts";
-import type { MachineTelemetry } from "../../protocol/telemetry_messages.ts";
+import type { MachineTelemetry, ProcsTelemetry } from "../../protocol/telemetry_messages.ts";
+import { procJson } from "../../controller/dashboard/hub.ts";
 import {
   ClusterState,
   HISTORY,
@@ -126,4 +127,50 @@ Deno.test("state: process samples, running first, exited ones trimmed", () => {
   assert.equal(s.procs.get("h/run")!.sample?.cpu, 50);
   s.apply({ type: "procs", host: "h", sample: procsSample([]) });
   assert.equal(s.procs.get("h/run")!.sample, undefined, "absent from a sample: no stale figures");
+});
+
+Deno.test("state: supervised processes from the samples, and the dashboard's cards of them", () => {
+  const s = new ClusterState();
+  const at = (t: number, list: [string, string, "RUNNING" | "STARTING"][]): ProcsTelemetry => ({
+    v: 1,
+    host: "h",
+    at: t,
+    interval: 1000,
+    procs: list.map(([id, program, state], i) => ({
+      id,
+      program,
+      state,
+      pid: 10 + i,
+      tasks: 1,
+      cpu: 1,
+      rss: 1,
+      threads: 1,
+      read: null,
+      written: null,
+      readRate: null,
+      writeRate: null,
+    })),
+  });
+  s.apply({ type: "proc", host: "h", proc: proc("x", "exited", 5) });
+  s.apply({
+    type: "procs",
+    host: "h",
+    sample: at(100, [["web:0", "web", "RUNNING"], ["web:1", "web", "STARTING"]]),
+  });
+  assert.deepEqual(s.procsOf("h").map((p) => p.id), ["web:0", "web:1", "x"], "running first");
+  const card = procJson(s.procs.get("h/web:1")!);
+  assert.equal(card.state, "running");
+  assert.equal(card.pid, 11);
+  assert.equal(card.command, "program web (STARTING)");
+  // web:1 stopped: not in the next sample, kept as not running.
+  s.apply({ type: "procs", host: "h", sample: at(200, [["web:0", "web", "RUNNING"]]) });
+  const stopped = s.procs.get("h/web:1")!;
+  assert.equal(stopped.program?.state, null);
+  assert.deepEqual(s.procsOf("h").map((p) => p.id), ["web:0", "web:1", "x"]);
+  assert.equal(s.procsOf("h")[1].changed, 200);
+  const gone = procJson(stopped);
+  assert.equal(gone.state, "exited");
+  assert.equal(gone.exit, "not running");
+  assert.equal(gone.command, "program web");
+  assert.equal(s.hosts.get("h")!.procs.length, 1, "the host counts what runs");
 });

@@ -36,6 +36,17 @@ Deno.test("watch conditions: each kind as typed", () => {
     event: "removed",
   });
   assert.deepEqual(parseConditionWords(["exit", "p1"]), { kind: "exit", proc: "p1" });
+  assert.deepEqual(parseConditionWords(["exit", "web:0"]), { kind: "exit", proc: "web:0" });
+  assert.deepEqual(parseConditionWords(["output", "web:*", "ready"]), {
+    kind: "output",
+    proc: "web:*",
+    pattern: "ready",
+  });
+  assert.deepEqual(parseConditionWords(["state", "web", "running"]), {
+    kind: "state",
+    proc: "web",
+    state: "RUNNING",
+  });
   assert.deepEqual(
     parseConditionWords(["output", "p1", "^ready"], { stream: "stderr", flags: "i", from: "now" }),
     { kind: "output", proc: "p1", pattern: "^ready", flags: "i", stream: "stderr", from: "now" },
@@ -59,7 +70,10 @@ Deno.test("watch conditions: refusals say what was expected", () => {
       return true;
     });
   refused([], /missing the CONDITION/);
-  refused(["ports", "1"], /unknown condition "ports": expected port, file, exit, output or cmd/);
+  refused(
+    ["ports", "1"],
+    /unknown condition "ports": expected port, file, exit, output, state or cmd/,
+  );
   refused(["port"], /expected "port \[ADDR:\]PORT"/);
   refused(["port", "0"], /expected a port number from 1 to 65535/);
   refused(["port", "65536"], /expected a port number/);
@@ -68,7 +82,12 @@ Deno.test("watch conditions: refusals say what was expected", () => {
   refused(["port", "300.1.1.1:80"], /not an IPv4 or IPv6 address/);
   refused(["file", "/x", "touched"], /file: .*"event": expected "exists", "modified", "removed"/);
   refused(["file", "/x", "exists", "extra"], /expected "file PATH/);
-  refused(["exit", "bad id!"], /process id "bad id!" is not a valid name/);
+  refused(["exit", "bad id!"], /exit: "proc": "bad id!" is not a process/);
+  refused(["state", "web"], /expected "state PROG STATE"/);
+  refused(["state", "web", "asleep"], /state: "state": expected a program state .* got "ASLEEP"/);
+  refused(["state", "web", "RUNNING"], /--from does not apply to a state condition/, {
+    from: "now",
+  });
   refused(["output", "p1", "("], /not a regular expression/);
   refused(["output", "p1"], /expected "output PROC REGEX"/);
   refused(["cmd"], /expected "cmd -- CMD/);
@@ -85,6 +104,7 @@ Deno.test("watch conditions: described as typed", () => {
   assert.equal(round(["exit", "p"]), "exit p");
   assert.equal(round(["output", "p", "a+"]), "output p /a+/");
   assert.equal(round(["cmd", "true"]), "cmd true");
+  assert.equal(round(["state", "web:*", "Running"]), "state web:* RUNNING");
 });
 
 function result(host: string, status: WatchHostResult["status"], more = {}): WatchHostResult {

@@ -47,6 +47,35 @@ Deno.test("valid watch requests", () => {
   assert(e.condition.kind === "exit" && e.condition.proc === "p-2", "exit");
 });
 
+Deno.test("conditions on supervised programs: NAME, NAME:N, NAME:*, and state", () => {
+  for (const proc of ["web", "web:0", "web:12", "web:*", "my_prog-2:*"]) {
+    for (const kind of ["exit", "output"]) {
+      const r = parseWatchRequest({ v: 1, condition: { kind, proc, pattern: "x" } });
+      assert(r.condition.kind === kind && "proc" in r.condition && r.condition.proc === proc, proc);
+    }
+  }
+  const s = parseWatchRequest({
+    v: 1,
+    condition: { kind: "state", proc: "web:*", state: "FATAL" },
+  });
+  assert(
+    JSON.stringify(s.condition) === '{"kind":"state","proc":"web:*","state":"FATAL"}',
+    JSON.stringify(s.condition),
+  );
+  // The outcome echoes it: the event parser takes it back.
+  const ev = parseWatchEvent(decodeMap(encode({
+    v: 1,
+    host: "h",
+    watch: "w",
+    condition: s.condition,
+    status: "met",
+    at: 1,
+    elapsed: 2,
+    detail: "process web:1 entered FATAL (from BACKOFF)",
+  })));
+  assert(ev.condition.kind === "state" && ev.condition.state === "FATAL", "event condition");
+});
+
 Deno.test("absent optional fields are left out, so a condition echoes cleanly in CBOR", () => {
   const r = parseWatchRequest({ v: 1, condition: { kind: "port", port: 80 } });
   assert(!("address" in r.condition), "no address key");
@@ -64,7 +93,22 @@ Deno.test("bad watch requests name the field", () => {
     [{ v: 1, condition: { kind: "port", port: 70000 } }, 'field "condition.port"'],
     [{ v: 1, condition: { kind: "port", port: 80.5 } }, 'field "condition.port"'],
     [{ v: 1, condition: { kind: "port", port: "80" } }, 'field "condition.port"'],
-    [{ v: 1, condition: { kind: "exit", proc: "a.b" } }, 'process id "a.b" is not a valid name'],
+    [
+      { v: 1, condition: { kind: "exit", proc: "a.b" } },
+      'field "condition.proc": "a.b" is not a process',
+    ],
+    [{ v: 1, condition: { kind: "exit", proc: "web:" } }, 'field "condition.proc"'],
+    [{ v: 1, condition: { kind: "output", proc: "web:x", pattern: "a" } }, "NAME:N or NAME:*"],
+    [
+      { v: 1, condition: { kind: "state", proc: "web" } },
+      'field "condition.state": expected a program state (STOPPED, STARTING',
+    ],
+    [{ v: 1, condition: { kind: "state", proc: "web", state: "running" } }, 'got "running"'],
+    [
+      { v: 1, condition: { kind: "state", state: "RUNNING" } },
+      'field "condition.proc": expected a string, missing',
+    ],
+    [{ v: 1, condition: { kind: "state", proc: "*", state: "RUNNING" } }, 'field "condition.proc"'],
     [
       { v: 1, condition: { kind: "output", proc: "p", pattern: "(" } },
       'field "condition.pattern": not a regular expression',
