@@ -128,8 +128,8 @@ export function startSync(
 ): StartSync | undefined {
   if (!clock) return undefined;
   const hostMs = proc.startedUs !== undefined ? proc.startedUs / 1000 : proc.started;
-  const start = hostMs - clock.offset;
-  return { at, start: micro(start), late: micro(start - at), bound: micro(clock.bound) };
+  const start = micro(hostMs - clock.offset);
+  return { at, start, late: micro(start - at), bound: micro(clock.bound) };
 }
 
 /** How close together the started processes started. */
