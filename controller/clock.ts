@@ -118,6 +118,8 @@ export class ClockOperation extends Broadcast<never, ClockResult> {
     const roundOver = now >= this.#roundAt + ROUND_WAIT_MS ||
       (measurable > 0 && this.#answeredRound.size >= measurable);
     const expected = this.exp.complete(now);
+    // Every host answered with an error (agents too old, say): nothing to measure.
+    if (expected && measurable === 0) return this.#finish();
     if (roundOver && this.#rounds >= ROUNDS && expected) return this.#finish();
     if (roundOver && this.#rounds < MAX_ROUNDS) {
       // Past the first ROUNDS, only paced rounds while hosts are still awaited.
@@ -125,6 +127,13 @@ export class ClockOperation extends Broadcast<never, ClockResult> {
     }
     if (roundOver && this.#rounds >= MAX_ROUNDS && expected) return this.#finish();
     this.wakeAt(Math.min(this.#roundAt + ROUND_WAIT_MS, this.#endBy));
+  }
+
+  /** After a reconnect: a new round (the core's default would re-send a request without `t0`). */
+  protected override onReconnect(): void {
+    this.exp.restart(Date.now());
+    this.#round();
+    this.changed();
   }
 
   protected lost(): void {
