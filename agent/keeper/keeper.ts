@@ -220,12 +220,15 @@ export class Keeper {
     } catch (e) {
       return this.agent?.send({ t: "spawned", id: msg.id, error: toWireError(e) });
     }
+    this.agent?.send({ t: "scheduled", id: msg.id });
+    // An instant a few ms away is waited for at once (atInstant blocks): fn may run before it returns.
+    let fired = false;
     const cancel = atInstant(startUs / 1000, () => {
+      fired = true;
       this.scheduled.delete(msg.id);
       this.spawnNow(msg);
     });
-    this.scheduled.set(msg.id, cancel);
-    this.agent?.send({ t: "scheduled", id: msg.id });
+    if (!fired) this.scheduled.set(msg.id, cancel);
   }
 
   private spawnNow(msg: SpawnMsg): void {
