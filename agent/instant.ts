@@ -5,12 +5,12 @@
  * machine), then the thread sleeps in a futex wait (Atomics.wait: woken
  * within about 0.1 ms, without a core spent on it) until just before the
  * instant, and a busy loop on `performance.now()` waits out the last
- * SPIN_MS. Measured on a loaded 2-core machine, one waiter alone: a 2 ms
- * spin after the timer and this were as precise (a few µs at the median),
- * and a timer alone 0.6 ms late. Several keepers on one machine (a test bed) then do not burn
- * the cores their neighbours need at the same instant. The instant is read
- * again before each timer is armed, so a long wait follows a wall clock
- * that was stepped or slewed meanwhile.
+ * SPIN_MS. One waiter alone on a loaded 2-core machine: this and a 2 ms
+ * spin after the timer were as precise (a few µs at the median), a timer
+ * alone 0.6 ms late; and several keepers on one machine (a test bed) do
+ * not burn the cores their neighbours need at the same instant. The
+ * instant is read again before each timer is armed, so a long wait follows
+ * a wall clock that was stepped or slewed meanwhile.
  */
 import { preciseNow } from "../protocol/runtime/precise_clock.ts";
 import { setLongTimeout } from "../protocol/runtime/timers.ts";

@@ -248,6 +248,49 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "an agent killed while it holds a run: the new one is asked again and starts it at the instant",
+  opts,
+  async () => {
+    const world = await World.create();
+    const c = await connect(world);
+    try {
+      const [, victim] = await world.agentsNamed(["rs-1", "rs-2"]);
+      const mark = `${world.dir}/ran`;
+      // Time for an agent to be killed and another to start, on a loaded machine.
+      const at = Date.now() + 10_000;
+      const run = c.run({
+        hosts: "rs-[1-2]",
+        id: "again",
+        shell: `date +%s.%N >> ${mark}-$TUTTI_HOST`,
+        at,
+      });
+      const events: RunEvent[] = [];
+      let restarted: Promise<unknown> | null = null;
+      for await (const e of run) {
+        events.push(e);
+        if (e.type === "held" && e.host === "rs-2" && restarted === null) {
+          // Its keeper drops what it held for the dead agent; the next agent says hello.
+          restarted = victim.kill().then(() => world.agent("rs-2"));
+        }
+      }
+      await restarted;
+      const summary = await run.done;
+      assert.equal(summary.ok, true, JSON.stringify(summary.hosts));
+      // Had the keeper kept the dead agent's start, the new agent's would have been refused
+      // (EEXIST) or run twice.
+      for (const h of ["rs-1", "rs-2"]) {
+        const lines = (await Deno.readTextFile(`${mark}-${h}`)).trim().split("\n");
+        assert.equal(lines.length, 1, `${h} ran ${lines.length} times`);
+        assert.ok(dateMs(lines[0]) >= at, `${h} started ${at - dateMs(lines[0])} ms early`);
+      }
+    } finally {
+      await c.close();
+      await world.close();
+    }
+  },
+);
+
 /**
  * A made-up agent on the wire: answers the requests whose target selects
  * `name` with `answer`, and remembers them.
