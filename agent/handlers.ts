@@ -1,6 +1,6 @@
 /**
- * The verbs: `ping`, `run`, `signal`, `ps`, `logs`, `watch`, `unwatch`
- * (protocol/PROTOCOL.md).
+ * The verbs: `ping`, `run`, `signal`, `ps`, `logs`, `watch`, `unwatch`,
+ * `clock` (protocol/PROTOCOL.md).
  * Each takes the decoded request map, validates it with the protocol's
  * parsers (EINVAL naming the field) and returns the reply's fields; errors
  * are thrown as TuttiError and turned into replies by the dispatcher.
@@ -16,6 +16,7 @@ import {
   type PsReply,
   type RunReply,
   type SignalReply,
+  type SignalRequest,
 } from "../protocol/messages.ts";
 import {
   parseUnwatchRequest,
@@ -31,8 +32,11 @@ import type {
   TailReply,
 } from "../protocol/program_messages.ts";
 import type { GetReply, PutReply, ReadReply } from "../protocol/transfer_messages.ts";
+import { type ClockReply, parseClockRequest } from "../protocol/clock_messages.ts";
+import { preciseNow, toMicros } from "../protocol/runtime/precise_clock.ts";
 import type { Identity } from "./identity.ts";
-import type { ProcessTable } from "./process_table.ts";
+import { ANCHOR_AGE_MS } from "./instant.ts";
+import type { ProcessTable, StartAt } from "./process_table.ts";
 import { ManagedProcess } from "./managed_process.ts";
 import type { SpoolDir } from "./spool.ts";
 import type { WatchTable } from "./watch/watch_table.ts";
@@ -54,7 +58,8 @@ export interface Handled {
     | ShutdownReply
     | PutReply
     | GetReply
-    | ReadReply;
+    | ReadReply
+    | ClockReply;
   proc?: string;
 }
 
@@ -82,32 +87,64 @@ export function verbHandlers(
   /** The server's max_payload: a `logs` chunk must fit in one reply. */
   maxPayload: () => number,
 ): Map<string, Handler> {
+  /** Signals each process of `req` (`cancelled`: held ones whose start was cancelled: done). */
+  const signal = (req: SignalRequest, cancelled = new Set<string>()): Handled => {
+    const graceMs = req.grace === undefined ? undefined : req.grace * 1000;
+    const one = (id: string) => {
+      if (cancelled.has(id)) return { proc: id, ok: true };
+      const p = table.get(id);
+      if (!p) return { proc: id, ok: false, error: noSuchProcess(id, identity.name).toWire() };
+      // Exited (only its record is left): the intent, that it stop, holds.
+      if (!(p instanceof ManagedProcess) || !p.running) return { proc: id, ok: true };
+      try {
+        p.signal(req.signal, graceMs);
+        return { proc: id, ok: true };
+      } catch (e) {
+        return { proc: id, ok: false, error: toWireError(e) };
+      }
+    };
+    return { body: { results: req.procs.map(one) } };
+  };
   return new Map<string, Handler>([
     ["ping", () => ({ body: identity.ping(table.running) })],
 
-    ["run", async (m) => {
-      const { proc, existing } = await table.run(parseRunRequest(m));
+    // With `startUs`, answered twice: `{accepted, startUs}` once the start is ready and waits
+    // for its instant, then the process once it has started.
+    ["run", async (m, ctx) => {
+      const req = parseRunRequest(m);
+      let at: StartAt | undefined;
+      if (req.startUs !== undefined) {
+        const us = req.startUs[identity.name];
+        if (us === undefined) {
+          throw new TuttiError("EINVAL", `field "startUs": no instant for ${identity.name}`);
+        }
+        at = { us, scheduled: () => ctx.accept({ accepted: true, startUs: us }) };
+      }
+      const { proc, existing } = await table.run(req, at);
       return { body: { proc: proc.info, existing }, proc: proc.id };
     }],
 
+    // The agent's clock as the request came and as it answers (clock_messages.ts). Read as
+    // early and as late as the handler can: whatever comes before counts as network delay.
+    ["clock", (m) => {
+      const t1 = toMicros(preciseNow(ANCHOR_AGE_MS));
+      const { t0 } = parseClockRequest(m);
+      return { body: { t0, t1, t2: toMicros(preciseNow()) } };
+    }],
+
     // A signal right after its `run` waits for the keeper's answer to it, then finds the process.
+    // A process held for its start instant has not started: any signal cancels its start.
     ["signal", (m) => {
       const req = parseSignalRequest(m);
-      const graceMs = req.grace === undefined ? undefined : req.grace * 1000;
-      const one = (id: string) => {
-        const p = table.get(id);
-        if (!p) return { proc: id, ok: false, error: noSuchProcess(id, identity.name).toWire() };
-        // Exited (only its record is left): the intent, that it stop, holds.
-        if (!(p instanceof ManagedProcess) || !p.running) return { proc: id, ok: true };
-        try {
-          p.signal(req.signal, graceMs);
-          return { proc: id, ok: true };
-        } catch (e) {
-          return { proc: id, ok: false, error: toWireError(e) };
-        }
-      };
-      const answer = () => ({ body: { results: req.procs.map(one) } });
-      return table.starting ? table.settled().then(answer) : answer();
+      const held = req.procs.filter((id) => table.isScheduled(id));
+      if (held.length === 0) {
+        return table.starting ? table.settled().then(() => signal(req)) : signal(req);
+      }
+      return Promise.all(held.map((id) => table.cancelScheduled(id))).then(async (procs) => {
+        const cancelled = new Set(held.filter((_, i) => procs[i] === null));
+        await table.settled();
+        return signal(req, cancelled);
+      });
     }],
 
     // Answered at once unless a run is still being started (then once it is): replies in the

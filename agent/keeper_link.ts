@@ -38,8 +38,17 @@ export interface KeeperListener {
   lost(): void;
 }
 
+/** A spawn held by the keeper for its instant (`KeeperLink.schedule`). */
+export interface ScheduledSpawn {
+  scheduled: Promise<void>;
+  started: Promise<KeptInfo>;
+  cancel(): void;
+}
+
 export class KeeperLink {
   private readonly pending = new Map<string, PromiseWithResolvers<KeptInfo>>();
+  /** Spawns held for their instant, until the keeper says it is ready (`scheduled`). */
+  private readonly scheduling = new Map<string, PromiseWithResolvers<void>>();
   private readonly answers = new Map<number, PromiseWithResolvers<void>>();
   private nextReq = 1;
   private readonly notes = new Map<string, Note>();
@@ -100,11 +109,23 @@ export class KeeperLink {
     try {
       for await (const msg of this.frames) {
         switch (msg.t) {
+          case "scheduled":
+            this.scheduling.get(msg.id)?.resolve();
+            this.scheduling.delete(msg.id);
+            break;
           case "spawned": {
             const p = this.pending.get(msg.id);
+            const s = this.scheduling.get(msg.id);
             this.pending.delete(msg.id);
-            if (msg.info) p?.resolve(msg.info);
-            else p?.reject(new TuttiError(msg.error!.code, msg.error!.message));
+            this.scheduling.delete(msg.id);
+            if (msg.info) {
+              s?.resolve();
+              p?.resolve(msg.info);
+            } else {
+              const e = new TuttiError(msg.error!.code, msg.error!.message);
+              s?.reject(e);
+              p?.reject(e);
+            }
             break;
           }
           case "grew":
@@ -134,7 +155,9 @@ export class KeeperLink {
     const lost = new TuttiError("EIO", "the keeper went away before answering");
     for (const p of this.pending.values()) p.reject(lost);
     for (const a of this.answers.values()) a.reject(lost);
+    for (const s of this.scheduling.values()) s.reject(lost);
     this.pending.clear();
+    this.scheduling.clear();
     this.answers.clear();
     if (!this.closing) to.lost();
   }
@@ -144,6 +167,24 @@ export class KeeperLink {
     this.pending.set(msg.id, answer);
     this.conn.send({ t: "spawn", ...msg });
     return answer.promise;
+  }
+
+  /**
+   * A spawn at an instant (`startUs`, µs on this machine's clock), when the
+   * keeper can hold one (`welcome.scheduling`): `scheduled` resolves once it
+   * is ready (or rejects with the error a spawn would give), `started` at
+   * the instant. `cancel` asks the keeper to drop it: `started` then
+   * rejects with ECANCELED, unless the process had started.
+   */
+  schedule(msg: Omit<SpawnMsg, "t"> & { startUs: number }): ScheduledSpawn {
+    const scheduled = Promise.withResolvers<void>();
+    this.scheduling.set(msg.id, scheduled);
+    const started = this.spawn(msg);
+    return {
+      scheduled: scheduled.promise,
+      started,
+      cancel: () => this.conn.send({ t: "cancel", id: msg.id }),
+    };
   }
 
   /** Bytes for a supervised process's stdin, and/or its end; resolves once written. */

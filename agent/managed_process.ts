@@ -317,6 +317,7 @@ export function procInfo(kept: KeptInfo, host: string): ProcInfo {
     cwd: kept.cwd,
     state: kept.ended === null ? "running" : "exited",
     started: kept.started,
+    ...(kept.startedUs !== undefined && { startedUs: kept.startedUs }),
     ended: kept.ended,
     code: kept.code,
     signal: kept.signal,

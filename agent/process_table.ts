@@ -21,6 +21,10 @@ import {
   procInfo,
 } from "./managed_process.ts";
 import type { ExitedMsg, GrewMsg, KeptInfo, SpawnSpec } from "./keeper/messages.ts";
+import type { ScheduledSpawn } from "./keeper_link.ts";
+import { ANCHOR_AGE_MS, atInstant } from "./instant.ts";
+import { checkProgram } from "./spawn.ts";
+import { preciseNow } from "../protocol/runtime/precise_clock.ts";
 
 export interface TableLimits {
   /** Exited entries kept. */
@@ -40,6 +44,17 @@ export interface ExitedProcess {
 
 type Entry = ManagedProcess | ExitedProcess;
 
+/** A run to start at an instant (the request's `startUs` entry for this host). */
+export interface StartAt {
+  /** µs since the epoch, on this host's clock. */
+  us: number;
+  /** Told once the start is ready and waits for the instant (the early answer goes out). */
+  scheduled(): void;
+}
+
+/** A start later than a year ahead is almost certainly a unit mistake. */
+const MAX_AHEAD_MS = 365 * 86400 * 1000;
+
 export class ProcessTable {
   private readonly procs = new Map<string, Entry>();
   /** Exited entries in the order they exited: the oldest is first to expire. */
@@ -48,6 +63,14 @@ export class ProcessTable {
   private readonly startingRuns = new Map<
     string,
     { key: string; started: Promise<ManagedProcess> }
+  >();
+  /**
+   * Runs held until their instant, by id: not in the table yet (`ps` does
+   * not list them), and a signal cancels them.
+   */
+  private readonly scheduledRuns = new Map<
+    string,
+    { key: string; started: Promise<ManagedProcess>; cancel(): void }
   >();
   private runningCount = 0;
   private cancelExpiry = () => {};
@@ -96,7 +119,7 @@ export class ProcessTable {
    * same command (a retry). The id is taken before the keeper is asked, so
    * two copies of one request can never both start.
    */
-  async run(req: RunRequest): Promise<{ proc: Entry; existing: boolean }> {
+  async run(req: RunRequest, at?: StartAt): Promise<{ proc: Entry; existing: boolean }> {
     const spec: SpawnSpec = {
       argv: req.argv ?? ["/bin/sh", "-c", req.shell!],
       cwd: req.cwd,
@@ -121,6 +144,17 @@ export class ProcessTable {
         })`,
       );
     }
+    const held = this.scheduledRuns.get(id);
+    if (held) {
+      if (held.key !== key) {
+        throw new TuttiError(
+          "EEXIST",
+          `process id ${id} is held for its start instant on ${this.ctx.host} by another command`,
+        );
+      }
+      at?.scheduled();
+      return { proc: await held.started, existing: true };
+    }
     const pending = this.startingRuns.get(id);
     if (pending) {
       if (pending.key !== key) {
@@ -131,6 +165,7 @@ export class ProcessTable {
       }
       return { proc: await pending.started, existing: true };
     }
+    if (at) return { proc: await this.startAt(id, key, spec, req, at), existing: false };
     const started = this.start(id, key, spec, req);
     this.startingRuns.set(id, { key, started });
     try {
@@ -154,6 +189,81 @@ export class ProcessTable {
     this.procs.set(id, proc);
     this.runningCount++;
     return proc;
+  }
+
+  /**
+   * A run held until its instant: refused when the instant has passed (it
+   * could no longer start with the others), else prepared at once (spawn
+   * errors are answered now), then started by the keeper at the instant.
+   */
+  private async startAt(
+    id: string,
+    key: string,
+    spec: SpawnSpec,
+    req: RunRequest,
+    at: StartAt,
+  ): Promise<ManagedProcess> {
+    const atMs = at.us / 1000;
+    const now = preciseNow(ANCHOR_AGE_MS);
+    if (atMs <= now) {
+      throw new TuttiError(
+        "ETIMEDOUT",
+        `the start instant ${new Date(atMs).toISOString()} had passed by ${
+          (now - atMs).toFixed(1)
+        } ms when the request reached ${this.ctx.host}: not started`,
+      );
+    }
+    if (atMs - now > MAX_AHEAD_MS) {
+      throw new TuttiError("EINVAL", `field "startUs.${this.ctx.host}": more than a year ahead`);
+    }
+    const msg = {
+      id,
+      key,
+      spec,
+      live: req.live ?? true,
+      timeoutAt: req.timeout === undefined ? null : Math.round(atMs + req.timeout * 1000),
+      graceMs: req.timeout === undefined ? null : (req.grace ?? DEFAULT_GRACE_S) * 1000,
+      ...(req.stdin && { stdin: true }),
+    };
+    const keeper = this.ctx.keeper;
+    const spawn = keeper.welcome.scheduling
+      ? keeper.schedule({ ...msg, startUs: at.us })
+      : waitThenSpawn(id, atMs, () => keeper.spawn(msg), spec);
+    const started = spawn.started.then((kept) => {
+      const proc = new ManagedProcess(kept, this.ctx, false);
+      this.procs.set(id, proc);
+      this.runningCount++;
+      return proc;
+    });
+    started.catch(() => {}); // its error is the answer below
+    this.scheduledRuns.set(id, { key, started, cancel: spawn.cancel });
+    try {
+      await spawn.scheduled;
+      at.scheduled();
+      return await started;
+    } finally {
+      this.scheduledRuns.delete(id);
+    }
+  }
+
+  /** Whether `id` is held for its start instant. */
+  isScheduled(id: string): boolean {
+    return this.scheduledRuns.has(id);
+  }
+
+  /**
+   * Cancels the start of `id`, held for its instant: null once it will not
+   * start, or the process when it had started already.
+   */
+  async cancelScheduled(id: string): Promise<ManagedProcess | null> {
+    const held = this.scheduledRuns.get(id);
+    if (!held) return null;
+    held.cancel();
+    try {
+      return await held.started;
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -304,6 +414,35 @@ export class ProcessTable {
       UNREF_CLOCK,
     );
   }
+}
+
+/**
+ * A keeper too old to hold a spawn for its instant: the agent waits itself,
+ * then asks for the spawn (one hop more after the instant). The program is
+ * checked first, so that a spawn error is still answered at once.
+ */
+function waitThenSpawn(
+  id: string,
+  atMs: number,
+  spawn: () => Promise<KeptInfo>,
+  spec: SpawnSpec,
+): ScheduledSpawn {
+  checkProgram(spec);
+  const started = Promise.withResolvers<KeptInfo>();
+  const cancel = atInstant(atMs, () => spawn().then(started.resolve, started.reject));
+  return {
+    scheduled: Promise.resolve(),
+    started: started.promise,
+    cancel: () => {
+      if (!cancel()) return;
+      started.reject(
+        new TuttiError(
+          "ECANCELED",
+          `process ${id} was signalled before its start instant: it never started`,
+        ),
+      );
+    },
+  };
 }
 
 /** What makes two run requests "the same command" for an idempotent retry. */

@@ -12,6 +12,7 @@ export const SECTIONS = [
   "onefile",
   "streaming",
   "soak",
+  "sync",
   "fanout",
   "install",
   "emulated",
@@ -38,6 +39,8 @@ export interface BenchOptions {
   soakRuns: number;
   /** How long the crash-looping programs loop before the supervising agent is measured, ms. */
   soakWindowMs: number;
+  /** Agent processes started at one instant (`run --at`). */
+  syncAgents: number;
   /** ssh fan-out width, like pdsh's default. */
   sshWidth: number;
   /** Rounds of each ssh-based peer (slow and steady: fewer than tutti's). */
@@ -69,6 +72,7 @@ process) on this machine and writes bench/results/latest.json and latest.md.
   --soak-runs N     runs of seq 1 200 one after another on one agent (default 3000; quick 500)
   --soak-window D   how long 30 programs crash-loop before the supervising agent is measured
                     (default 20s; quick 5s)
+  --sync-agents N   agents started at one instant by run --at (default 20; quick 10)
   --ssh-width N     parallel ssh connections at once (default 32, pdsh's default)
   --ssh-rounds N    rounds of each ssh-based peer (default 3; quick 2; at most --rounds);
                     past 50 hosts, scaled down with N (at least 2)
@@ -97,6 +101,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
         stream: { type: "string" },
         "soak-runs": { type: "string" },
         "soak-window": { type: "string" },
+        "sync-agents": { type: "string" },
         "ssh-width": { type: "string" },
         "ssh-rounds": { type: "string" },
         peers: { type: "string" },
@@ -140,6 +145,9 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     soakWindowMs: v["soak-window"] === undefined
       ? (quick ? 5_000 : 20_000)
       : duration("--soak-window", v["soak-window"]),
+    syncAgents: v["sync-agents"] === undefined
+      ? (quick ? 10 : 20)
+      : count("--sync-agents", v["sync-agents"]),
     sshWidth: v["ssh-width"] === undefined ? 32 : count("--ssh-width", v["ssh-width"]),
     sshRounds: Math.min(sshRounds, rounds),
     peers: v.peers === undefined ? (quick ? ["ssh"] : [...PEERS]) : v.peers.split(",").map(peer),

@@ -26,11 +26,13 @@ import { soakSection } from "./soak.ts";
 import { spawnRateSection } from "./spawn_rate.ts";
 import { Sshd, SshUnavailable } from "./sshd.ts";
 import { streamingSection } from "./streaming.ts";
+import { syncSection } from "./sync.ts";
 
 /**
  * In this order: the idle agent must be fresh, the round trip wants a quiet
  * machine, the CLI's start and the streaming are measured before the fan-out
- * brings up its agents (the soak's agents and programs are gone by then too),
+ * brings up its agents (the soak's agents and programs are gone by then too;
+ * the start at an instant takes the first 20 of them, before the others idle),
  * and the emulated agents come last, once the fan-out's
  * agent processes are stopped.
  */
@@ -42,6 +44,7 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   onefile: oneFileSection,
   streaming: streamingSection,
   soak: soakSection,
+  sync: syncSection,
   fanout: fanoutSection,
   install: installSection,
   emulated: emulatedSection,

@@ -15,10 +15,46 @@ import type { HostReply } from "../protocol/replies.ts";
  */
 export type { HostReply };
 
+/** A host's clock as a run at an instant measured it (controller/clock_estimate.ts). */
+export interface HostClock {
+  host: string;
+  /** Its clock minus the controller's, ms. */
+  offset: number;
+  /** The offset is right within ± this, ms. */
+  bound: number;
+  /** Its smallest round trip, ms. */
+  delay: number;
+}
+
+/** When a process of a run at an instant started, on the controller's clock. */
+export interface StartSync {
+  /** The instant, ms since the epoch. */
+  at: number;
+  /** The process's start, ms since the epoch (to a µs when its agent records it). */
+  start: number;
+  /** `start - at`, ms. */
+  late: number;
+  /** Its host's clock bound, ms: `start` is right within ± this. */
+  bound: number;
+}
+
 /** The events of one `run`, per host, in the order the controller learnt them. */
 export type RunEvent =
-  /** The agent spawned the process (or already had it: an idempotent retry). */
-  | { type: "started"; host: string; proc: ProcInfo; existing: boolean }
+  /**
+   * A run at an instant: the host's clock is measured and the instant chosen
+   * (`at`, ms since the epoch on the controller's clock), the same for every
+   * host; the request goes out now. These come together, one per measured
+   * host, before any other event of theirs; hosts that could not be measured
+   * have had their `error` already.
+   */
+  | ({ type: "scheduled"; at: number } & HostClock)
+  /** A run at an instant: the host holds the process for it (it starts then unless signalled). */
+  | { type: "held"; host: string }
+  /**
+   * The agent spawned the process (or already had it: an idempotent retry).
+   * `sync`: a run at an instant, when it started.
+   */
+  | { type: "started"; host: string; proc: ProcInfo; existing: boolean; sync?: StartSync }
   /**
    * Output bytes, in order and without gaps for each host and stream.
    * `recovered`: they were not received live (the agent dropped them, or the
@@ -72,6 +108,23 @@ export interface HostOutcome {
   proc?: ProcInfo;
   /** Why it failed, when not by its exit status alone (a run's input that did not all go in). */
   error?: WireError;
+  /** A run at an instant: when its process started. */
+  sync?: StartSync;
+}
+
+/** How close to its instant a run at an instant started (ms). */
+export interface RunSync {
+  /** The instant, ms since the epoch on the controller's clock. */
+  at: number;
+  /** Hosts whose process started (their outcomes have `sync`). */
+  started: number;
+  /** The latest start minus the earliest (null when none started). */
+  skew: number | null;
+  /** The earliest and the latest start, from the instant. */
+  earliest: number | null;
+  latest: number | null;
+  /** The largest clock bound of those hosts: every start is right within ± this. */
+  bound: number;
 }
 
 export interface RunSummary {
@@ -81,6 +134,8 @@ export interface RunSummary {
   hosts: HostOutcome[];
   /** True when there was at least one host and every host is `ok`. */
   ok: boolean;
+  /** A run at an instant: how close to it the processes started. */
+  sync?: RunSync;
 }
 
 /** The status of a host whose process exited. */

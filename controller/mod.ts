@@ -78,6 +78,18 @@ export type { PingReply, ProcInfo, PsReply, SignalReply } from "../protocol/mess
 export { newRunId, PreparedRun, prepareRun, type RunOptions } from "./run_request.ts";
 /** A run's events per host and its summary (one outcome per host). */
 export type { RunEvent, RunSummary } from "./events.ts";
+/**
+ * A run at an instant (`RunOptions.sync`, `at`): each host's measured clock,
+ * when each process started, how close together they started; the clock
+ * arithmetic itself (NTP's on-wire calculation over the lowest-delay samples).
+ */
+export type { HostClock, RunSync, StartSync } from "./events.ts";
+export {
+  type ClockEstimate,
+  type ClockSample,
+  estimateOffset,
+  MIN_AHEAD_MS,
+} from "./clock_estimate.ts";
 export type { RunHandle } from "./run.ts";
 
 // ---------------------------------------------------------------- put, get

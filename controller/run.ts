@@ -22,6 +22,12 @@
  * 5. With `stdin`, an `InputFeed` (run_input.ts) sends the input once for
  *    all hosts on `P.stdin.<id>`, paced by their `input` events, and judges
  *    each host's input at its exit. A run without it has none of this.
+ * 6. A run at an instant (`startUs`, after synced_run.ts measured the
+ *    clocks) is answered twice: `accepted` once the host holds it for its
+ *    instant, and the process once started. A host that accepted is
+ *    followed (lost if it goes silent) until it starts; it is re-synced
+ *    only once its instant is well past, and a timeout counts from the
+ *    instant.
  */
 import type { Msg } from "@nats-io/transport-node";
 import { decodeMap } from "../protocol/codec.ts";
@@ -35,6 +41,7 @@ import { silenceReason } from "./broadcast/expectation.ts";
 import type { Scope } from "./broadcast/scope.ts";
 import { parseDroppedEvent, parseProcInfo } from "../protocol/events.ts";
 import { parsePsReply, parseRunReply } from "../protocol/replies.ts";
+import { parseRunScheduled } from "../protocol/clock_messages.ts";
 import { parseInputProgress } from "../protocol/input_messages.ts";
 import type { RunEvent, RunSummary } from "./events.ts";
 import { HostRun } from "./host_run.ts";
@@ -42,6 +49,7 @@ import { readRangeWhile } from "./logs.ts";
 import type { Operation } from "./operation.ts";
 import { type PreparedRun, prepareRun, type RunOptions } from "./run_request.ts";
 import { InputFeed } from "./run_input.ts";
+import { SyncedRun } from "./synced_run.ts";
 
 export interface RunHandle extends Operation<RunEvent, RunSummary> {
   readonly id: string;
@@ -61,6 +69,8 @@ const TIMEOUT_MARGIN_MS = 5000;
  * the controller waits for those reports.
  */
 const BYE_GRACE_MS = 8000;
+/** A host held for an instant that has not said it started this long after is asked (`ps`). */
+const INSTANT_RESYNC_MS = 2000;
 
 class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle {
   readonly id: string;
@@ -73,6 +83,8 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
   readonly #resyncQueue = new Set<string>();
   readonly #detach: boolean;
   readonly #input: InputFeed | null = null;
+  /** Hosts that hold the run for its instant (accepted, not started yet). */
+  readonly #scheduled = new Set<string>();
 
   constructor(scope: Scope, private readonly prepared: PreparedRun) {
     super(scope, prepared.resolved, {
@@ -87,9 +99,11 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
     this.#detach = opts.detach ?? false;
     this.#resyncMs = opts.resyncMs ?? DEFAULT_RESYNC_MS;
     this.#lastResync = this.began;
+    // A run at an instant starts then: its timeout counts from there.
+    const start = Math.max(this.began, prepared.instant ?? 0);
     this.#deadline = opts.timeout === undefined || this.#detach
       ? Infinity
-      : this.began + (opts.timeout + (opts.grace ?? DEFAULT_GRACE_S)) * 1000 + TIMEOUT_MARGIN_MS;
+      : start + (opts.timeout + (opts.grace ?? DEFAULT_GRACE_S)) * 1000 + TIMEOUT_MARGIN_MS;
     for (const h of this.exp.hosts) this.#host(h);
     this.listen(scope.link.subjects.proc("*", this.id, ">"), (m) => this.#onEvent(m));
     if (opts.stdin !== undefined) this.#input = this.#feed(opts.stdin, opts.stdinWindow!);
@@ -149,6 +163,7 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
   }
 
   #changed(h: HostRun): void {
+    this.#scheduled.delete(h.host);
     if (h.phase === "running" || h.phase === "finishing") {
       this.#busy.add(h.host);
       this.follow(h.host);
@@ -202,6 +217,17 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
 
   protected onReply(kind: string, r: RawReply, m: Msg): void {
     if (kind === "run") {
+      if (r.ok && r.accepted === true) {
+        // Held for its instant: it owes the start, and is followed until then.
+        parseRunScheduled(r);
+        const h = this.#answering(r.host, m.subject);
+        if (h?.phase !== "waiting") return;
+        if (!this.#scheduled.has(h.host)) this.push({ type: "held", host: h.host });
+        this.#scheduled.add(h.host);
+        this.#busy.add(h.host);
+        this.follow(h.host);
+        return this.changed();
+      }
       const reply = r.ok ? parseRunReply(r) : undefined;
       const h = this.#answering(r.host, m.subject);
       if (!h) return;
@@ -244,13 +270,18 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
 
   protected lost(host: string, error: WireError): void {
     const h = this.#hosts.get(host);
-    if (h?.phase === "running") h.fail(error);
+    if (h?.phase === "running" || this.#scheduled.has(host)) h?.fail(error);
   }
 
   // ------------------------------------------------------------ re-sync and spool reads
 
   #pending(): string[] {
-    return [...this.#busy].filter((h) => this.#hosts.get(h)?.phase === "running");
+    // A host held for its instant is asked only once it should have started long ago: the
+    // `started` event and the reply may both have been lost.
+    const late = (this.prepared.instant ?? Infinity) + INSTANT_RESYNC_MS <= Date.now();
+    return [...this.#busy].filter((h) =>
+      this.#hosts.get(h)?.phase === "running" || (late && this.#scheduled.has(h))
+    );
   }
 
   /** Queues a `ps` for the id to `hosts`; one broadcast per turn for all queued hosts. */
@@ -307,7 +338,15 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
   }
 }
 
-/** Validates everything (sending nothing when something is bad, see `prepareRun`), then starts. */
+/**
+ * Validates everything (sending nothing when something is bad, see
+ * `prepareRun`), then starts; a run at an instant measures the clocks first
+ * (synced_run.ts).
+ */
 export function startRun(scope: Scope, opts: RunOptions | PreparedRun): RunHandle {
-  return new RunOperation(scope, prepareRun(opts));
+  const prepared = prepareRun(opts);
+  if (prepared.sync !== null && prepared.instant === undefined) {
+    return new SyncedRun(scope, prepared, (p) => new RunOperation(scope, p));
+  }
+  return new RunOperation(scope, prepared);
 }

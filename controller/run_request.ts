@@ -10,6 +10,8 @@ import { parseRunRequest, type RunRequest } from "../protocol/messages.ts";
 import { newId } from "../protocol/runtime/ids.ts";
 import { checkToken } from "../protocol/subjects.ts";
 import { type HostSpec, type ResolvedTarget, resolveTarget } from "./target.ts";
+import { fold } from "../protocol/selector.ts";
+import { MIN_AHEAD_MS } from "./clock_estimate.ts";
 import {
   checkInputSource,
   checkInputWindow,
@@ -44,6 +46,18 @@ export interface RunOptions extends HostSpec {
   stdin?: InputSource;
   /** Input bytes sent ahead of the slowest host (default 4 MiB, 64 KiB to 64 MiB). */
   stdinWindow?: number;
+  /**
+   * Start the process on every host at one instant (synced_run.ts): the
+   * hosts' clocks are measured first, then the instant is the earliest
+   * that leaves time to reach them all. See `at` to choose it.
+   */
+  sync?: boolean;
+  /**
+   * Start on every host at this instant (ms since the epoch, or a Date, on
+   * this controller's clock); implies `sync`. It must be at least
+   * MIN_AHEAD_MS ahead (EINVAL otherwise, and nothing is sent).
+   */
+  at?: number | Date;
 }
 
 /** A fresh process id: `r`, the time in base 36 and four random characters. */
@@ -58,6 +72,13 @@ export class PreparedRun {
     readonly resolved: ResolvedTarget,
     readonly id: string,
     readonly request: RunRequest,
+    /**
+     * A run at an instant: the instant asked for (ms since the epoch), or
+     * null for the earliest one the clocks allow; null for a run at once.
+     */
+    readonly sync: { at: number | null } | null = null,
+    /** Set once the instant is chosen and `request.startUs` holds each host's. */
+    readonly instant?: number,
   ) {}
 
   static of(opts: RunOptions): PreparedRun {
@@ -71,6 +92,8 @@ export class PreparedRun {
       );
     }
     const window = opts.stdinWindow === undefined ? undefined : checkInputWindow(opts.stdinWindow);
+    const at = opts.at === undefined ? undefined : checkInstant(opts.at, Date.now());
+    const sync = opts.sync || at !== undefined ? { at: at ?? null } : null;
     const request = parseRunRequest({
       v: 1,
       id,
@@ -87,13 +110,56 @@ export class PreparedRun {
     const options = stdin === undefined
       ? { ...opts, id }
       : { ...opts, id, stdinWindow: window ?? DEFAULT_INPUT_WINDOW };
-    return new PreparedRun(options, resolved, id, dropUndefined(request));
+    return new PreparedRun(options, resolved, id, dropUndefined(request), sync);
+  }
+
+  /**
+   * The run at its instant: only to `hosts` (those whose clock was
+   * measured), each with its instant on its own clock (`startUs`).
+   */
+  at(instant: number, startUs: Record<string, number>): PreparedRun {
+    const hosts = Object.keys(startUs);
+    const named = new Set(hosts);
+    const resolved: ResolvedTarget = {
+      target: { ...this.resolved.target, hosts: fold(hosts) },
+      explicit: hosts,
+      matches: (h) => named.has(h),
+    };
+    const request = { ...this.request, startUs };
+    return new PreparedRun(this.options, resolved, this.id, request, this.sync, instant);
   }
 }
 
 /** Checks a run without sending anything (see the module's comment). */
 export function prepareRun(opts: RunOptions | PreparedRun): PreparedRun {
   return opts instanceof PreparedRun ? opts : PreparedRun.of(opts);
+}
+
+/**
+ * A start instant as ms since the epoch: refused when it is past, or too
+ * near to measure the clocks and reach every host first.
+ */
+export function checkInstant(at: number | Date, now: number): number {
+  const ms = at instanceof Date ? at.getTime() : at;
+  if (typeof ms !== "number" || !Number.isFinite(ms)) {
+    throw new TuttiError("EINVAL", `at: expected a time (ms since the epoch or a Date), got ${at}`);
+  }
+  const when = new Date(ms).toISOString();
+  if (ms <= now) {
+    throw new TuttiError(
+      "EINVAL",
+      `the start instant ${when} is ${((now - ms) / 1000).toFixed(3)} s past: nothing was started`,
+    );
+  }
+  if (ms - now < MIN_AHEAD_MS) {
+    throw new TuttiError(
+      "EINVAL",
+      `the start instant ${when} is only ${(ms - now).toFixed(0)} ms ahead: the hosts' clocks ` +
+        `are measured first and the run must reach them before it (at least ${MIN_AHEAD_MS} ms; ` +
+        `a second or more is safe): nothing was started`,
+    );
+  }
+  return ms;
 }
 
 function dropUndefined<T extends object>(o: T): T {

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
     "the input",
   EPIPE:
     "run with stdin: the process closed its stdin or exited before all of its input was written",
+  ECANCELED: "run at an instant: the process was signalled before its instant and never started",
   // Transfers (put, get).
   ENOSPC: "transfers: no space left on the device that holds the destination; " +
     "watch: the inotify watch limit is reached (fs.inotify.max_user_watches)",
@@ -44,7 +45,9 @@ export const ERROR_CODES = {
   // Controller-side outcomes, reported per host in results and summaries.
   ENORESPONSE: "the host did not answer before the deadline",
   ELOST: "the host stopped sending heartbeats (or said bye) while a request was pending",
-  ETIMEDOUT: "the process or the request ran past its timeout",
+  ETIMEDOUT:
+    "the process or the request ran past its timeout; run at an instant: the request reached " +
+    "the host after the instant",
   EINTERNAL: "a bug in tutti; the message has the details (please report it)",
 } as const;
 

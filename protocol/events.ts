@@ -37,6 +37,7 @@ export function parseProcInfo(x: unknown, what = "process info", from?: string):
   const f = Fields.of(x, what);
   const host = f.str("host");
   if (from !== undefined && host !== from) f.fail("host", `${quoteValue(from)} (its sender)`);
+  const startedUs = f.optInt("startedUs");
   return {
     id: f.str("id"),
     host,
@@ -51,6 +52,7 @@ export function parseProcInfo(x: unknown, what = "process info", from?: string):
     timedOut: f.bool("timedOut"),
     stdout: f.int("stdout"),
     stderr: f.int("stderr"),
+    ...(startedUs !== undefined && { startedUs }),
   };
 }
 

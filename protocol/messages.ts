@@ -6,6 +6,7 @@
  */
 import { quoteValue, TuttiError, type WireError } from "./errors.ts";
 import { checkToken } from "./subjects.ts";
+import { parseStartUs } from "./clock_messages.ts";
 import { type ExitSignalName, parseSignal, type SignalName } from "./signals.ts";
 
 /** Which agents a broadcast is for. All present parts must match. */
@@ -91,6 +92,11 @@ export interface RunRequest {
    * without it, stdin is /dev/null.
    */
   stdin?: boolean;
+  /**
+   * Start at an instant: host → µs since the epoch on that host's clock
+   * (clock_messages.ts). Without it, the process starts at once.
+   */
+  startUs?: Record<string, number>;
 }
 
 export type ProcState = "running" | "exited";
@@ -105,6 +111,8 @@ export interface ProcInfo {
   state: ProcState;
   /** ms since the epoch */
   started: number;
+  /** The same instant in µs since the epoch (agents that record it: optional). */
+  startedUs?: number;
   ended: number | null;
   /** Exit code, null when killed by a signal or still running. */
   code: number | null;
@@ -299,6 +307,7 @@ export function parseRunRequest(m: Map): RunRequest {
   const stdin = optBool(m, "stdin");
   // Every host's process reads the same subject, named by the id they share.
   if (stdin && id === undefined) fail("id", 'a process id (with "stdin")', undefined);
+  const startUs = parseStartUs(m);
   return {
     id,
     argv,
@@ -310,6 +319,7 @@ export function parseRunRequest(m: Map): RunRequest {
     grace: optNumber(m, "grace", 0, MAX_SECONDS),
     live: optBool(m, "live"),
     stdin,
+    ...(startUs !== undefined && { startUs }),
   };
 }
 

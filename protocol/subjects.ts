@@ -53,6 +53,7 @@ export const VERBS = [
   "put",
   "get",
   "read",
+  "clock",
 ] as const;
 export type Verb = typeof VERBS[number];
 

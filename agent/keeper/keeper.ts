@@ -31,6 +31,8 @@ import {
 } from "./messages.ts";
 import { ProcessRecords } from "./records.ts";
 import { Zygote } from "./zygote.ts";
+import { checkProgram } from "../spawn.ts";
+import { atInstant } from "../instant.ts";
 import { keeperPaths } from "./paths.ts";
 
 type Agent = FrameConn<ToKeeper, FromKeeper>;
@@ -109,6 +111,7 @@ export class Keeper {
         keeperPid: Deno.pid,
         procs,
         clean: this.clean,
+        scheduling: true,
       });
       this.clean = false;
       for await (const msg of frames) this.handle(msg);
@@ -117,6 +120,10 @@ export class Keeper {
     } finally {
       if (this.agent === conn) {
         this.agent = null;
+        // A start held for its instant was the departed agent's to report: the next one is asked
+        // again (a controller re-sends the run to an agent that says hello), or it is too late.
+        for (const cancel of this.scheduled.values()) cancel();
+        this.scheduled.clear();
         this.log(`agent ${this.agentPid} detached (${this.running.size} process(es) running)`);
         this.maybeExit();
       }
@@ -151,6 +158,16 @@ export class Keeper {
       case "input":
         this.input(msg);
         return;
+      case "cancel": {
+        const cancel = this.scheduled.get(msg.id);
+        if (!cancel) return; // started already: its `spawned` went out
+        cancel();
+        this.scheduled.delete(msg.id);
+        const message =
+          `process ${msg.id} was signalled before its start instant: it never started`;
+        this.agent?.send({ t: "spawned", id: msg.id, error: { code: "ECANCELED", message } });
+        return;
+      }
       case "reopen":
         for (const p of this.running.values()) {
           for (const sink of Object.values(p.sinks)) sink.reopen();
@@ -179,11 +196,42 @@ export class Keeper {
     }
   }
 
+  /** Spawns held for their instant: their cancellations, by id. */
+  private readonly scheduled = new Map<string, () => boolean>();
+
   private spawn(msg: SpawnMsg): void {
-    if (this.running.has(msg.id) || this.exited.has(msg.id)) {
+    if (this.running.has(msg.id) || this.exited.has(msg.id) || this.scheduled.has(msg.id)) {
       const error = { code: "EEXIST" as const, message: `process id ${msg.id} is in use` };
       return this.agent?.send({ t: "spawned", id: msg.id, error });
     }
+    if (msg.startUs !== undefined) return this.schedule(msg, msg.startUs);
+    this.spawnNow(msg);
+  }
+
+  /**
+   * Everything that can fail before the start is checked now (a missing
+   * program is an answer at once, not at the instant); then the keeper
+   * waits (agent/instant.ts) and spawns, so that the spawn is all that
+   * comes after the instant.
+   */
+  private schedule(msg: SpawnMsg, startUs: number): void {
+    try {
+      if (!msg.program) checkProgram(msg.spec);
+    } catch (e) {
+      return this.agent?.send({ t: "spawned", id: msg.id, error: toWireError(e) });
+    }
+    this.agent?.send({ t: "scheduled", id: msg.id });
+    // An instant a few ms away is waited for at once (atInstant blocks): fn may run before it returns.
+    let fired = false;
+    const cancel = atInstant(startUs / 1000, () => {
+      fired = true;
+      this.scheduled.delete(msg.id);
+      this.spawnNow(msg);
+    });
+    if (!fired) this.scheduled.set(msg.id, cancel);
+  }
+
+  private spawnNow(msg: SpawnMsg): void {
     let p: KeptProcess;
     try {
       p = new KeptProcess(msg, this.paths.spoolFile, {

@@ -19,6 +19,7 @@ import { type ChildExit, childExit } from "../child_exit.ts";
 import { spawnGroup } from "../spawn.ts";
 import { StdinPipe } from "../stdin_pipe.ts";
 import { TuttiError } from "../../protocol/errors.ts";
+import { preciseNow, toMicros } from "../../protocol/runtime/precise_clock.ts";
 import type { Zygote } from "./zygote.ts";
 import type { KeptInfo, SpawnMsg } from "./messages.ts";
 import { ProgramFileSink, type Sink, SpoolSink } from "./output_sink.ts";
@@ -59,6 +60,8 @@ export class KeptProcess {
     const { id, key, spec, live, timeoutAt, graceMs, program } = msg;
     // A zygote's stdin is /dev/null by the time it execs: a run with input is spawned directly.
     const input = !program && msg.stdin === true;
+    // Read as it starts, for a start at an instant (the program runs its exec's time later).
+    const startedMs = preciseNow();
     const child = program
       ? launch(program.launch)
       : input
@@ -72,7 +75,8 @@ export class KeptProcess {
       startTicks: startTicks(pid),
       argv: spec.argv,
       cwd: spec.cwd ?? KEEPER_CWD,
-      started: Date.now(),
+      started: Math.floor(startedMs),
+      startedUs: toMicros(startedMs),
       ended: null,
       code: null,
       signal: null,

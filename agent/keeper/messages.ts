@@ -32,6 +32,8 @@ export interface KeptInfo {
   cwd: string;
   /** ms since the epoch. */
   started: number;
+  /** The same, µs since the epoch, read as the keeper started it (absent in older records). */
+  startedUs?: number;
   ended: number | null;
   code: number | null;
   signal: ExitSignalName | null;
@@ -94,6 +96,21 @@ export interface SpawnMsg {
   graceMs: number | null;
   /** A run whose stdin is a pipe the keeper holds, fed with `input` (else /dev/null). */
   stdin?: boolean;
+  /**
+   * Start at this instant (µs since the epoch on this machine's clock), not
+   * at once: the keeper answers `scheduled` once ready, then `spawned` at
+   * the instant. Only sent to a keeper whose `welcome` says `scheduling`.
+   */
+  startUs?: number;
+}
+/**
+ * A spawn held for its instant is not wanted any more (its process was
+ * signalled first): answered `spawned` with ECANCELED, or with the process
+ * when it has started already.
+ */
+export interface CancelMsg {
+  t: "cancel";
+  id: string;
 }
 /** Exited processes the agent no longer keeps: their records and spool go. */
 export interface ForgetMsg {
@@ -136,7 +153,8 @@ export type ToKeeper =
   | QuitMsg
   | DetachMsg
   | InputMsg
-  | ReopenMsg;
+  | ReopenMsg
+  | CancelMsg;
 
 // ------------------------------------------------------------- keeper → agent
 
@@ -152,11 +170,18 @@ export interface WelcomeMsg {
    * note reached the keeper: the next numbers leave a margin.
    */
   clean: boolean;
+  /** The keeper holds a `spawn` with `startUs` until its instant (older keepers start at once). */
+  scheduling?: boolean;
 }
 /** Refused: another agent is attached. */
 export interface BusyMsg {
   t: "busy";
   agentPid: number;
+}
+/** A `spawn` with `startUs` is ready and waits for its instant. */
+export interface ScheduledMsg {
+  t: "scheduled";
+  id: string;
 }
 export interface SpawnedMsg {
   t: "spawned";
@@ -206,6 +231,7 @@ export interface TroubleMsg {
 export type FromKeeper =
   | WelcomeMsg
   | BusyMsg
+  | ScheduledMsg
   | SpawnedMsg
   | GrewMsg
   | ExitedMsg

@@ -13,6 +13,8 @@ import { INTERRUPT_WINDOW_MS, InterruptView } from "../render/interrupt.ts";
 import { JsonView } from "../render/json.ts";
 import { LiveView } from "../render/live.ts";
 import { ProgressView } from "../render/progress.ts";
+import { ScheduleView } from "../render/schedule.ts";
+import { parseInstant } from "./instant.ts";
 import { SummaryView } from "../render/summary.ts";
 import { present, type RunView } from "../render/view.ts";
 import { prepareRun, type RunOptions } from "../mod.ts";
@@ -35,6 +37,8 @@ export const runVerb: Verb = {
     shell: { type: "boolean" },
     stdin: { type: "string" },
     detach: { type: "boolean" },
+    at: { type: "string" },
+    sync: { type: "boolean" },
     gather: { type: "boolean" },
     json: { type: "boolean" },
   },
@@ -52,6 +56,12 @@ ${SELECTION_USAGE}
   --shell              run the command line with /bin/sh -c
   --stdin FILE         FILE (- for this command's own stdin) is every host's stdin, read
                        once and sent once for all hosts; without it, stdin is /dev/null
+  --at WHEN            start on every host at one instant: +DELAY (+2s), HH:MM[:SS[.fff]]
+                       (today), a date and time (2026-12-05T14:03:27Z) or @EPOCH-SECONDS;
+                       the hosts' clocks are measured first, and an instant already past
+                       or too near is refused (nothing starts)
+  --sync               start on every host at one instant, the earliest the measured
+                       clocks allow (--at chooses it)
   --detach             print the started processes and return
   --gather             group hosts with identical output and exit status (like clush -b)
   --json               one JSON object per event on stdout
@@ -85,6 +95,8 @@ names the hosts still running the process, which keeps running there.`,
     const progress = new ProgressView(out, run.id, () => run.expected);
     const interrupt = new InterruptView(run.id, () => run.expected);
     const views = [main, progress, interrupt, new SummaryView(out, opts.detach ? "started" : "ok")];
+    // With --json, stdout has the schedule and the starts: stderr keeps only the summary.
+    if (opts.sync && !flag(v, "json")) views.push(new ScheduleView(out));
     const stop = onDoubleInterrupt(() => out.stderr(interrupt.status() + "\n"));
     let stopped = false;
     // Once the user stopped waiting, events still in flight must not print under the last lines.
@@ -145,6 +157,9 @@ function runOptions(v: Values, command: string[]): RunOptions {
     }
   }
   opts.detach = flag(v, "detach");
+  const at = str(v, "at");
+  if (at !== undefined) opts.at = parseInstant(at, Date.now());
+  if (flag(v, "sync") || at !== undefined) opts.sync = true;
   return opts;
 }
 

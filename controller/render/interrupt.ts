@@ -15,6 +15,7 @@ import {
   type RunEvent,
   type RunSummary,
 } from "../mod.ts";
+import { formatInstant } from "./schedule.ts";
 import { failureLines, summaryLine } from "./summary.ts";
 import type { RunView } from "./view.ts";
 
@@ -24,11 +25,18 @@ export const INTERRUPT_WINDOW_MS = 1000;
 export class InterruptView implements RunView {
   readonly #running = new Set<string>();
   readonly #done = new Map<string, HostOutcome>();
+  /** A run at an instant: the hosts asked to start then, and the instant. */
+  readonly #scheduled = new Set<string>();
+  #at = 0;
 
   constructor(private readonly id: string, private readonly expected: () => number) {}
 
   event(e: RunEvent): void {
-    if (e.type === "started") {
+    if (e.type === "scheduled") {
+      this.#at = e.at;
+      this.#scheduled.add(e.host);
+    } else if (e.type === "started") {
+      this.#scheduled.delete(e.host);
       if (!this.#done.has(e.host)) this.#running.add(e.host);
     } else if (e.type === "exit") {
       this.#finish({ host: e.host, status: exitStatus(e.proc), proc: e.proc });
@@ -40,6 +48,7 @@ export class InterruptView implements RunView {
   end(): void {}
 
   #finish(o: HostOutcome): void {
+    this.#scheduled.delete(o.host);
     this.#running.delete(o.host);
     this.#done.set(o.host, o);
   }
@@ -50,7 +59,8 @@ export class InterruptView implements RunView {
 
   /** Hosts expected that have neither started the process nor ended. */
   get #waiting(): number {
-    return Math.max(0, this.expected() - this.#done.size - this.#running.size);
+    const known = this.#done.size + this.#running.size + this.#scheduled.size;
+    return Math.max(0, this.expected() - known);
   }
 
   /** The answer to a first Ctrl-C. */
@@ -60,6 +70,9 @@ export class InterruptView implements RunView {
     parts.push(
       `${this.#running.size} running${this.#running.size ? ` (${fold([...this.#running])})` : ""}`,
     );
+    if (this.#scheduled.size > 0) {
+      parts.push(`${this.#scheduled.size} to start at ${formatInstant(this.#at)}`);
+    }
     if (this.#waiting > 0) parts.push(`${this.#waiting} not answered yet`);
     return `${this.id}: ${parts.join(", ")}; Ctrl-C again within 1s to stop waiting ` +
       `(the processes keep running)`;
@@ -80,11 +93,18 @@ export class InterruptView implements RunView {
         `interrupted: ${where} still running ${this.id}; ` +
           `stop it with: controller kill --hosts '${where}' ${this.id}`,
       );
-    } else {
-      lines.push("interrupted");
     }
+    if (this.#scheduled.size > 0) {
+      const where = fold([...this.#scheduled]);
+      lines.push(
+        `interrupted: ${where} will start ${this.id} at ${formatInstant(this.#at)}; ` +
+          `cancel it with: controller kill --hosts '${where}' ${this.id}`,
+      );
+    }
+    if (running.length === 0 && this.#scheduled.size === 0) lines.push("interrupted");
     lines.push(summaryLine(this.#outcomes, "ok", [
       { label: "still running", count: running.length, hosts: running },
+      { label: "to start", count: this.#scheduled.size, hosts: [...this.#scheduled] },
       { label: "not answered yet", count: this.#waiting },
     ]));
     return lines;

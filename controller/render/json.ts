@@ -8,6 +8,16 @@
  *   {"type":"error","host":"t-4","error":{"code":"ENORESPONSE","message":"..."}}
  *   {"type":"summary","id":"r1","ok":false,"hosts":[{"host":"t-1","status":"ok","code":0},...]}
  *
+ * A run at an instant (`--at`, `--sync`) first says each host's instant and
+ * clock, then that the host holds the run for it:
+ *
+ *   {"type":"scheduled","host":"t-1","at":1796456505000,"offset":0.02,"bound":0.3,"delay":0.6}
+ *   {"type":"held","host":"t-1"}
+ *
+ * and adds `sync` to `started`, to each host of the summary
+ * (`{at, start, late, bound}`, ms) and to the summary (`{at, started, skew,
+ * earliest, latest, bound}`).
+ *
  * Output text is decoded as UTF-8 per host and stream, so a character split
  * between two chunks is whole in one of them.
  */
@@ -31,8 +41,9 @@ export class JsonView implements RunView {
       status: o.status,
       ...(o.proc ? exitFields(o.proc) : {}),
       ...(o.error ? { error: o.error } : {}),
+      ...(o.sync ? { sync: o.sync } : {}),
     }));
-    this.#line({ type: "summary", id: s.id, ok: s.ok, hosts });
+    this.#line({ type: "summary", id: s.id, ok: s.ok, hosts, ...(s.sync && { sync: s.sync }) });
   }
 
   #line(x: unknown): void {
@@ -54,7 +65,11 @@ export function jsonOf(e: RunEvent, decoders: Map<string, TextDecoder>): Record<
         pid: e.proc.pid,
         existing: e.existing,
         started: e.proc.started,
+        ...(e.sync && { sync: e.sync }),
       };
+    case "scheduled":
+    case "held":
+      return { ...e };
     case "output": {
       const k = `${e.stream}\0${e.host}`;
       let d = decoders.get(k);

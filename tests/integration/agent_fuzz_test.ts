@@ -59,9 +59,9 @@ const BATCH_TIMEOUT_MS = 30_000;
 const REFUSALS = new Set(["EBADMSG", "EPROTO", "ENOSYS", "EINVAL", "EBADSEL", "EMSGSIZE", "ESRCH"]);
 /**
  * Verbs that may answer `ok: true` to a fuzz message: they only read (`programs`: `status`;
- * `get` and `read`: files that exist).
+ * `get` and `read`: files that exist; `clock`: the agent's clock).
  */
-const READ_ONLY = new Set(["ping", "ps", "unwatch", "programs", "get", "read"]);
+const READ_ONLY = new Set(["ping", "ps", "unwatch", "programs", "get", "read", "clock"]);
 
 /** Verbs that read files, and the codes of a path they cannot read (made up by the fuzzer). */
 const FILE_READS = new Set(["get", "read"]);

@@ -426,7 +426,9 @@ const FIELDS: Record<string, Record<string, readonly unknown[]>> = {
     grace: SECONDS,
     live: [true, false, "no", 0],
     stdin: [true, false, "data.tar", 1],
+    startUs: [{}, [1], { x: 1 }, { x: "1" }, { x: 1.5e15 }, 1_796_456_505_123_456, null],
   },
+  clock: { t0: [0, -1, 1.5, "1", 2 ** 53, 1_796_456_505_123_456, 1_796_456_505_123, null] },
   signal: {
     procs: PROCS,
     signal: ["SIGTERM", "TERM", "sigkill", 15, 0, 99, "SIGFOO", "", -1, 1.5, true, null],
