@@ -31,6 +31,7 @@ import type {
   TailReply,
 } from "../protocol/program_messages.ts";
 import type { GetReply, PutReply, ReadReply } from "../protocol/transfer_messages.ts";
+import type { QueueReply } from "../protocol/queue_messages.ts";
 import type { Identity } from "./identity.ts";
 import type { ProcessTable } from "./process_table.ts";
 import { ManagedProcess } from "./managed_process.ts";
@@ -54,7 +55,8 @@ export interface Handled {
     | ShutdownReply
     | PutReply
     | GetReply
-    | ReadReply;
+    | ReadReply
+    | QueueReply;
   proc?: string;
 }
 
