@@ -11,6 +11,7 @@ import { Connection } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { verbHandlers } from "./handlers.ts";
 import { transferHandlers } from "./transfer/transfer_handlers.ts";
+import { Queues } from "./queue/queue_handlers.ts";
 import { Identity } from "./identity.ts";
 import { KeeperLink } from "./keeper_link.ts";
 import { KeeperLauncher } from "./keeper_launcher.ts";
@@ -58,6 +59,7 @@ export class Agent {
     private readonly watches: WatchTable,
     private readonly telemetry: TelemetryLoop | null,
     private readonly programs: Programs,
+    private readonly queues: Queues,
   ) {}
 
   /**
@@ -141,6 +143,7 @@ export class Agent {
       onResult: (id, condition, r) =>
         outbox.cbor(subjects.watch(host, id), r.status, { host, watch: id, condition, ...r }),
     });
+    const queues = new Queues(() => ({ nc: conn.nc, subjects, host, table }));
     const dispatcher = new Dispatcher(
       conn,
       outbox,
@@ -152,6 +155,7 @@ export class Agent {
           () => ({ nc: conn.nc, subjects, host, onDenied: (fn) => conn.onDenied(fn) }),
           () => conn.maxPayload,
         ),
+        ...queues.handlers(),
         ...programHandlers(programs, {
           running: () => table.running,
           request: () => life.requestStop(),
@@ -182,7 +186,17 @@ export class Agent {
       : null;
     const every = opts.telemetryMs > 0 ? `, telemetry every ${opts.telemetryMs} ms` : "";
     log(`${opts.name} ready (prefix ${opts.prefix}, state ${opts.stateDir}${every})`);
-    return new Agent(keeper, conn, presence, table, dispatcher, watches, telemetry, programs);
+    return new Agent(
+      keeper,
+      conn,
+      presence,
+      table,
+      dispatcher,
+      watches,
+      telemetry,
+      programs,
+      queues,
+    );
   }
 
   /** Resolves when the connection is closed for good. */
@@ -199,6 +213,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     this.dispatcher.stop();
+    this.queues.stop();
     if (this.watches.size > 0) log(`cancelling ${this.watches.size} watch(es)`);
     if (!await within(this.watches.close(), WATCH_CLOSE_MS)) log("some watches did not end");
     this.telemetry?.stop();
@@ -215,6 +230,7 @@ export class Agent {
    */
   async detach(): Promise<void> {
     this.dispatcher.stop();
+    this.queues.stop();
     if (!await within(this.watches.close(), WATCH_CLOSE_MS)) log("some watches did not end");
     this.telemetry?.stop();
     this.presence.bye();

@@ -34,6 +34,7 @@ import type {
 import type { GetReply, PutReply, ReadReply } from "../protocol/transfer_messages.ts";
 import { type ClockReply, parseClockRequest } from "../protocol/clock_messages.ts";
 import { preciseNow, toMicros } from "../protocol/runtime/precise_clock.ts";
+import type { QueueReply } from "../protocol/queue_messages.ts";
 import type { Identity } from "./identity.ts";
 import { ANCHOR_AGE_MS } from "./instant.ts";
 import type { ProcessTable, StartAt } from "./process_table.ts";
@@ -59,7 +60,8 @@ export interface Handled {
     | PutReply
     | GetReply
     | ReadReply
-    | ClockReply;
+    | ClockReply
+    | QueueReply;
   proc?: string;
 }
 

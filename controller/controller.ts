@@ -49,6 +49,14 @@ import { startTelemetry, type TelemetryHandle, type TelemetryOptions } from "./t
 import { startWatch } from "./watch.ts";
 import { type GetOptions, startGet } from "./transfer/get.ts";
 import { type PutOptions, startPut, type TransferOperation } from "./transfer/put.ts";
+import { countStates, type QueueCounts, QueueStore } from "./queue/queue_store.ts";
+import {
+  prepareTasks,
+  type QueueOperation,
+  type QueueSubmitOptions,
+  startSubmit,
+} from "./queue/submit.ts";
+import type { TaskState } from "../protocol/queue_messages.ts";
 import type { PreparedWatch, WatchHandle, WatchOptions } from "./watch_request.ts";
 
 /** How long an agent may take to check that its program on disk starts (`upgrade`). */
@@ -85,6 +93,15 @@ export interface KillOptions {
   signal?: string | SignalName;
   /** Seconds until SIGKILL for groups still alive (default 5; 0: at once). */
   grace?: number;
+}
+
+/** A queue as its bucket holds it: `queueStatus()`. */
+export interface QueueStatus {
+  name: string;
+  /** Tasks submitted, all submissions together. */
+  total: number;
+  counts: QueueCounts;
+  tasks: TaskState[];
 }
 
 export class Controller {
@@ -281,6 +298,24 @@ export class Controller {
    */
   put(spec: HostSpec, opts: PutOptions): TransferOperation {
     return this.#track(startPut(this.#scope, resolveTarget(spec), opts));
+  }
+
+  /**
+   * Submits tasks to a work queue on JetStream and tells the selected agents
+   * to take them, `slots` at a time each; see queue/submit.ts. The tasks are
+   * checked (placeholders, queue name) before anything is sent.
+   */
+  queueSubmit(spec: HostSpec, opts: QueueSubmitOptions): QueueOperation {
+    const resolved = resolveTarget(spec);
+    const tasks = prepareTasks(opts);
+    return this.#track(startSubmit(this.#scope, resolved, opts, tasks));
+  }
+
+  /** Every task of queue `name` and the counts by state, from the queue's KV bucket alone. */
+  async queueStatus(name: string): Promise<QueueStatus> {
+    const store = await QueueStore.open(this.link.nc, this.link.subjects, name);
+    const [meta, tasks] = await Promise.all([store.meta(), store.tasks()]);
+    return { name, total: meta?.total ?? tasks.length, counts: countStates(tasks), tasks };
   }
 
   /** Brings files from every selected host into `<dir>/<host>/`; see transfer/get.ts. */

@@ -21,6 +21,7 @@ import { shellVerb } from "./cli/shell.ts";
 import { shutdownVerb } from "./cli/shutdown.ts";
 import { upgradeVerb } from "./cli/upgrade.ts";
 import { getVerb, putVerb } from "./cli/put.ts";
+import { queueVerb } from "./cli/queue.ts";
 import { subVerb } from "./cli/sub.ts";
 import { topVerb } from "./cli/top.ts";
 import { watchVerb } from "./cli/watch.ts";
@@ -46,6 +47,7 @@ export const VERBS: Verb[] = [
   upgradeVerb,
   putVerb,
   getVerb,
+  queueVerb,
   shellVerb,
   natsConfigVerb,
   installVerb,

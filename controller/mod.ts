@@ -103,6 +103,25 @@ export type { PutSpec } from "./transfer/put_sources.ts";
 export type { GetOptions } from "./transfer/get.ts";
 export type { TransferEvent, TransferResult, TransferSummary } from "./transfer/transfer_events.ts";
 
+// ---------------------------------------------------------------- work queue
+
+/**
+ * A work queue on JetStream (`Controller.queueSubmit`, `queueStatus`):
+ * tasks from a command and argument lists, pulled by the agents a slot at
+ * a time, their states in the queue's KV bucket.
+ */
+export type {
+  QueueEvent,
+  QueueOperation,
+  QueueSubmitOptions,
+  QueueSummary,
+} from "./queue/submit.ts";
+export type { QueueStatus } from "./controller.ts";
+export type { QueueCounts } from "./queue/queue_store.ts";
+export type { TaskState } from "../protocol/queue_messages.ts";
+/** GNU parallel's argument lists: `CMD ::: a b ::: x y` split into the command and its lists. */
+export { combinations, splitSources } from "../protocol/queue_tasks.ts";
+
 // ---------------------------------------------------------------- logs, sub
 
 /** A process's spooled output, read back from its agent (`Controller.logs`). */

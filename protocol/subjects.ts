@@ -54,6 +54,7 @@ export const VERBS = [
   "get",
   "read",
   "clock",
+  "queue",
 ] as const;
 export type Verb = typeof VERBS[number];
 
@@ -231,6 +232,18 @@ export class Subjects {
   /** The manifest written after the last chunk of `sha256`: its presence means complete. */
   xferDone(sha256: string): string {
     return `${this.prefix}.xfer.${sha256}.done`;
+  }
+  /** The work-queue stream of queue `name`: `<prefix>_queue_<name>` (dots as `_`). */
+  queueStream(name: string): string {
+    return `${this.prefix.replaceAll(".", "_")}_queue_${name}`;
+  }
+  /** The KV bucket of queue `name`'s task states (its stream is `KV_<bucket>`). */
+  queueBucket(name: string): string {
+    return `${this.prefix.replaceAll(".", "_")}_queue_${name}`;
+  }
+  /** The subject of queue `name`'s pending tasks. */
+  queueTasks(name: string): string {
+    return `${this.prefix}.queue.${name}.task`;
   }
   /**
    * Where agent `host` gets what it asked of JetStream (direct gets of

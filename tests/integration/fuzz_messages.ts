@@ -18,6 +18,7 @@ import {
 } from "../../protocol/program_messages.ts";
 import { matchTarget } from "../../protocol/selector.ts";
 import { VERBS } from "../../protocol/subjects.ts";
+import { parseQueueRequest } from "../../protocol/queue_messages.ts";
 import { parseWatchRequest } from "../../protocol/watch_messages.ts";
 
 // ---------------------------------------------------------------- random numbers
@@ -479,6 +480,14 @@ const FIELDS: Record<string, Record<string, readonly unknown[]>> = {
     offset: [0, -1, 2 ** 53, "0", 1e9],
     limit: [1, 0, 65536, 2 ** 40, "1"],
   },
+  queue: {
+    name: ["sweep", "a.b", "", 1],
+    slots: [1, 0, -1, "2", 2.5],
+    lease: [30, 0, "30"],
+    retries: [0, -1, "1"],
+    backoff: [1, -1, "1"],
+    timeout: SECONDS,
+  },
 };
 
 /** The fields of a `watch` condition, for conditions assembled field by field. */
@@ -761,6 +770,7 @@ const ACTING = new Map<string, (m: Record<string, unknown>) => boolean>([
   ["programs", (m) => parseProgramsRequest(m).action !== "status"],
   ["shutdown", () => true],
   ["upgrade", () => true],
+  ["queue", (m) => (parseQueueRequest(m), true)],
 ]);
 
 export type Verdict =

@@ -1,0 +1,166 @@
+/**
+ * The work queue (protocol/PROTOCOL.md, "Work queue"): the `queue` request
+ * that tells agents to take tasks of a queue, the task a stream message
+ * carries, and the task state kept in the queue's KV bucket.
+ *
+ * The controller stores; agents pull. Nothing here is held by a controller:
+ * every count `queue status` prints comes from the KV bucket.
+ */
+import { TuttiError } from "./errors.ts";
+import { Fields } from "./fields.ts";
+import { checkToken } from "./subjects.ts";
+
+type Map = Record<string, unknown>;
+
+/** `queue` request: take tasks of queue `name`, `slots` at a time. */
+export interface QueueRequest {
+  name: string;
+  /** Tasks run at once on this host. */
+  slots: number;
+  /** Seconds a running task's lease lasts (the consumer's ack wait), renewed while it runs. */
+  lease: number;
+  /** Failed attempts retried before the task is failed for good. */
+  retries: number;
+  /** Seconds before the first retry; doubled for each next one (60 s at most). */
+  backoff: number;
+  /** Seconds a task may run (SIGTERM, then SIGKILL after 5 s), none when absent. */
+  timeout?: number;
+}
+
+export interface QueueReply {
+  name: string;
+  slots: number;
+}
+
+/** A task as it sits in the queue's stream. */
+export interface TaskMessage {
+  /** Stable: the same command and arguments always get the same id. */
+  id: string;
+  /** Its arguments (what the placeholders were replaced with). */
+  args: string[];
+  /** The command line run with `/bin/sh -c`. */
+  shell: string;
+}
+
+export const TASK_STATES = ["pending", "running", "done", "failed"] as const;
+export type TaskStateName = typeof TASK_STATES[number];
+
+/** `task.<id>` in the queue's bucket. */
+export interface TaskState extends TaskMessage {
+  state: TaskStateName;
+  /** Attempts started so far (a delivery of the task to an agent is one). */
+  attempt: number;
+  /** Where the last attempt ran, and its process id there (`logs HOST PROC`). */
+  host: string | null;
+  proc: string | null;
+  /** ms since the epoch; null until it started / ended. */
+  started: number | null;
+  ended: number | null;
+  code: number | null;
+  signal: string | null;
+  timedOut: boolean;
+}
+
+/** `meta` in the queue's bucket: what every controller needs to show the queue. */
+export interface QueueMeta {
+  name: string;
+  /** Tasks submitted, all submissions together. */
+  total: number;
+  created: number;
+}
+
+export function parseQueueRequest(m: Map): QueueRequest {
+  return request(() => {
+    const f = Fields.of(m, "queue request");
+    const name = checkQueueName(f.str("name"));
+    const slots = f.int("slots", 1);
+    const lease = f.num("lease");
+    if (!(lease >= 1)) f.fail("lease", "a number of seconds from 1");
+    const backoff = f.num("backoff");
+    if (!(backoff >= 0)) f.fail("backoff", "a number of seconds from 0");
+    const timeout = f.has("timeout") ? f.num("timeout") : undefined;
+    if (timeout !== undefined && !(timeout > 0)) f.fail("timeout", "a positive number of seconds");
+    return { name, slots, lease, retries: f.int("retries"), backoff, timeout };
+  });
+}
+
+export function parseQueueReply(m: Map): QueueReply {
+  const f = Fields.of(m, "queue reply");
+  return { name: f.str("name"), slots: f.int("slots", 1) };
+}
+
+export function parseTaskMessage(m: unknown): TaskMessage {
+  const f = Fields.of(m, "queue task");
+  return { id: f.str("id"), args: f.strList("args"), shell: f.str("shell") };
+}
+
+export function parseTaskState(m: unknown): TaskState {
+  const f = Fields.of(m, "task state");
+  const state = f.str("state") as TaskStateName;
+  if (!TASK_STATES.includes(state)) f.fail("state", TASK_STATES.join(", "));
+  return {
+    ...parseTaskMessage(m),
+    state,
+    attempt: f.int("attempt"),
+    host: f.strOrNull("host"),
+    proc: f.strOrNull("proc"),
+    started: f.intOrNull("started"),
+    ended: f.intOrNull("ended"),
+    code: f.intOrNull("code"),
+    signal: f.strOrNull("signal"),
+    timedOut: f.bool("timedOut"),
+  };
+}
+
+export function parseQueueMeta(m: unknown): QueueMeta {
+  const f = Fields.of(m, "queue meta");
+  return { name: f.str("name"), total: f.int("total"), created: f.int("created") };
+}
+
+/** A queue name becomes a subject token and part of stream and bucket names. */
+export function checkQueueName(name: string): string {
+  try {
+    return checkToken("queue name", name);
+  } catch {
+    throw new TuttiError(
+      "EINVAL",
+      `queue name ${JSON.stringify(name)} is not a subject token: use 1-128 characters from ` +
+        `A-Z a-z 0-9 _ -`,
+    );
+  }
+}
+
+/** The wait before retry `n` (1 for the first): `backoff` doubled each time, 60 s at most. */
+export function retryDelayMs(backoffS: number, n: number): number {
+  return Math.min(60_000, backoffS * 1000 * 2 ** Math.max(0, n - 1));
+}
+
+/** A fresh state for a task just submitted. */
+export function pendingState(t: TaskMessage): TaskState {
+  return {
+    ...t,
+    state: "pending",
+    attempt: 0,
+    host: null,
+    proc: null,
+    started: null,
+    ended: null,
+    code: null,
+    signal: null,
+    timedOut: false,
+  };
+}
+
+/** The process id of attempt `attempt` of task `id` on its host. */
+export function taskProcId(id: string, attempt: number): string {
+  return `${id}-${attempt}`;
+}
+
+function request<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof TuttiError && e.code === "EBADMSG") throw new TuttiError("EINVAL", e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import {
+  checkPlaceholders,
+  combinations,
+  expandCommand,
+  makeTasks,
+  shellQuote,
+  splitSources,
+} from "../../protocol/queue_tasks.ts";
+import {
+  checkQueueName,
+  parseQueueRequest,
+  parseTaskState,
+  pendingState,
+  retryDelayMs,
+} from "../../protocol/queue_messages.ts";
+import { assertTuttiError } from "./assert_tutti_error.ts";
+
+Deno.test("queue tasks: ::: lists give every combination, the first list slowest", () => {
+  const { command, lists } = splitSources(["echo", "{1}-{2}", ":::", "a", "b", ":::", "x", "y"]);
+  assert.deepEqual(command, ["echo", "{1}-{2}"]);
+  assert.deepEqual(combinations(lists), [["a", "x"], ["a", "y"], ["b", "x"], ["b", "y"]]);
+  assert.deepEqual(splitSources(["true"]), { command: ["true"], lists: [] });
+  assertTuttiError(() => splitSources(["echo", ":::"]), "EINVAL", "empty ::: list");
+  assertTuttiError(() => splitSources([":::", "a"]), "EINVAL", "no command");
+});
+
+Deno.test("queue tasks: placeholders replaced by quoted arguments, or arguments appended", () => {
+  assert.equal(expandCommand("echo {}", ["a b"], 1), "echo 'a b'");
+  assert.equal(expandCommand("cp {1} {2}.out", ["x", "it's"], 1), `cp x 'it'\\''s'.out`);
+  assert.equal(expandCommand("echo {#}: {}", ["a", "b"], 7), "echo 7: a b");
+  assert.equal(expandCommand("echo", ["a", "$HOME"], 1), "echo a '$HOME'");
+  // Braces that are not placeholders stay for the shell.
+  assert.equal(expandCommand("echo ${HOME} {a,b}", [], 1), "echo ${HOME} {a,b}");
+  assert.equal(shellQuote("plain-1.txt"), "plain-1.txt");
+  assert.equal(shellQuote(""), "''");
+});
+
+Deno.test("queue tasks: a bad placeholder is EINVAL naming it", () => {
+  checkPlaceholders("echo {} {1} {2} {#}", 2);
+  assertTuttiError(() => checkPlaceholders("echo {3}", 2), "EINVAL", "{3}", "{1} to {2}");
+  assertTuttiError(() => checkPlaceholders("echo {0}", 1), "EINVAL", "{0}");
+  assertTuttiError(() => checkPlaceholders("echo {.}", 1), "EINVAL", "{.} is not supported");
+  assertTuttiError(() => checkPlaceholders("echo {1/}", 1), "EINVAL", "{1/}");
+});
+
+Deno.test("queue tasks: stable ids, distinct for repeated arguments", () => {
+  const a = makeTasks("echo {}", [["x"], ["y"], ["x"]]);
+  const b = makeTasks("echo {}", [["x"], ["y"], ["x"]]);
+  assert.deepEqual(a, b);
+  assert.equal(new Set(a.map((t) => t.id)).size, 3);
+  assert.match(a[0].id, /^t[0-9a-f]{15}$/);
+  assert.notEqual(makeTasks("echo -n {}", [["x"]])[0].id, a[0].id);
+});
+
+Deno.test("queue messages: request and state parsers, names, backoff", () => {
+  const req = { name: "sweep", slots: 2, lease: 30, retries: 1, backoff: 1 };
+  assert.deepEqual(parseQueueRequest(req), { ...req, timeout: undefined });
+  assertTuttiError(() => parseQueueRequest({ ...req, slots: 0 }), "EINVAL", "slots");
+  assertTuttiError(() => parseQueueRequest({ ...req, lease: 0 }), "EINVAL", "lease");
+  assertTuttiError(
+    () => parseQueueRequest({ ...req, name: "a.b" }),
+    "EINVAL",
+    "not a subject token",
+  );
+  assertTuttiError(() => checkQueueName("a b"), "EINVAL", '"a b"');
+  const s = pendingState({ id: "t1", args: ["a"], shell: "echo a" });
+  assert.deepEqual(parseTaskState(JSON.parse(JSON.stringify(s))), s);
+  assertTuttiError(() => parseTaskState({ ...s, state: "lost" }), "EBADMSG", "state");
+  assert.deepEqual([1, 2, 3, 10].map((n) => retryDelayMs(1, n)), [1000, 2000, 4000, 60_000]);
+});
