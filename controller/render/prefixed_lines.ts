@@ -28,7 +28,13 @@ export const PIECE_BYTES = 64 * 1024;
 /** Bytes to be written: a growing buffer, emptied by `take` (its storage is reused). */
 export class OutBuffer {
   #buf = new Uint8Array(64 * 1024);
+  #view: DataView | undefined;
   length = 0;
+
+  /** The storage as a DataView (for writes of four bytes at once). */
+  view(): DataView {
+    return this.#view ??= new DataView(this.#buf.buffer);
+  }
 
   /** The storage, with room for `more` bytes past `length`. */
   room(more: number): Uint8Array {
@@ -37,6 +43,7 @@ export class OutBuffer {
       const grown = new Uint8Array(Math.max(need, this.#buf.length * 2));
       grown.set(this.#buf.subarray(0, this.length));
       this.#buf = grown;
+      this.#view = undefined;
     }
     return this.#buf;
   }
@@ -57,6 +64,9 @@ export class OutBuffer {
 export class PrefixedLines {
   readonly #prefix: Uint8Array;
   readonly #more: Uint8Array;
+  /** The prefixes as two little-endian words each (when 8 bytes at most). */
+  readonly #prefixWords: [number, number];
+  readonly #moreWords: [number, number];
   /** The start of a line whose newline has not come, fewer than PIECE_BYTES. */
   #pending: Uint8Array | undefined;
   #pendingBytes = 0;
@@ -67,6 +77,8 @@ export class PrefixedLines {
     const enc = new TextEncoder();
     this.#prefix = enc.encode(`${host}: `);
     this.#more = enc.encode(`${host}+ `);
+    this.#prefixWords = words(this.#prefix);
+    this.#moreWords = words(this.#more);
   }
 
   push(data: Uint8Array): void {
@@ -131,17 +143,21 @@ export class PrefixedLines {
     const prefix = this.#prefix;
     const more = this.#more;
     const plen = prefix.length;
-    let buf = out.room(0);
     let o = out.length;
     let continued = this.#continued;
     /** Bytes the current piece may still take; 0 between pieces. */
     let room = 0;
     let i = 0;
-    if (this.#pendingBytes > 0) {
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    // Room for the worst case once, rather than a check per line: every byte a line of its
+    // own (a prefix, the byte, a newline), after the pending start of a line; and 8 bytes for
+    // the last prefix's two words.
+    const n = this.#pendingBytes;
+    const buf = out.room(plen + n + end * (plen + 2) + 8);
+    const ov = out.view();
+    if (n > 0) {
       // The pending start of the line, then the loop goes on with the rest of it.
-      const n = this.#pendingBytes;
       room = piece - n;
-      buf = out.room(plen + n + Math.min(end, room) + 1);
       buf.set(continued ? more : prefix, o);
       o += plen;
       buf.set(this.#pending!.subarray(0, n), o);
@@ -157,20 +173,33 @@ export class PrefixedLines {
           continue;
         }
         room = piece;
-        // Room for this piece: prefix, at most a piece of bytes, a newline.
-        const most = plen + (end - i < room ? end - i : room) + 1;
-        if (o + most > buf.length) {
-          out.length = o;
-          buf = out.room(most);
+        // By hand: a call to set() per line would cost more than the line's bytes. A prefix
+        // of 8 bytes at most is two words; what they write past it is free room, written over
+        // next (the worst case reserved above leaves room for it).
+        if (plen <= 8) {
+          const words = continued ? this.#moreWords : this.#prefixWords;
+          ov.setUint32(o, words[0], true);
+          ov.setUint32(o + 4, words[1], true);
+        } else {
+          const p = continued ? more : prefix;
+          for (let k = 0; k < plen; k++) buf[o + k] = p[k];
         }
-        // By hand: a call to set() per line would cost more than the line's bytes.
-        const p = continued ? more : prefix;
-        for (let k = 0; k < plen; k++) buf[o + k] = p[k];
         o += plen;
       }
-      // Copy up to the newline, or to the end of the piece.
+      // Copy up to the newline, or to the end of the piece: four bytes at a time while none of
+      // them is a newline (the classic test for a zero byte, on the word XOR newlines).
       const stop = end - i < room ? end : i + room;
       const from = i;
+      if (stop - i >= 8) {
+        while (i + 4 <= stop) {
+          const w = dv.getUint32(i, true);
+          const x = w ^ 0x0a0a0a0a;
+          if ((((x - 0x01010101) & ~x) & 0x80808080) !== 0) break;
+          ov.setUint32(o, w, true);
+          i += 4;
+          o += 4;
+        }
+      }
       let b = 0;
       while (i < stop) {
         b = data[i++];
@@ -188,4 +217,12 @@ export class PrefixedLines {
     out.length = o;
     this.#continued = continued;
   }
+}
+
+/** The first 8 bytes of `b` (zeros past its end) as two little-endian words. */
+function words(b: Uint8Array): [number, number] {
+  const eight = new Uint8Array(8);
+  eight.set(b.subarray(0, 8));
+  const v = new DataView(eight.buffer);
+  return [v.getUint32(0, true), v.getUint32(4, true)];
 }
