@@ -11,6 +11,7 @@ export const SECTIONS = [
   "cli",
   "onefile",
   "streaming",
+  "fanin",
   "soak",
   "sync",
   "fanout",
@@ -35,6 +36,12 @@ export interface BenchOptions {
   emulatedProcs: number;
   /** Bytes one process writes to stdout in the streaming section. */
   streamBytes: number;
+  /** Agents writing at once in the fan-in section. */
+  faninHosts: number;
+  /** Lines of `seq 1 L` each of them writes. */
+  faninLines: number;
+  /** Bytes of the one line without a newline written in the fan-in section. */
+  faninLine: number;
   /** Runs of `seq 1 200` one after another on the soaked agent. */
   soakRuns: number;
   /** How long the crash-looping programs loop before the supervising agent is measured, ms. */
@@ -69,6 +76,10 @@ process) on this machine and writes bench/results/latest.json and latest.md.
   --emulated LIST   agents emulated in-process for the widest fan-outs (default 1000,10000)
   --emulated-procs N  processes they are spread over (default 4)
   --stream B        bytes streamed through one agent, e.g. 1GiB (default 1GiB)
+  --fanin-hosts N   agents writing at once to one controller (default 20)
+  --fanin-lines L   each writes seq 1 L (default 2500000, 19 MB; quick 500000)
+  --fanin-line B    then one host writes one line of B bytes, no newline (default 512MiB;
+                    quick 64MiB)
   --soak-runs N     runs of seq 1 200 one after another on one agent (default 3000; quick 500)
   --soak-window D   how long 30 programs crash-loop before the supervising agent is measured
                     (default 20s; quick 5s)
@@ -99,6 +110,9 @@ export function parseBenchOptions(args: string[]): BenchOptions {
         emulated: { type: "string" },
         "emulated-procs": { type: "string" },
         stream: { type: "string" },
+        "fanin-hosts": { type: "string" },
+        "fanin-lines": { type: "string" },
+        "fanin-line": { type: "string" },
         "soak-runs": { type: "string" },
         "soak-window": { type: "string" },
         "sync-agents": { type: "string" },
@@ -139,6 +153,13 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     streamBytes: v.stream === undefined
       ? (quick ? 256 : 1024) * MiB
       : byteCount("--stream", v.stream),
+    faninHosts: v["fanin-hosts"] === undefined ? 20 : count("--fanin-hosts", v["fanin-hosts"]),
+    faninLines: v["fanin-lines"] === undefined
+      ? (quick ? 500_000 : 2_500_000)
+      : count("--fanin-lines", v["fanin-lines"]),
+    faninLine: v["fanin-line"] === undefined
+      ? (quick ? 64 : 512) * MiB
+      : byteCount("--fanin-line", v["fanin-line"]),
     soakRuns: v["soak-runs"] === undefined
       ? (quick ? 500 : 3000)
       : count("--soak-runs", v["soak-runs"]),

@@ -11,6 +11,7 @@ import { Broker } from "./broker.ts";
 import { cliStartSection } from "./cli_start.ts";
 import { type BenchContext, say } from "./context.ts";
 import { emulatedSection } from "./emulated.ts";
+import { faninSection } from "./fanin.ts";
 import { fanoutSection } from "./fanout.ts";
 import type { Row } from "./figures.ts";
 import { idleSection } from "./idle.ts";
@@ -30,11 +31,11 @@ import { syncSection } from "./sync.ts";
 
 /**
  * In this order: the idle agent must be fresh, the round trip wants a quiet
- * machine, the CLI's start and the streaming are measured before the fan-out
- * brings up its agents (the soak's agents and programs are gone by then too;
- * the start at an instant takes the first 20 of them, before the others idle),
- * and the emulated agents come last, once the fan-out's
- * agent processes are stopped.
+ * machine, the CLI's start, the streaming and the fan-in (its own agents,
+ * stopped at its end) are measured before the fan-out brings up its agents
+ * (the soak's agents and programs are gone by then too; the start at an
+ * instant takes the first 20 of them, before the others idle), and the
+ * emulated agents come last, once the fan-out's agent processes are stopped.
  */
 const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   idle: idleSection,
@@ -43,6 +44,7 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   cli: cliStartSection,
   onefile: oneFileSection,
   streaming: streamingSection,
+  fanin: faninSection,
   soak: soakSection,
   sync: syncSection,
   fanout: fanoutSection,
@@ -81,7 +83,7 @@ async function main(args: string[]): Promise<number> {
     scope.defer("close NATS connection", () => nc.close());
     const pool = new AgentPool(scope, nc, broker.url, dir, opts.agentJs);
     const ctx: BenchContext = { opts, scope, dir, broker, nc, pool, sshd: "not needed" };
-    const sshUsers: Section[] = ["fanout", "streaming", "install"];
+    const sshUsers: Section[] = ["fanout", "streaming", "install", "fanin"];
     if (sshUsers.some((s) => opts.sections.includes(s))) ctx.sshd = await startSshd(scope);
 
     const rows: Row[] = [];

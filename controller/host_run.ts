@@ -14,6 +14,7 @@
 import type { WireError } from "../protocol/errors.ts";
 import type { ProcInfo, StreamName } from "../protocol/messages.ts";
 import { errorStatus, exitStatus, type HostOutcome, type RunEvent } from "./events.ts";
+import type { OutputFlow } from "./output_flow.ts";
 import { OutputStream, type SpoolReader } from "./output_stream.ts";
 
 export type Phase = "waiting" | "running" | "finishing" | "done";
@@ -31,6 +32,8 @@ export interface HostRunContext {
    * (the host then failed, whatever its exit code), or undefined.
    */
   inputVerdict?(host: string, proc: ProcInfo, existing: boolean): WireError | undefined;
+  /** The run's budget for the output it holds (one for all its hosts). */
+  flow?: OutputFlow;
 }
 
 export class HostRun {
@@ -48,19 +51,24 @@ export class HostRun {
   constructor(readonly host: string, private readonly ctx: HostRunContext) {
     const stream = (name: StreamName) => {
       const read: SpoolReader = (offset, limit) => ctx.read(host, name, offset, limit);
-      return new OutputStream(name, {
-        data: (offset, data, recovered) =>
-          this.#output({
-            type: "output",
-            host,
-            stream: name,
-            offset,
-            data,
-            ...(recovered ? { recovered } : {}),
-          }),
-        missing: (offset, bytes, error) =>
-          this.#output({ type: "missing", host, stream: name, offset, bytes, error }),
-      }, read);
+      return new OutputStream(
+        name,
+        {
+          data: (offset, data, recovered) =>
+            this.#output({
+              type: "output",
+              host,
+              stream: name,
+              offset,
+              data,
+              ...(recovered ? { recovered } : {}),
+            }),
+          missing: (offset, bytes, error) =>
+            this.#output({ type: "missing", host, stream: name, offset, bytes, error }),
+        },
+        read,
+        ctx.flow,
+      );
     };
     this.#streams = { stdout: stream("stdout"), stderr: stream("stderr") };
   }

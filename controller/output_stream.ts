@@ -9,9 +9,15 @@
  * event's byte counts close the stream (`finish`): whatever did not arrive
  * live is fetched too. A range that cannot be fetched is reported as
  * missing, never skipped in silence.
+ *
+ * The run's `OutputFlow` bounds what the stream holds: a live chunk it may
+ * not take now (the reader lags, or too much is held past holes) is not
+ * kept but counted as known, so it is fetched from the spool like a dropped
+ * range, once spool reads may start again.
  */
 import { TuttiError, type WireError } from "../protocol/errors.ts";
 import { LOGS_CHUNK_MAX, type StreamName } from "../protocol/messages.ts";
+import { OutputFlow } from "./output_flow.ts";
 
 export interface StreamSink {
   /** `recovered`: the bytes were fetched from the spool, not received live. */
@@ -47,6 +53,7 @@ export class OutputStream {
     readonly stream: StreamName,
     private readonly sink: StreamSink,
     private readonly read: SpoolReader,
+    private readonly flow: OutputFlow = new OutputFlow(),
   ) {}
 
   get delivered(): number {
@@ -60,10 +67,15 @@ export class OutputStream {
 
   /** A live chunk. */
   chunk(offset: number, data: Uint8Array): void {
-    if (data.length === 0) return;
-    this.#known = Math.max(this.#known, offset + data.length);
-    if (offset > this.#next) {
-      this.#hold({ offset, data });
+    const end = offset + data.length;
+    if (data.length === 0 || end <= this.#next) return;
+    this.#known = Math.max(this.#known, end);
+    const ahead = offset > this.#next;
+    if (!this.flow.takeLive(data.length, ahead)) {
+      // Not kept: from the spool later, once there is room.
+      this.#fill();
+    } else if (ahead) {
+      this.#hold({ offset, data: own(data) });
       this.#fill();
     } else {
       this.#accept(offset, data);
@@ -90,6 +102,7 @@ export class OutputStream {
   }
 
   #hold(h: Held): void {
+    this.flow.hold(h.data.length);
     let i = this.#held.length;
     while (i > 0 && this.#held[i - 1].offset > h.offset) i--;
     this.#held.splice(i, 0, h);
@@ -105,6 +118,7 @@ export class OutputStream {
     }
     while (this.#held.length > 0 && this.#held[0].offset <= this.#next) {
       const h = this.#held.shift()!;
+      this.flow.release(h.data.length);
       const s = this.#next - h.offset;
       if (s < h.data.length) {
         const fresh = s > 0 ? h.data.subarray(s) : h.data;
@@ -142,35 +156,27 @@ export class OutputStream {
           this.#accept(this.#next, new Uint8Array(0));
           continue;
         }
-        const reads: { at: number; want: number; got: Promise<Uint8Array | WireError> }[] = [];
-        for (let at = this.#next; at < end && reads.length < FETCH_AHEAD; at += this.#readSize) {
-          const want = Math.min(end - at, this.#readSize);
-          reads.push({ at, want, got: this.read(at, want).catch(wireErrorOf) });
-        }
-        for (const { at, want, got } of reads) {
-          const r = await got;
-          // Live chunks may have filled the range meanwhile, or an earlier read came back
-          // short, leaving a gap before this one: the next turn of the loop starts over.
-          if (this.#next < at) break;
-          if (this.#next >= at + want) continue;
-          if (!(r instanceof Uint8Array)) {
-            // The agent could not be asked (gone, or the process expired): the rest of the hole
-            // is missing, reported once, rather than asked for again piece by piece.
-            if (this.#next === at) this.#skip(end - at, r);
-            continue;
-          }
-          if (r.length === 0) {
-            if (this.#next === at) {
-              this.#skip(want, {
-                code: "EIO",
-                message: `${this.stream} bytes ${at}-${at + want} are not in the agent's spool`,
-              });
+        const reads: Read[] = [];
+        try {
+          for (let at = this.#next; at < end && reads.length < FETCH_AHEAD; at += this.#readSize) {
+            const want = Math.min(end - at, this.#readSize);
+            if (!this.flow.tryRead(want)) {
+              // Waiting for room while holding reads would let every stream wait for the others.
+              if (reads.length > 0) break;
+              await this.flow.startRead(want);
             }
-            continue;
+            // Live chunks may have covered it while the read waited for room.
+            if (at + want <= this.#next) {
+              this.flow.endRead(want);
+              continue;
+            }
+            reads.push({ at, want, got: this.read(at, want).catch(wireErrorOf), done: false });
           }
-          // An agent whose server allows smaller messages answers less: ask for that much.
-          if (r.length < want && at + r.length < this.#known) this.#readSize = r.length;
-          this.#accept(at, r, true);
+          await this.#deliver(reads, end);
+        } finally {
+          // A read counts until its bytes are delivered or dropped; those not awaited (an
+          // early return) count until they settle.
+          for (const r of reads) if (!r.done) r.got.then(() => this.#ended(r));
         }
       }
     } finally {
@@ -178,6 +184,56 @@ export class OutputStream {
       this.#wake();
     }
   }
+
+  #ended(read: Read): void {
+    if (read.done) return;
+    read.done = true;
+    this.flow.endRead(read.want);
+  }
+
+  /** The answers of one round of reads of the hole that ends at `end`, in order. */
+  async #deliver(reads: Read[], end: number): Promise<void> {
+    for (const read of reads) {
+      const { at, want } = read;
+      const r = await read.got;
+      this.#ended(read);
+      // Live chunks may have filled the range meanwhile, or an earlier read came back
+      // short, leaving a gap before this one: the next turn of the loop starts over.
+      if (this.#next < at) return;
+      if (this.#next >= at + want) continue;
+      if (!(r instanceof Uint8Array)) {
+        // The agent could not be asked (gone, or the process expired): the rest of the hole
+        // is missing, reported once, rather than asked for again piece by piece.
+        if (this.#next === at) this.#skip(end - at, r);
+        continue;
+      }
+      if (r.length === 0) {
+        if (this.#next === at) {
+          this.#skip(want, {
+            code: "EIO",
+            message: `${this.stream} bytes ${at}-${at + want} are not in the agent's spool`,
+          });
+        }
+        continue;
+      }
+      // An agent whose server allows smaller messages answers less: ask for that much.
+      if (r.length < want && at + r.length < this.#known) this.#readSize = r.length;
+      this.#accept(at, r, true);
+    }
+  }
+}
+
+interface Read {
+  at: number;
+  want: number;
+  got: Promise<Uint8Array | WireError>;
+  /** Its room in the flow was given back. */
+  done: boolean;
+}
+
+/** The chunk itself, or a copy when it is a view of a larger buffer (which it would keep). */
+function own(data: Uint8Array): Uint8Array {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
 }
 
 function wireErrorOf(e: unknown): WireError {

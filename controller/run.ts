@@ -47,6 +47,7 @@ import type { RunEvent, RunSummary } from "./events.ts";
 import { HostRun } from "./host_run.ts";
 import { readRangeWhile } from "./logs.ts";
 import type { Operation } from "./operation.ts";
+import { OutputFlow } from "./output_flow.ts";
 import { type PreparedRun, prepareRun, type RunOptions } from "./run_request.ts";
 import { InputFeed } from "./run_input.ts";
 import { SyncedRun } from "./synced_run.ts";
@@ -57,6 +58,14 @@ export interface RunHandle extends Operation<RunEvent, RunSummary> {
   readonly expected: number;
   /** Messages from peers this run ignored (malformed, or from hosts it is not about). */
   readonly ignored: number;
+  /** Events not yet handed to the reader: 0 at the end of a burst. */
+  readonly queued: number;
+  /**
+   * Output bytes the reader has not read yet. Past 8 MiB the run takes no
+   * more live output (output_flow.ts): what the hosts write meanwhile is read
+   * from their spools once the reader has caught up.
+   */
+  readonly backlog: number;
 }
 
 const DEFAULT_RESYNC_MS = 5000;
@@ -85,6 +94,8 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
   readonly #input: InputFeed | null = null;
   /** Hosts that hold the run for its instant (accepted, not started yet). */
   readonly #scheduled = new Set<string>();
+  /** What the run holds of its hosts' output; the reader's backlog sets its pace. */
+  readonly #flow = new OutputFlow(() => this.backlog);
 
   constructor(scope: Scope, private readonly prepared: PreparedRun) {
     super(scope, prepared.resolved, {
@@ -151,6 +162,7 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
         changed: (h) => this.#changed(h),
         detach: this.#detach,
         inputVerdict: (host, proc, existing) => this.#input?.verdict(host, proc, existing),
+        flow: this.#flow,
       });
       this.#hosts.set(host, h);
     }
@@ -160,6 +172,14 @@ class RunOperation extends Broadcast<RunEvent, RunSummary> implements RunHandle 
   /** The host behind an event or reply, if it is one this run is about. */
   #answering(host: string, subject: string): HostRun | undefined {
     return this.answering(host, subject) ? this.#host(host) : undefined;
+  }
+
+  protected override sizeOf(e: RunEvent): number {
+    return e.type === "output" ? e.data.length : 0;
+  }
+
+  protected override consumed(): void {
+    this.#flow.consumed();
   }
 
   #changed(h: HostRun): void {

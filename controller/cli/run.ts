@@ -94,7 +94,12 @@ names the hosts still running the process, which keeps running there.`,
       : new LiveView(out);
     const progress = new ProgressView(out, run.id, () => run.expected);
     const interrupt = new InterruptView(run.id, () => run.expected);
-    const views = [main, progress, interrupt, new SummaryView(out, opts.detach ? "started" : "ok")];
+    const views: RunView[] = [
+      main,
+      progress,
+      interrupt,
+      new SummaryView(out, opts.detach ? "started" : "ok"),
+    ];
     // With --json, stdout has the schedule and the starts: stderr keeps only the summary.
     if (opts.sync && !flag(v, "json")) views.push(new ScheduleView(out));
     const stop = onDoubleInterrupt(() => out.stderr(interrupt.status() + "\n"));
@@ -102,6 +107,7 @@ names the hosts still running the process, which keeps running there.`,
     // Once the user stopped waiting, events still in flight must not print under the last lines.
     const gated: RunView[] = views.map((v) => ({
       event: (e) => stopped || v.event(e),
+      flush: () => stopped || v.flush?.(),
       end: (summary) => stopped || v.end(summary),
     }));
     try {

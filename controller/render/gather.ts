@@ -9,53 +9,79 @@
  *
  * stdout goes to stdout; a group's stderr, if any, goes to stderr under the
  * same header. Groups come in the order of their first host.
+ *
+ * Output is kept until the end in a CaptureStore: each distinct output
+ * once, and in temporary files once it is more than the store keeps in
+ * memory (capture_store.ts), so gathering a large output costs disk, not
+ * the controller's memory.
  */
 import { compareHosts } from "../../protocol/nodeset.ts";
 import { fold } from "../../protocol/selector.ts";
 import type { HostOutcome, RunEvent, RunSummary } from "../mod.ts";
+import { type Capture, CaptureStore, type CaptureStoreOptions } from "./capture_store.ts";
 import { describeOutcome } from "./describe.ts";
-import { concat, type Out } from "./out.ts";
+import type { Out } from "./out.ts";
 import type { RunView } from "./view.ts";
 
 const RULE = "---------------";
+const NEWLINE = new Uint8Array([0x0a]);
 
 interface Captured {
-  stdout: Uint8Array[];
-  stderr: Uint8Array[];
+  stdout: Capture;
+  stderr: Capture;
 }
 
 export interface Group {
   hosts: string[];
   what: string;
-  stdout: Uint8Array;
-  stderr: Uint8Array;
+  stdout: Capture;
+  stderr: Capture;
 }
 
 export class GatherView implements RunView {
   readonly #captured = new Map<string, Captured>();
   readonly #encoder = new TextEncoder();
+  readonly #store: CaptureStore;
+  /** Nothing captured: for hosts without output. */
+  readonly #empty: Capture;
 
-  constructor(private readonly out: Out, private readonly okWord = "exit 0") {}
+  constructor(
+    private readonly out: Out,
+    private readonly okWord = "exit 0",
+    store: CaptureStoreOptions = {},
+  ) {
+    this.#store = new CaptureStore(store);
+    this.#empty = this.#store.capture();
+  }
+
+  /** Where the output is kept (for tests: whether it spilled, how many distinct outputs). */
+  get store(): CaptureStore {
+    return this.#store;
+  }
 
   event(e: RunEvent): void {
     if (e.type === "output") {
-      this.#of(e.host)[e.stream].push(e.data.slice());
+      this.#of(e.host)[e.stream].append(e.data);
     } else if (e.type === "missing") {
       const note =
         `[${e.bytes} bytes of ${e.stream} missing: ${e.error.code} ${e.error.message}]\n`;
-      this.#of(e.host)[e.stream].push(this.#encoder.encode(note));
+      this.#of(e.host)[e.stream].append(this.#encoder.encode(note));
     }
   }
 
   end(summary: RunSummary): void {
-    for (const g of this.groups(summary.hosts)) {
-      const header = `${RULE}\n${fold(g.hosts)} (${g.what})\n${RULE}\n`;
-      this.out.stdout(header);
-      if (g.stdout.length > 0) this.out.stdout(withNewline(g.stdout));
-      if (g.stderr.length > 0) {
-        this.out.stderr(header);
-        this.out.stderr(withNewline(g.stderr));
+    try {
+      for (const g of this.groups(summary.hosts)) {
+        const header = `${RULE}\n${fold(g.hosts)} (${g.what})\n${RULE}\n`;
+        this.out.stdout(header);
+        this.#write(g.stdout, (b) => this.out.stdout(b));
+        if (g.stderr.length > 0) {
+          this.out.stderr(header);
+          this.#write(g.stderr, (b) => this.out.stderr(b));
+        }
       }
+    } finally {
+      this.#store.close();
     }
   }
 
@@ -66,13 +92,13 @@ export class GatherView implements RunView {
     const sorted = [...outcomes].sort((a, b) => compareHosts(a.host, b.host));
     for (const o of sorted) {
       const c = this.#captured.get(o.host);
-      const stdout = concat(c?.stdout ?? []);
-      const stderr = concat(c?.stderr ?? []);
+      const stdout = c?.stdout ?? this.#empty;
+      const stderr = c?.stderr ?? this.#empty;
       const what = describeOutcome(o, this.okWord);
-      const k = `${what}\0${stdout.length}\0${digest(stdout)}\0${digest(stderr)}`;
+      const k = `${what}\0${stdout.length}\0${stderr.length}`;
       const bucket = buckets.get(k) ?? [];
       buckets.set(k, bucket);
-      const same = bucket.find((g) => equal(g.stdout, stdout) && equal(g.stderr, stderr));
+      const same = bucket.find((g) => g.stdout.sameAs(stdout) && g.stderr.sameAs(stderr));
       if (same) {
         same.hosts.push(o.host);
       } else {
@@ -84,32 +110,19 @@ export class GatherView implements RunView {
     return all;
   }
 
+  /** A capture's bytes, ended by a newline if they do not end with one. */
+  #write(c: Capture, write: (b: Uint8Array) => void): void {
+    if (c.length === 0) return;
+    for (const piece of c.pieces()) write(piece);
+    if (c.lastByte() !== 0x0a) write(NEWLINE);
+  }
+
   #of(host: string): Captured {
     let c = this.#captured.get(host);
     if (!c) {
-      c = { stdout: [], stderr: [] };
+      c = { stdout: this.#store.capture(), stderr: this.#store.capture() };
       this.#captured.set(host, c);
     }
     return c;
   }
-}
-
-function withNewline(b: Uint8Array): Uint8Array {
-  return b[b.length - 1] === 0x0a ? b : concat([b, new Uint8Array([0x0a])]);
-}
-
-/** A cheap content hash (FNV-1a) to bucket outputs; equality is then checked byte by byte. */
-function digest(b: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) {
-    h ^= b[i];
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(36);
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -19,20 +19,45 @@
  * earliest, latest, bound}`).
  *
  * Output text is decoded as UTF-8 per host and stream, so a character split
- * between two chunks is whole in one of them.
+ * between two chunks is whole in one of them. An output event of more than
+ * TEXT_BYTES is written as several objects of at most that much (with their
+ * offsets): small strings are young garbage, collected at once, where one
+ * string per 256 KiB message would wait for a full collection. Lines go out
+ * as the live view's do, in one write per burst of events.
  */
 import type { ProcInfo } from "../../protocol/messages.ts";
 import type { RunEvent, RunSummary } from "../mod.ts";
 import type { Out } from "./out.ts";
+import { OutBuffer } from "./prefixed_lines.ts";
 import type { RunView } from "./view.ts";
+
+/** The most output bytes one object carries. */
+export const TEXT_BYTES = 64 * 1024;
+/** A buffer this full is written at once. */
+const WRITE_BYTES = 1024 * 1024;
 
 export class JsonView implements RunView {
   readonly #decoders = new Map<string, TextDecoder>();
+  readonly #buf = new OutBuffer();
+  readonly #encoder = new TextEncoder();
 
   constructor(private readonly out: Out) {}
 
   event(e: RunEvent): void {
-    this.#line(jsonOf(e, this.#decoders));
+    if (e.type === "output" && e.data.length > TEXT_BYTES) {
+      for (let at = 0; at < e.data.length; at += TEXT_BYTES) {
+        const data = e.data.subarray(at, at + TEXT_BYTES);
+        this.#line(jsonOf({ ...e, offset: e.offset + at, data }, this.#decoders));
+      }
+    } else {
+      this.#line(jsonOf(e, this.#decoders));
+    }
+    if (this.#buf.length >= WRITE_BYTES) this.flush();
+  }
+
+  /** The end of a burst of events: their lines go out. */
+  flush(): void {
+    if (this.#buf.length > 0) this.out.stdout(this.#buf.take());
   }
 
   end(s: RunSummary): void {
@@ -44,10 +69,16 @@ export class JsonView implements RunView {
       ...(o.sync ? { sync: o.sync } : {}),
     }));
     this.#line({ type: "summary", id: s.id, ok: s.ok, hosts, ...(s.sync && { sync: s.sync }) });
+    this.flush();
   }
 
   #line(x: unknown): void {
-    this.out.stdout(JSON.stringify(x) + "\n");
+    const text = JSON.stringify(x);
+    // At most 3 bytes of UTF-8 per UTF-16 unit, and the newline.
+    const buf = this.#buf.room(text.length * 3 + 1);
+    const { written } = this.#encoder.encodeInto(text, buf.subarray(this.#buf.length));
+    buf[this.#buf.length + written] = 0x0a;
+    this.#buf.length += written + 1;
   }
 }
 

@@ -1,74 +1,68 @@
 /**
  * Live output, each line prefixed by its host (`g5k-3: line`), stdout to
  * stdout and stderr to stderr. Lines are whole: a partial line waits for its
- * newline, and is ended when its host is done.
+ * newline, and is ended when its host is done; a line longer than 64 KiB
+ * goes out in pieces (prefixed_lines.ts).
  *
- * The lines of one event (a message of up to 256 KiB holds thousands) go
- * out in one write per stream: a write per line would make the terminal,
- * not the network, the controller's bottleneck.
+ * The lines of a burst of events go into one buffer per stream and out in
+ * one write, at the end of the burst (`flush`) or once a buffer holds
+ * WRITE_BYTES: a write per line, or even per event, would make the
+ * terminal, not the network, the controller's bottleneck.
  */
 import type { StreamName } from "../../protocol/messages.ts";
 import type { RunEvent } from "../mod.ts";
-import { LineBuffer } from "./line_buffer.ts";
-import { concat, type Out } from "./out.ts";
+import type { Out } from "./out.ts";
+import { OutBuffer, PrefixedLines } from "./prefixed_lines.ts";
 import type { RunView } from "./view.ts";
 
+/** A buffer this full is written at once, whatever follows. */
+const WRITE_BYTES = 1024 * 1024;
+
 export class LiveView implements RunView {
-  readonly #buffers = new Map<string, LineBuffer>();
-  readonly #encoder = new TextEncoder();
-  readonly #pending: Record<StreamName, Uint8Array[]> = { stdout: [], stderr: [] };
+  readonly #lines = new Map<string, PrefixedLines>();
+  readonly #out: Record<StreamName, OutBuffer> = {
+    stdout: new OutBuffer(),
+    stderr: new OutBuffer(),
+  };
 
   constructor(private readonly out: Out) {}
 
   event(e: RunEvent): void {
-    this.#take(e);
-    this.#write();
-  }
-
-  #take(e: RunEvent): void {
     if (e.type === "output") {
-      this.#buffer(e.host, e.stream).push(e.data);
+      this.#of(e.host, e.stream).push(e.data);
     } else if (e.type === "missing") {
-      const b = this.#buffer(e.host, e.stream);
-      b.flush();
-      b.push(this.#encoder.encode(
-        `[${e.bytes} bytes of ${e.stream} missing: ${e.error.code} ${e.error.message}]\n`,
-      ));
+      this.#of(e.host, e.stream).note(
+        `[${e.bytes} bytes of ${e.stream} missing: ${e.error.code} ${e.error.message}]`,
+      );
     } else if (e.type === "exit" || e.type === "error") {
       for (const stream of ["stdout", "stderr"] as const) {
-        this.#buffers.get(key(e.host, stream))?.flush();
+        this.#lines.get(key(e.host, stream))?.end();
       }
     }
+    if (this.#out.stdout.length >= WRITE_BYTES || this.#out.stderr.length >= WRITE_BYTES) {
+      this.flush();
+    }
+  }
+
+  /** The end of a burst of events: what they printed goes out. */
+  flush(): void {
+    if (this.#out.stdout.length > 0) this.out.stdout(this.#out.stdout.take());
+    if (this.#out.stderr.length > 0) this.out.stderr(this.#out.stderr.take());
   }
 
   end(): void {
-    for (const b of this.#buffers.values()) b.flush();
-    this.#write();
+    for (const l of this.#lines.values()) l.end();
+    this.flush();
   }
 
-  #write(): void {
-    for (const stream of ["stdout", "stderr"] as const) {
-      const lines = this.#pending[stream];
-      if (lines.length === 0) continue;
-      this.#pending[stream] = [];
-      const data = lines.length === 1 ? lines[0] : concat(lines);
-      if (stream === "stdout") this.out.stdout(data);
-      else this.out.stderr(data);
-    }
-  }
-
-  #buffer(host: string, stream: StreamName): LineBuffer {
+  #of(host: string, stream: StreamName): PrefixedLines {
     const k = key(host, stream);
-    let b = this.#buffers.get(k);
-    if (!b) {
-      const pending = this.#pending;
-      // Pieces, not whole lines: the one copy is #write's, once per event.
-      b = new LineBuffer(this.#encoder.encode(`${host}: `), {
-        piece: (p) => pending[stream].push(p),
-      });
-      this.#buffers.set(k, b);
+    let l = this.#lines.get(k);
+    if (!l) {
+      l = new PrefixedLines(host, this.#out[stream]);
+      this.#lines.set(k, l);
     }
-    return b;
+    return l;
   }
 }
 

@@ -5,6 +5,7 @@
  * progress never mix. `MemoryOut` collects text for tests.
  */
 
+/** Bytes given to `stdout` and `stderr` are theirs only during the call: views reuse buffers. */
 export interface Out {
   stdout(data: Uint8Array | string): void;
   stderr(data: Uint8Array | string): void;

@@ -8,14 +8,12 @@ import type { ProcInfo } from "../../protocol/messages.ts";
 import type { HostOutcome, RunEvent, RunSummary } from "../../controller/events.ts";
 import { GatherView } from "../../controller/render/gather.ts";
 import { JsonView } from "../../controller/render/json.ts";
-import { LineBuffer } from "../../controller/render/line_buffer.ts";
 import { LiveView } from "../../controller/render/live.ts";
 import { MemoryOut } from "../../controller/render/out.ts";
 import { ProgressView } from "../../controller/render/progress.ts";
 import { failureLines, summaryLine, SummaryView } from "../../controller/render/summary.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 function proc(host: string, over: Partial<ProcInfo> = {}): ProcInfo {
   return {
@@ -46,29 +44,6 @@ function summary(hosts: HostOutcome[]): RunSummary {
   return { id: "r1", hosts, ok: hosts.every((h) => h.status === "ok") };
 }
 
-Deno.test("LineBuffer writes whole prefixed lines and keeps a partial line until its newline", () => {
-  const lines: string[] = [];
-  const b = new LineBuffer(enc.encode("h: "), (l) => lines.push(dec.decode(l)));
-  b.push(enc.encode("one\ntw"));
-  assert.deepEqual(lines, ["h: one\n"]);
-  b.push(enc.encode("o\nthr"));
-  b.push(enc.encode("ee"));
-  assert.deepEqual(lines, ["h: one\n", "h: two\n"]);
-  b.flush();
-  assert.deepEqual(lines, ["h: one\n", "h: two\n", "h: three\n"]);
-  b.flush();
-  assert.equal(lines.length, 3, "nothing pending: flush writes nothing");
-});
-
-Deno.test("LineBuffer passes bytes through unchanged and cuts endless lines", () => {
-  const lines: Uint8Array[] = [];
-  const b = new LineBuffer(enc.encode("h: "), (l) => lines.push(l), 8);
-  b.push(new Uint8Array([0xff, 0xfe, 0x0a]));
-  assert.deepEqual([...lines[0]], [...enc.encode("h: "), 0xff, 0xfe, 0x0a]);
-  b.push(enc.encode("0123456789"));
-  assert.equal(dec.decode(lines[1]), "h: 0123456789\n", "cut at the limit, newline added");
-});
-
 Deno.test("LiveView prefixes each host's lines and never mixes two hosts' partial lines", () => {
   const o = new MemoryOut();
   const v = new LiveView(o);
@@ -78,6 +53,8 @@ Deno.test("LiveView prefixes each host's lines and never mixes two hosts' partia
   v.event(out("t-2", "ld\n"));
   v.event(out("t-2", "oops\n", "stderr"));
   v.event({ type: "exit", host: "t-1", proc: proc("t-1") });
+  assert.equal(o.out, "", "written at the end of the burst");
+  v.flush();
   assert.equal(o.out, "t-1: hello\nt-2: world\nt-1: bye\n");
   assert.equal(o.err, "t-2: oops\n");
   v.event(out("t-2", "tail"));
@@ -96,6 +73,7 @@ Deno.test("LiveView shows bytes that could not be recovered", () => {
     bytes: 5,
     error: { code: "ESRCH", message: "gone" },
   });
+  v.flush();
   assert.equal(o.out, "t-1: [5 bytes of stdout missing: ESRCH gone]\n");
 });
 
@@ -192,6 +170,20 @@ Deno.test("JsonView writes one parsable object per event, text decoded across ch
   assert.equal(lines[5].hosts[0].status, "failed");
 });
 
+Deno.test("JsonView cuts a large output event into objects of 64 KiB, offsets and characters whole", () => {
+  const o = new MemoryOut();
+  const v = new JsonView(o);
+  // 150,000 bytes of 3-byte characters: the 64 KiB cuts fall inside characters.
+  const text = "€".repeat(50_000);
+  const data = enc.encode(text);
+  v.event({ type: "output", host: "t-1", stream: "stdout", offset: 1000, data });
+  assert.equal(o.out, "", "written at the end of the burst");
+  v.flush();
+  const lines = o.out.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.offset), [1000, 1000 + 65536, 1000 + 131072]);
+  assert.equal(lines.map((l) => l.text).join(""), text);
+});
+
 Deno.test("summaryLine counts and folds every kind of outcome", () => {
   const hosts: HostOutcome[] = [];
   for (let i = 1; i <= 100; i++) hosts.push(ok(`g5k-${i}`));
@@ -263,22 +255,4 @@ Deno.test("ProgressView counts done, failed, running and waiting hosts, then cle
   assert.equal(o.statuses.at(-1), "r1: 1/4 done (1 failed), 1 running, 2 waiting");
   v.end();
   assert.equal(o.statuses.at(-1), null);
-});
-
-Deno.test("LineBuffer's piece writer gives the same bytes as whole lines, without copying", () => {
-  const chunks = ["one\ntw", "o\n", "0123456789", "\nlast"].map((s) => enc.encode(s));
-  const whole: Uint8Array[] = [];
-  const pieces: Uint8Array[] = [];
-  const a = new LineBuffer(enc.encode("h: "), (l) => whole.push(l), 8);
-  const b = new LineBuffer(enc.encode("h: "), { piece: (p) => pieces.push(p) }, 8);
-  for (const c of chunks) {
-    a.push(c);
-    b.push(c);
-  }
-  a.flush();
-  b.flush();
-  const text = "h: one\nh: two\nh: 0123456789\nh: last\n";
-  assert.equal(whole.map((l) => dec.decode(l)).join(""), text);
-  assert.equal(pieces.map((l) => dec.decode(l)).join(""), text);
-  assert.ok(pieces[1].buffer === chunks[0].buffer, "a line whole in its chunk is a view of it");
 });
