@@ -24,13 +24,14 @@ import { soakSection } from "./soak.ts";
 import { spawnRateSection } from "./spawn_rate.ts";
 import { Sshd, SshUnavailable } from "./sshd.ts";
 import { streamingSection } from "./streaming.ts";
+import { transferSection } from "./transfer.ts";
 
 /**
  * In this order: the idle agent must be fresh, the round trip wants a quiet
  * machine, the CLI's start and the streaming are measured before the fan-out
  * brings up its agents (the soak's agents and programs are gone by then too),
- * and the emulated agents come last, once the fan-out's
- * agent processes are stopped.
+ * the transfers reuse the fan-out's agents, and the emulated agents come
+ * last, once those agent processes are stopped.
  */
 const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   idle: idleSection,
@@ -40,6 +41,7 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   streaming: streamingSection,
   soak: soakSection,
   fanout: fanoutSection,
+  transfer: transferSection,
   emulated: emulatedSection,
 };
 
@@ -74,7 +76,7 @@ async function main(args: string[]): Promise<number> {
     scope.defer("close NATS connection", () => nc.close());
     const pool = new AgentPool(scope, nc, broker.url, dir, opts.agentJs);
     const ctx: BenchContext = { opts, scope, dir, broker, nc, pool, sshd: "not needed" };
-    const sshUsers: Section[] = ["fanout", "streaming"];
+    const sshUsers: Section[] = ["fanout", "streaming", "transfer"];
     if (sshUsers.some((s) => opts.sections.includes(s))) ctx.sshd = await startSshd(scope);
 
     const rows: Row[] = [];

@@ -27,7 +27,8 @@ export function sshRoundsAt(sshRounds: number, n: number): number {
   return Math.min(sshRounds, Math.max(2, Math.round(sshRounds * FULL_ROUNDS_MAX / n)));
 }
 
-export const PEERS = ["ssh", "pdsh", "clush"] as const;
+/** `taktuk` takes part in the transfer section only (its fan-out would be TakTuk's exec). */
+export const PEERS = ["ssh", "pdsh", "clush", "taktuk"] as const;
 export type Peer = typeof PEERS[number];
 
 /** The contenders of `peers` for a fan-out to `n` hosts. */
