@@ -76,7 +76,7 @@ writes bench/results/latest.json and latest.md.
                     transfer section ssh is scp, pdsh is pdcp and rpdcp, clush is clush --copy
                     and --rcopy, taktuk (transfers only) is TakTuk's put and get
   --only LIST       sections to run, of ${SECTIONS.join(",")} (default all);
-                    transfer: put of 256 MiB to 20 agents and get of 64 MiB from each, 3 rounds
+                    transfer: put of 256 MiB to 20 agents, get of 64 MiB from each, 3 rounds (TakTuk 2)
   --dist DIR        where agent.js and controller.js are (default dist, from deno task bundle)
   --out DIR         output directory (default bench/results)
   -h, --help        this text`;

@@ -35,6 +35,8 @@ export interface Move {
   /** Untimed, after a good run that began at `since` (ms since the epoch). */
   after?: (since: number) => Promise<void>;
   goal?: Goal;
+  /** Rounds it takes part in, when fewer than the others (a slow peer without a target). */
+  rounds?: number;
 }
 
 /** Who owns the fresh output directory (the ssh account, so that the peers can write there). */
@@ -120,6 +122,7 @@ export function moveContender(
   return {
     rec,
     goal: move.goal,
+    rounds: move.rounds,
     once: async (r) => {
       await freshDir(opts.out, opts.owner);
       try {

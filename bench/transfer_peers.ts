@@ -25,6 +25,8 @@ import { SSH_USER, type Sshd } from "./sshd.ts";
 import { type Expected, fromParallel, fromTimed, type Move, type Owner } from "./transfer_move.ts";
 
 export const TIMEOUT_MS = 300_000;
+/** TakTuk is the slowest by far and has no target: two rounds are enough to place it. */
+const TAKTUK_ROUNDS = 2;
 
 /** What every peer needs: the sshd, the hosts, the tools that could be installed. */
 export interface PeerSetup {
@@ -215,6 +217,7 @@ export function putPeers(
   else if (taktuk) {
     moves.push({
       label: taktukLabel,
+      rounds: TAKTUK_ROUNDS,
       prepare: (out) =>
         Promise.resolve(
           p.names.map((host) => ({ host, path: `${out}/${host}.bin`, source: job.file })),
@@ -342,6 +345,7 @@ export function getPeers(ctx: BenchContext, p: PeerSetup, job: GetJob): Move[] {
   else if (taktuk) {
     moves.push({
       label: taktukLabel,
+      rounds: TAKTUK_ROUNDS,
       prepare: (out) =>
         Promise.resolve(
           p.names.map((host) => ({ host, path: `${out}/${host}.bin`, source: job.src(host) })),
