@@ -57,8 +57,7 @@ Measures tutti beside its peers (parallel ssh, raw NATS, a bare deno process) on
 writes bench/results/latest.json and latest.md.
 
   --quick           a fast smoke run: 3 rounds (ssh 2, no pdsh/clush/taktuk), 30 round trips,
-                    5 s idle, sizes 10,50, 200 emulated agents, 256 MiB streamed, 500 soak runs,
-                    2 rounds of each transfer
+                    5 s idle, sizes 10,50, 200 emulated agents, 256 MiB streamed, 500 soak runs
   --idle D          how long the idle agent is watched (default 60s; quick 5s)
   --rounds N        rounds of each fan-out measurement (default 10; quick 3)
   --rt-rounds N     single-host round trips (default 200; quick 30)
@@ -71,12 +70,13 @@ writes bench/results/latest.json and latest.md.
                     (default 20s; quick 5s)
   --ssh-width N     parallel ssh connections at once (default 32, pdsh's default)
   --ssh-rounds N    rounds of each ssh-based peer (default 3; quick 2; at most --rounds);
-                    past 50 hosts, scaled down with N (at least 2)
+                    past 50 hosts, scaled down with N (at least 2); also the transfer
+                    section's rounds (TakTuk's at most 2)
   --peers LIST      ssh-based peers, of ${PEERS.join(",")} (default all; quick ssh); in the
                     transfer section ssh is scp, pdsh is pdcp and rpdcp, clush is clush --copy
                     and --rcopy, taktuk (transfers only) is TakTuk's put and get
   --only LIST       sections to run, of ${SECTIONS.join(",")} (default all);
-                    transfer: put of 256 MiB to 20 agents, get of 64 MiB from each, 3 rounds (TakTuk 2)
+                    transfer: put of 256 MiB to 20 agents, get of 64 MiB from each
   --dist DIR        where agent.js and controller.js are (default dist, from deno task bundle)
   --out DIR         output directory (default bench/results)
   -h, --help        this text`;

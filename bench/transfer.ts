@@ -60,7 +60,8 @@ export async function transferSection(ctx: BenchContext): Promise<Row[]> {
   say(`transfer: starting agents up to ${HOSTS}`);
   await ctx.pool.grow(HOSTS);
   const names = AgentPool.names(HOSTS);
-  const rounds = ctx.opts.quick ? 2 : 3;
+  // Every round writes GiBs, and the peers are the ssh family: their number of rounds.
+  const rounds = ctx.opts.sshRounds;
   const work = await ctx.scope.tempDir("tutti-bench-transfer-");
   try {
     // The ssh account reads the sources and writes the outputs below it.
@@ -244,6 +245,7 @@ async function getRows(
   const figure = `get a ${GET_BYTES / MiB} MiB file from each of ${HOSTS} hosts, ` +
     "command → every file here";
   const t = recs[0].done();
+  const onePath = moves.some((m) => /rpdcp|--rcopy/.test(m.label));
   return moves.slice(1).map((_, i) =>
     row(
       "transfer",
@@ -251,7 +253,7 @@ async function getRows(
       t,
       recs[i + 1].done(),
       undefined,
-      i === 0
+      i === 0 && onePath
         ? "rpdcp and clush --rcopy read one path on every host: here the same file for all"
         : undefined,
     )
