@@ -16,6 +16,7 @@ export const SECTIONS = [
   "sync",
   "fanout",
   "install",
+  "transfer",
   "emulated",
 ] as const;
 export type Section = typeof SECTIONS[number];
@@ -86,10 +87,14 @@ process) on this machine and writes bench/results/latest.json and latest.md.
   --sync-agents N   agents started at one instant by run --at (default 20; quick 10)
   --ssh-width N     parallel ssh connections at once (default 32, pdsh's default)
   --ssh-rounds N    rounds of each ssh-based peer (default 3; quick 2; at most --rounds);
-                    past 50 hosts, scaled down with N (at least 2)
+                    past 50 hosts, scaled down with N (at least 2); also the transfer
+                    section's rounds (TakTuk's at most 2)
   --peers LIST      ssh-based peers of the fan-out, of ${PEERS.join(",")}
-                    (default all; quick ssh); missing Debian packages are installed
-  --only LIST       sections to run, of ${SECTIONS.join(",")} (default all)
+                    (default all; quick ssh); missing Debian packages are installed; in the
+                    transfer section ssh is scp, pdsh is pdcp and rpdcp, clush is clush --copy
+                    and --rcopy, taktuk is TakTuk's put and get (ansible: fan-out only)
+  --only LIST       sections to run, of ${SECTIONS.join(",")} (default all);
+                    transfer: put of 256 MiB to 20 agents, get of 64 MiB from each
   --dist DIR        where agent.js and controller.js are (default dist, from deno task bundle)
   --out DIR         output directory (default bench/results)
   -h, --help        this text`;

@@ -1,6 +1,7 @@
 /**
  * N copies of one command with at most `width` running at once, like pdsh's
- * fan-out: how the ssh peer is measured. Timed from the first spawn to the
+ * fan-out: how the ssh peer is measured. The arguments may differ by copy
+ * (a function of its index, 0 to N-1: e.g. one destination per host). Timed from the first spawn to the
  * last exit status; past the deadline every remaining copy is killed.
  */
 import { start, type Started } from "./child.ts";
@@ -18,7 +19,7 @@ export async function parallel(
   n: number,
   width: number,
   cmd: string,
-  args: string[],
+  args: string[] | ((i: number) => string[]),
   timeoutMs: number,
 ): Promise<ParallelRun> {
   const running = new Set<Started>();
@@ -38,8 +39,8 @@ export async function parallel(
   const t0 = performance.now();
   const lane = async () => {
     while (next < n && !late) {
-      next++;
-      const s = start(scope, cmd, args);
+      const i = next++;
+      const s = start(scope, cmd, typeof args === "function" ? args(i) : args);
       running.add(s);
       const status = await s.child.status;
       running.delete(s);

@@ -28,14 +28,16 @@ import { spawnRateSection } from "./spawn_rate.ts";
 import { Sshd, SshUnavailable } from "./sshd.ts";
 import { streamingSection } from "./streaming.ts";
 import { syncSection } from "./sync.ts";
+import { transferSection } from "./transfer.ts";
 
 /**
  * In this order: the idle agent must be fresh, the round trip wants a quiet
  * machine, the CLI's start, the streaming and the fan-in (its own agents,
  * stopped at its end) are measured before the fan-out brings up its agents
  * (the soak's agents and programs are gone by then too; the start at an
- * instant takes the first 20 of them, before the others idle), and the
- * emulated agents come last, once the fan-out's agent processes are stopped.
+ * instant takes the first 20 of them, before the others idle), the
+ * transfers reuse the fan-out's agents, and the emulated agents come last,
+ * once those agent processes are stopped.
  */
 const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   idle: idleSection,
@@ -49,6 +51,7 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   sync: syncSection,
   fanout: fanoutSection,
   install: installSection,
+  transfer: transferSection,
   emulated: emulatedSection,
 };
 
@@ -83,7 +86,7 @@ async function main(args: string[]): Promise<number> {
     scope.defer("close NATS connection", () => nc.close());
     const pool = new AgentPool(scope, nc, broker.url, dir, opts.agentJs);
     const ctx: BenchContext = { opts, scope, dir, broker, nc, pool, sshd: "not needed" };
-    const sshUsers: Section[] = ["fanout", "streaming", "install", "fanin"];
+    const sshUsers: Section[] = ["fanout", "streaming", "install", "fanin", "transfer"];
     if (sshUsers.some((s) => opts.sections.includes(s))) ctx.sshd = await startSshd(scope);
 
     const rows: Row[] = [];

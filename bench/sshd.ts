@@ -161,6 +161,8 @@ function config(dir: string, port: number, version: number): string {
     // Up to a few hundred connections arrive at once; the defaults (10:30:100) would drop them.
     "MaxStartups 1000",
     "MaxSessions 1000",
+    // scp speaks SFTP since OpenSSH 9.0: the transfer section's scp and clush need it.
+    "Subsystem sftp internal-sftp",
   ];
   // OpenSSH 9.8 added per-source penalties, which would slow a burst from one address.
   if (version >= 9.8) lines.push("PerSourcePenalties no", "PerSourceMaxStartups none");
@@ -225,6 +227,14 @@ async function ensureAccount(): Promise<Owner> {
     if (!r.ok) throw new SshUnavailable(`usermod ${SSH_USER} failed: ${r.stderr.trim()}`);
   }
   return entry;
+}
+
+/** The ssh account's uid and gid: what the peers write into must belong to it. */
+export async function sshAccountIds(): Promise<{ uid: number; gid: number }> {
+  const r = await capture("getent", ["passwd", SSH_USER]);
+  const fields = r.stdout.trim().split(":");
+  if (!r.ok || fields.length < 4) throw new SshUnavailable(`account ${SSH_USER} not found`);
+  return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
 async function account(): Promise<{ shell: string } & Owner | null> {

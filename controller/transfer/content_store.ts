@@ -10,9 +10,12 @@
  * `put` of the same file, to any hosts, uploads nothing.
  *
  * Chunks are published with JetStream acknowledgements, a window of them
- * in flight, each with a message id (`<sha256>.<k>`, deduplicated by the
- * server): after a broker outage the unacknowledged ones are simply sent
- * again.
+ * in flight, each with a message id (`<sha256>.<k>.<upload>`, deduplicated
+ * by the server): after a broker outage the unacknowledged ones are simply
+ * sent again. The upload's own token is part of the id because the server
+ * remembers ids for its duplicate window whatever happened to the messages:
+ * with `<sha256>.<k>` alone, a content purged from the stream and put again
+ * within two minutes would be taken for a duplicate and not stored.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
@@ -24,6 +27,7 @@ import {
 } from "@nats-io/jetstream";
 import { encode } from "../../protocol/codec.ts";
 import { TuttiError } from "../../protocol/errors.ts";
+import { newId } from "../../protocol/runtime/ids.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 
 /** In flight while uploading: enough to keep the server's disk busy. */
@@ -100,6 +104,7 @@ export class ContentStore {
     sent: (bytes: number) => void,
   ): Promise<number> {
     if (size === 0 || await this.has(sha256)) return 0;
+    const upload = newId("u");
     using file = await Deno.open(path);
     const count = Math.ceil(size / this.chunk);
     const from = await this.#resumeAt(sha256, size, count);
@@ -119,7 +124,8 @@ export class ContentStore {
         }
         n += r;
       }
-      const p = this.#publish(this.subjects.xferChunk(sha256, k), data, `${sha256}.${k}`)
+      const id = `${sha256}.${k}.${upload}`;
+      const p = this.#publish(this.subjects.xferChunk(sha256, k), data, id)
         .then(() => {
           uploaded += data.length;
           sent(data.length);
@@ -132,7 +138,7 @@ export class ContentStore {
     await this.#publish(
       this.subjects.xferDone(sha256),
       encode({ size, chunk: this.chunk }),
-      `${sha256}.done`,
+      `${sha256}.done.${upload}`,
     );
     return uploaded;
   }

@@ -4,6 +4,7 @@
  * and continued across an agent restart and a broker restart.
  */
 import assert from "node:assert/strict";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { TransferEvent } from "../../controller/mod.ts";
 import { partPath } from "../../protocol/files/part_file.ts";
 import { TcpProxy } from "./tcp_proxy.ts";
@@ -171,6 +172,33 @@ Deno.test(
       }).done;
       assert.equal(fixed.ok, true);
       assert.equal(await shaOf(dest), want);
+    } finally {
+      await c.close();
+      await close();
+    }
+  },
+);
+
+Deno.test(
+  "put: a content whose chunks were purged from the stream is uploaded again at once",
+  opts,
+  async () => {
+    const { world, close } = await jetStreamWorld();
+    const c = await connect(world);
+    try {
+      await world.agentsNamed(["u-1"]);
+      const src = `${world.dir}/data.bin`;
+      await Deno.writeFile(src, bytesOf(3_000_000, 7));
+      const spec = (n: number) => ({ sources: [src], dest: `${world.dir}/got-${n}/data.bin` });
+      const first = await c.put({ hosts: "u-1" }, { specs: [spec(1)] }).done;
+      assert.equal(first.ok, true, JSON.stringify(first.hosts));
+      // Well within the stream's duplicate window: the server still knows the chunks' ids.
+      const jsm = await jetstreamManager(world.nc);
+      await jsm.streams.purge(world.subjects.xferStream());
+      const again = await c.put({ hosts: "u-1" }, { specs: [spec(2)] }).done;
+      assert.equal(again.ok, true, JSON.stringify(again.hosts));
+      assert.equal(again.uploaded, 3_000_000);
+      assert.equal(await shaOf(`${world.dir}/got-2/data.bin`), await shaOf(src));
     } finally {
       await c.close();
       await close();
