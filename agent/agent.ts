@@ -11,6 +11,7 @@ import { Connection } from "./connection.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { verbHandlers } from "./handlers.ts";
 import { transferHandlers } from "./transfer/transfer_handlers.ts";
+import { TransferLink } from "./transfer/transfer_link.ts";
 import { Queues } from "./queue/queue_handlers.ts";
 import { Identity } from "./identity.ts";
 import { KeeperLink } from "./keeper_link.ts";
@@ -60,6 +61,7 @@ export class Agent {
     private readonly telemetry: TelemetryLoop | null,
     private readonly programs: Programs,
     private readonly queues: Queues,
+    private readonly transfers: TransferLink,
   ) {}
 
   /**
@@ -144,6 +146,9 @@ export class Agent {
         outbox.cbor(subjects.watch(host, id), r.status, { host, watch: id, condition, ...r }),
     });
     const queues = new Queues(() => ({ nc: conn.nc, subjects, host, table }));
+    const transfers = new TransferLink(() =>
+      Connection.open(flags, `${opts.name} transfers`, opts.heartbeatMs)
+    );
     const dispatcher = new Dispatcher(
       conn,
       outbox,
@@ -151,10 +156,7 @@ export class Agent {
       identity,
       new Map([
         ...verbHandlers(identity, table, spool, watches, () => conn.maxPayload),
-        ...transferHandlers(
-          () => ({ nc: conn.nc, subjects, host, onDenied: (fn) => conn.onDenied(fn) }),
-          () => conn.maxPayload,
-        ),
+        ...transferHandlers(host, subjects, transfers, () => conn.maxPayload),
         ...queues.handlers(),
         ...programHandlers(programs, {
           running: () => table.running,
@@ -196,6 +198,7 @@ export class Agent {
       telemetry,
       programs,
       queues,
+      transfers,
     );
   }
 
@@ -220,7 +223,7 @@ export class Agent {
     this.presence.bye();
     await Promise.all([this.stopProcesses(), this.programs.shutdown()]);
     await this.keeper.close(true);
-    await this.conn.close();
+    await Promise.all([this.conn.close(), this.transfers.close()]);
   }
 
   /**
@@ -236,7 +239,7 @@ export class Agent {
     this.presence.bye();
     await this.programs.detach();
     await this.keeper.close(false);
-    await this.conn.close();
+    await Promise.all([this.conn.close(), this.transfers.close()]);
   }
 
   private async stopProcesses(): Promise<void> {

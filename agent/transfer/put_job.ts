@@ -34,14 +34,29 @@ export class PutJob {
   /** Directories to give their mode at the end, deepest last. */
   readonly #dirs: [string, number][] = [];
 
-  constructor(private readonly req: PutRequest, private readonly src: ChunkSource) {
+  /** The chunk source, opened at the first file that must be fetched (none when all are there). */
+  #src: (ChunkSource & { release(): void }) | null = null;
+
+  constructor(
+    private readonly req: PutRequest,
+    private readonly host: string,
+    private readonly openSource: () => Promise<ChunkSource & { release(): void }>,
+  ) {
     this.total = req.items.reduce((n, i) => n + i.entries.reduce((m, e) => m + e.size, 0), 0);
     this.#reply = { id: req.id, files: 0, skipped: 0, others: 0, bytes: 0, resumed: 0 };
   }
 
   async run(): Promise<PutReply> {
+    try {
+      return await this.#run();
+    } finally {
+      this.#src?.release();
+    }
+  }
+
+  async #run(): Promise<PutReply> {
     for (const item of this.req.items) {
-      const dest = localPath(item.dest, this.src.host);
+      const dest = localPath(item.dest, this.host);
       if (item.into) {
         await makeDir(dest);
         for (const e of item.entries) await this.#entry(e, `${dest}/${e.path}`);
@@ -121,7 +136,8 @@ export class PutJob {
     this.#reply.resumed += from * chunk;
     this.done += from * chunk;
     try {
-      for await (const data of fetchChunks(this.src, sha, from, count)) {
+      this.#src ??= await this.openSource();
+      for await (const data of fetchChunks(this.#src, sha, from, count)) {
         await writeAll(file, data);
         hash.update(data);
         this.#reply.bytes += data.length;

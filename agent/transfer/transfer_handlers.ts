@@ -22,7 +22,9 @@ import {
   type ReadReply,
 } from "../../protocol/transfer_messages.ts";
 import type { Handler } from "../handlers.ts";
+import type { Subjects } from "../../protocol/subjects.ts";
 import type { ChunkSource } from "./chunk_fetcher.ts";
+import type { TransferLink } from "./transfer_link.ts";
 import { localPath } from "./local_path.ts";
 import { PutJob } from "./put_job.ts";
 
@@ -33,7 +35,9 @@ const PROGRESS_MS = 500;
 const READ_OVERHEAD = 4096;
 
 export function transferHandlers(
-  source: () => Omit<ChunkSource, "stream">,
+  host: string,
+  subjects: Subjects,
+  link: TransferLink,
   maxPayload: () => number,
 ): Map<string, Handler> {
   const puts = new Map<string, { job: PutJob; result: Promise<PutReply> }>();
@@ -43,7 +47,7 @@ export function transferHandlers(
       const req = parsePutRequest(m);
       let running = puts.get(req.id);
       if (!running) {
-        const job = new PutJob(req, { ...source(), stream: req.stream });
+        const job = new PutJob(req, host, () => chunkSource(link, host, subjects, req.stream));
         const result = job.run();
         running = { job, result };
         puts.set(req.id, running);
@@ -66,7 +70,6 @@ export function transferHandlers(
     ["get", async (m, ctx) => {
       const req = parseGetRequest(m);
       ctx.accept({ accepted: true });
-      const host = source().host;
       const reply: GetReply = { sources: [] };
       for (const asked of req.paths) {
         const path = localPath(asked, host);
@@ -104,4 +107,22 @@ export function transferHandlers(
       }
     }],
   ]);
+}
+
+/** The chunks of `stream`, through the transfer connection (held until `release`). */
+async function chunkSource(
+  link: TransferLink,
+  host: string,
+  subjects: Subjects,
+  stream: string,
+): Promise<ChunkSource & { release(): void }> {
+  const conn = await link.acquire();
+  return {
+    nc: conn.nc,
+    subjects,
+    host,
+    stream,
+    onDenied: (fn) => conn.onDenied(fn),
+    release: () => link.release(),
+  };
 }
