@@ -270,7 +270,10 @@ Deno.test(
   async () => {
     const { world, close } = await jetStreamWorld();
     try {
-      await world.agentsNamed(["b-1", "b-2"]);
+      // Agents behind a throttled link, so that the put is still going when the broker goes.
+      const proxy = TcpProxy.start(world.broker.url);
+      proxy.throttle(16 << 20);
+      for (const h of ["b-1", "b-2"]) await world.agent(h, { server: proxy.url });
       const size = 64 << 20;
       const src = `${world.dir}/big.bin`;
       await Deno.writeFile(src, bytesOf(size, 5));
