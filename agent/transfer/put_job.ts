@@ -15,8 +15,15 @@
  * what was complete stays, nothing partial has the destination's name.
  */
 import { fsError } from "../../protocol/files/fs_error.ts";
-import { commitPart, partPath, partSize } from "../../protocol/files/part_file.ts";
-import { hashFile, sha256, sha256File } from "../../protocol/files/sha256.ts";
+import {
+  commitPart,
+  lstatOrNull,
+  makeDir,
+  openPart,
+  placeLink,
+  sameContent,
+  writeAll,
+} from "../../protocol/files/part_file.ts";
 import { TuttiError } from "../../protocol/errors.ts";
 import type { PutReply, PutRequest, TransferEntry } from "../../protocol/transfer_messages.ts";
 import { type ChunkSource, fetchChunks } from "./chunk_fetcher.ts";
@@ -82,59 +89,27 @@ export class PutJob {
       this.#dirs.push([at, e.mode]);
       this.#reply.others++;
     } else if (e.kind === "link") {
-      await this.#link(e.link!, at);
+      await placeLink(e.link!, at);
       this.#reply.others++;
     } else {
       await this.#file(e, at);
     }
   }
 
-  async #link(target: string, at: string): Promise<void> {
-    const st = await lstatOrNull(at);
-    if (st?.isSymlink && await Deno.readLink(at) === target) return;
-    if (st?.isDirectory) {
-      throw new TuttiError("EISDIR", `${at}: a directory is in the way of a link`);
-    }
-    const tmp = partPath(at, "link".padEnd(12, "-"));
-    try {
-      await Deno.remove(tmp).catch(() => {});
-      await Deno.symlink(target, tmp);
-      await Deno.rename(tmp, at);
-    } catch (e) {
-      throw fsError(e, "making the link", at);
-    }
-  }
-
   async #file(e: TransferEntry, at: string): Promise<void> {
     const sha = e.sha256!;
-    const st = await lstatOrNull(at);
-    if (st?.isDirectory) {
-      throw new TuttiError("EISDIR", `${at}: a directory is in the way of a file`);
-    }
-    if (st?.isFile && st.size === e.size && await sha256File(at).catch(() => "") === sha) {
-      if (((st.mode ?? 0) & 0o7777) !== e.mode) await Deno.chmod(at, e.mode);
+    if (await sameContent(at, { size: e.size, sha256: sha, mode: e.mode })) {
       this.#reply.skipped++;
       this.done += e.size;
       return;
     }
-    const part = partPath(at, sha);
     const chunk = this.req.chunk;
     const count = Math.ceil(e.size / chunk);
-    let file: Deno.FsFile;
-    let from = 0;
-    const hash = sha256();
-    try {
-      const had = await partSize(part);
-      from = had > e.size ? 0 : Math.floor(had / chunk);
-      file = await Deno.open(part, { read: true, write: true, create: true, mode: 0o600 });
-      await file.truncate(from * chunk);
-      await hashFile(file, hash, from * chunk);
-      await file.seek(from * chunk, Deno.SeekMode.Start);
-    } catch (err) {
-      throw fsError(err, "writing", part);
-    }
-    this.#reply.resumed += from * chunk;
-    this.done += from * chunk;
+    // Whole chunks of an earlier try are kept: fetching goes on from the next one.
+    const { part, file, hash, offset } = await openPart(at, sha, e.size, chunk);
+    const from = offset / chunk;
+    this.#reply.resumed += offset;
+    this.done += offset;
     try {
       this.#src ??= await this.openSource();
       for await (const data of fetchChunks(this.#src, sha, from, count)) {
@@ -153,27 +128,5 @@ export class PutJob {
       throw fsError(err, "writing", at);
     }
     this.#reply.files++;
-  }
-}
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await file.write(data.subarray(off));
-}
-
-async function makeDir(dir: string): Promise<void> {
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw fsError(e, "making the directory", dir);
-  }
-}
-
-async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.lstat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
-    throw fsError(e, "reading", path);
   }
 }

@@ -8,8 +8,7 @@
  * second apart, for up to a minute.
  */
 import { fsError } from "../../protocol/files/fs_error.ts";
-import { commitPart, partPath, partSize } from "../../protocol/files/part_file.ts";
-import { hashFile, sha256, sha256File } from "../../protocol/files/sha256.ts";
+import { commitPart, openPart, sameContent, writeAll } from "../../protocol/files/part_file.ts";
 import { TuttiError } from "../../protocol/errors.ts";
 import { parseReadReply, type ReadReply } from "../../protocol/transfer_messages.ts";
 import type { Link } from "../connection.ts";
@@ -37,32 +36,15 @@ export async function pullFile(
   progress: (bytes: number) => void,
 ): Promise<PullCounts> {
   const counts: PullCounts = { bytes: 0, resumed: 0, skipped: false };
-  const st = await Deno.lstat(local).catch(() => null);
-  if (st?.isDirectory) {
-    throw new TuttiError("EISDIR", `${local}: a directory is in the way of a file`);
-  }
-  if (
-    st?.isFile && st.size === want.size && await sha256File(local).catch(() => "") === want.sha256
-  ) {
-    await Deno.chmod(local, want.mode);
+  if (await sameContent(local, want)) {
     counts.skipped = true;
     progress(want.size);
     return counts;
   }
-  const part = partPath(local, want.sha256);
-  const hash = sha256();
-  let file: Deno.FsFile;
-  let offset: number;
-  try {
-    const had = await partSize(part);
-    offset = had > want.size ? 0 : had;
-    file = await Deno.open(part, { read: true, write: true, create: true, mode: 0o600 });
-    await file.truncate(offset);
-    await hashFile(file, hash, offset);
-    await file.seek(offset, Deno.SeekMode.Start);
-  } catch (e) {
-    throw fsError(e, "writing", part);
-  }
+  // The bytes of an earlier try are kept: reading goes on from the next one.
+  const opened = await openPart(local, want.sha256, want.size);
+  const { part, file, hash } = opened;
+  let offset = opened.offset;
   counts.resumed = offset;
   progress(offset);
   const limit = Math.max(4096, (link.nc.info?.max_payload ?? 1 << 20) - 8192);
@@ -81,8 +63,7 @@ export async function pullFile(
           `${host}:${remote} changed while read: ${r.size} bytes now, ${want.size} announced`,
         );
       }
-      let n = 0;
-      while (n < r.data.length) n += await file.write(r.data.subarray(n));
+      await writeAll(file, r.data);
       hash.update(r.data);
       offset += r.data.length;
       counts.bytes += r.data.length;

@@ -7,7 +7,7 @@
  * (protocol/transfer_messages.ts), so no host can write outside its own
  * directory.
  */
-import { fsError } from "../../protocol/files/fs_error.ts";
+import { makeDir, placeLink } from "../../protocol/files/part_file.ts";
 import { toWireError, TuttiError } from "../../protocol/errors.ts";
 import { checkToken } from "../../protocol/subjects.ts";
 import { compareHosts } from "../../protocol/nodeset.ts";
@@ -43,9 +43,7 @@ export function startGet(
   const op = new Channel<TransferEvent, TransferSummary>();
   (async () => {
     if (opts.paths.length === 0) throw new TuttiError("EINVAL", "get: no path to fetch");
-    await Deno.mkdir(opts.dir, { recursive: true }).catch((e) => {
-      throw fsError(e, "making the directory", opts.dir);
-    });
+    await makeDir(opts.dir);
     const manifests = fanout(scope, {
       verb: "get",
       body: { paths: opts.paths },
@@ -119,18 +117,13 @@ async function pullHost(
         const local = `${root}/${e.path}`;
         const remote = source.path + e.path.slice(base.length);
         if (e.kind === "dir") {
-          await Deno.mkdir(local, { recursive: true }).catch((err) => {
-            throw fsError(err, "making the directory", local);
-          });
+          await makeDir(local);
           modes.push([local, e.mode]);
         } else if (e.kind === "link") {
-          await makeLink(e.link!, local);
+          await makeDir(local.slice(0, local.lastIndexOf("/")));
+          await placeLink(e.link!, local);
         } else {
-          await Deno.mkdir(local.slice(0, local.lastIndexOf("/")), { recursive: true }).catch(
-            (err) => {
-              throw fsError(err, "making the directory", local);
-            },
-          );
+          await makeDir(local.slice(0, local.lastIndexOf("/")));
           const c = await pullFile(scope.link, host, remote, local, {
             size: e.size,
             sha256: e.sha256!,
@@ -149,16 +142,4 @@ async function pullHost(
     return { ...result, status: errorStatus(error), error };
   }
   return result;
-}
-
-async function makeLink(target: string, at: string): Promise<void> {
-  try {
-    await Deno.mkdir(at.slice(0, at.lastIndexOf("/")), { recursive: true });
-    const st = await Deno.lstat(at).catch(() => null);
-    if (st?.isSymlink && await Deno.readLink(at) === target) return;
-    if (st) await Deno.remove(at);
-    await Deno.symlink(target, at);
-  } catch (e) {
-    throw fsError(e, "making the link", at);
-  }
 }
