@@ -28,6 +28,21 @@ export function received<T>(what: string, parse: () => T): T {
   }
 }
 
+/**
+ * The other way round: `Fields` read a request's map (their errors are
+ * EBADMSG), and what the peer got wrong is EINVAL, answered to it.
+ */
+export function requested<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof TuttiError && e.code === "EBADMSG") {
+      throw new TuttiError("EINVAL", e.message);
+    }
+    throw e;
+  }
+}
+
 /** The fields of one received map; `what` names the message, `path` the map inside it. */
 export class Fields {
   constructor(readonly m: Map, readonly what: string, readonly path = "") {}

@@ -7,7 +7,7 @@
  * every count `queue status` prints comes from the KV bucket.
  */
 import { TuttiError } from "./errors.ts";
-import { Fields } from "./fields.ts";
+import { Fields, requested } from "./fields.ts";
 import { checkToken } from "./subjects.ts";
 
 type Map = Record<string, unknown>;
@@ -70,7 +70,7 @@ export interface QueueMeta {
 }
 
 export function parseQueueRequest(m: Map): QueueRequest {
-  return request(() => {
+  return requested(() => {
     const f = Fields.of(m, "queue request");
     const name = checkQueueName(f.str("name"));
     const slots = f.int("slots", 1);
@@ -154,13 +154,4 @@ export function pendingState(t: TaskMessage): TaskState {
 /** The process id of attempt `attempt` of task `id` on its host. */
 export function taskProcId(id: string, attempt: number): string {
   return `${id}-${attempt}`;
-}
-
-function request<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (e) {
-    if (e instanceof TuttiError && e.code === "EBADMSG") throw new TuttiError("EINVAL", e.message);
-    throw e;
-  }
 }

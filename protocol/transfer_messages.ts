@@ -12,8 +12,7 @@
  * or empty components: a peer can never make the other side write outside
  * the destination it was given.
  */
-import { TuttiError } from "./errors.ts";
-import { Fields } from "./fields.ts";
+import { Fields, requested } from "./fields.ts";
 
 type Map = Record<string, unknown>;
 
@@ -130,18 +129,6 @@ export function isSha256(s: string): boolean {
   return SHA256.test(s);
 }
 
-/** A request parser's fields: what a peer got wrong is EINVAL, answered to it. */
-function request<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (e) {
-    if (e instanceof TuttiError && e.code === "EBADMSG") {
-      throw new TuttiError("EINVAL", e.message);
-    }
-    throw e;
-  }
-}
-
 export function parseEntry(f: Fields): TransferEntry {
   const path = f.str("path");
   if (!isRelativePath(path)) f.fail("path", "a relative path without . or .. components");
@@ -173,7 +160,7 @@ function checkTree(f: Fields, entries: TransferEntry[]): TransferEntry[] {
 }
 
 export function parsePutRequest(m: Map): PutRequest {
-  return request(() => {
+  return requested(() => {
     const f = Fields.of(m, "put request");
     const id = f.str("id");
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) f.fail("id", "a subject token");
@@ -210,7 +197,7 @@ export function parseTransferProgress(m: Map): TransferProgress {
 }
 
 export function parseGetRequest(m: Map): GetRequest {
-  return request(() => {
+  return requested(() => {
     const f = Fields.of(m, "get request");
     const paths = f.strList("paths");
     if (paths.length === 0 || paths.some((p) => p === "" || p.includes("\0"))) {
@@ -232,7 +219,7 @@ export function parseGetReply(m: Map): GetReply {
 }
 
 export function parseReadRequest(m: Map): ReadRequest {
-  return request(() => {
+  return requested(() => {
     const f = Fields.of(m, "read request");
     const path = f.str("path");
     if (!path.startsWith("/") || path.includes("\0")) f.fail("path", "an absolute path");
