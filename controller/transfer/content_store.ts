@@ -21,6 +21,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import {
   jetstream,
   type JetStreamClient,
+  type JetStreamManager,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
@@ -45,6 +46,8 @@ export class ContentStore {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
+    /** Opened once (each opening asks the server for the account's JetStream info). */
+    private readonly jsm: JetStreamManager,
     private readonly subjects: Subjects,
     readonly stream: string,
     /** Bytes per chunk, from the server's max_payload. */
@@ -80,13 +83,12 @@ export class ContentStore {
     const maxPayload = nc.info?.max_payload ?? 1 << 20;
     // Room for the message's headers; whole 4 KiB pages.
     const chunk = Math.max(4096, Math.floor((Math.min(maxPayload, 8 << 20) - 1024) / 4096) * 4096);
-    return new ContentStore(nc, jetstream(nc), subjects, stream, chunk);
+    return new ContentStore(nc, jetstream(nc), jsm, subjects, stream, chunk);
   }
 
   /** Whether the content is complete in the stream. */
   async has(sha256: string): Promise<boolean> {
-    const jsm = await jetstreamManager(this.nc);
-    const m = await jsm.streams.getMessage(this.stream, {
+    const m = await this.jsm.streams.getMessage(this.stream, {
       last_by_subj: this.subjects.xferDone(sha256),
     }).catch(() => null);
     return m !== null;
@@ -151,11 +153,10 @@ export class ContentStore {
    * window is checked one by one (a few requests whatever the size).
    */
   async #resumeAt(sha256: string, size: number, count: number): Promise<number> {
-    const jsm = await jetstreamManager(this.nc);
     // A chunk of another size (an upload through a server with another max_payload) is no use.
     const want = (k: number) => Math.min(this.chunk, size - k * this.chunk);
     const has = (k: number) =>
-      jsm.streams.getMessage(this.stream, { last_by_subj: this.subjects.xferChunk(sha256, k) })
+      this.jsm.streams.getMessage(this.stream, { last_by_subj: this.subjects.xferChunk(sha256, k) })
         .then((m) => m !== null && m.data.length === want(k), () => false);
     if (!await has(0)) return 0;
     let lo = 1;
