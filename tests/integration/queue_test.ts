@@ -139,11 +139,12 @@ Deno.test("queue: the tasks of a SIGKILLed agent run elsewhere after the lease",
       "2s",
       "--json",
       "--",
-      `sleep 0.3; echo $TUTTI_HOST > ${out}/{}`,
+      `sleep 1; echo $TUTTI_HOST > ${out}/{}`,
       ":::",
       ...Array.from({ length: 40 }, (_, i) => `t${i}`),
     ]);
-    // Once the victim has finished a task it is surely taking more: kill it (and its processes).
+    // Once the victim has finished a task it has taken more (a task lasts 1 s, and most of the
+    // 40 are still pending then): kill it (and its processes) while it holds them.
     await c.waitFor("a task done on k-3", (o) => /"type":"task".*"host":"k-3"/.test(o), 30_000);
     await victim.kill();
     reapKeeper(victim.stateDir);
