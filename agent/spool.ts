@@ -38,17 +38,22 @@ export class SpoolDir {
       throw e;
     }
     try {
-      await file.seek(offset, Deno.SeekMode.Start);
-      const buf = new Uint8Array(end - offset);
-      let got = 0;
-      while (got < buf.length) {
-        const n = await file.read(buf.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      return got === buf.length ? buf : buf.subarray(0, got);
+      return await readAt(file, offset, end - offset);
     } finally {
       file.close();
     }
   }
+}
+
+/** Up to `length` bytes of `file` from `offset`: fewer only where the file ends. */
+export async function readAt(file: Deno.FsFile, offset: number, length: number) {
+  await file.seek(offset, Deno.SeekMode.Start);
+  const buf = new Uint8Array(Math.max(0, length));
+  let got = 0;
+  while (got < buf.length) {
+    const n = await file.read(buf.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return got === buf.length ? buf : buf.subarray(0, got);
 }

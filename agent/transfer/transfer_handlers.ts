@@ -22,6 +22,7 @@ import {
   type ReadReply,
 } from "../../protocol/transfer_messages.ts";
 import type { Handler } from "../handlers.ts";
+import { readAt } from "../spool.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
 import type { ChunkSource } from "./chunk_fetcher.ts";
 import type { TransferLink } from "./transfer_link.ts";
@@ -92,15 +93,8 @@ export function transferHandlers(
         using file = await Deno.open(req.path);
         const { size, isFile } = await file.stat();
         if (!isFile) throw new Deno.errors.IsADirectory("not a regular file");
-        await file.seek(req.offset, Deno.SeekMode.Start);
-        const data = new Uint8Array(Math.max(0, Math.min(limit, size - req.offset)));
-        let n = 0;
-        while (n < data.length) {
-          const r = await file.read(data.subarray(n));
-          if (r === null) break;
-          n += r;
-        }
-        const body: ReadReply = { data: data.subarray(0, n), size };
+        const data = await readAt(file, req.offset, Math.min(limit, size - req.offset));
+        const body: ReadReply = { data, size };
         return { body };
       } catch (e) {
         throw fsError(e, "reading", req.path);
