@@ -6,7 +6,7 @@
  * JetStream).
  */
 import assert from "node:assert/strict";
-import { reapKeeper, World } from "./harness.ts";
+import { ask, reapKeeper, until, World } from "./harness.ts";
 import { jetStreamWorld, opts } from "./transfer_support.ts";
 
 interface Task {
@@ -143,9 +143,12 @@ Deno.test("queue: the tasks of a SIGKILLed agent run elsewhere after the lease",
       ":::",
       ...Array.from({ length: 40 }, (_, i) => `t${i}`),
     ]);
-    // Once the victim has finished a task it has taken more (a task lasts 1 s, and most of the
-    // 40 are still pending then): kill it (and its processes) while it holds them.
-    await c.waitFor("a task done on k-3", (o) => /"type":"task".*"host":"k-3"/.test(o), 30_000);
+    // Kill the victim (and its processes) while it runs a task, as its own process table says.
+    await until("k-3 runs a task", async () => {
+      const ps = await ask(world, "k-3", "ps", {});
+      const procs = (ps.body.procs ?? []) as { state: string }[];
+      return procs.some((p) => p.state === "running");
+    }, 30_000);
     await victim.kill();
     reapKeeper(victim.stateDir);
     const killedAt = Date.now();
