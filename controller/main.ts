@@ -21,6 +21,7 @@ import { shellVerb } from "./cli/shell.ts";
 import { shutdownVerb } from "./cli/shutdown.ts";
 import { upgradeVerb } from "./cli/upgrade.ts";
 import { getVerb, putVerb } from "./cli/put.ts";
+import { planVerb } from "./cli/plan.ts";
 import { queueVerb } from "./cli/queue.ts";
 import { subVerb } from "./cli/sub.ts";
 import { topVerb } from "./cli/top.ts";
@@ -48,6 +49,7 @@ export const VERBS: Verb[] = [
   putVerb,
   getVerb,
   queueVerb,
+  planVerb,
   shellVerb,
   natsConfigVerb,
   installVerb,

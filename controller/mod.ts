@@ -219,3 +219,48 @@ export {
   renderNatsConfig,
   seedPath,
 } from "./nats_config.ts";
+
+// ---------------------------------------------------------------- plans
+
+/**
+ * Dependency plans: components placed on node sets, each with steps, a
+ * readiness watch and the components it waits for (started, ready,
+ * completed), read from a YAML file and checked in full (`PlanError`, every
+ * problem with its line and key); brought up, applied after an edit, and
+ * taken down as operations of `PlanEvent`s ending with a `PlanSummary`,
+ * whose steps `ganttSvg` draws.
+ */
+export type {
+  Component,
+  Dependency,
+  DependencyKind,
+  Plan,
+  Readiness,
+  Step,
+} from "./plan/plan_types.ts";
+export { parsePlan, PlanError, type PlanProblem, readPlanFile } from "./plan/plan_file.ts";
+export type {
+  ComponentResult,
+  ComponentStatus,
+  PlanEvent,
+  PlanFailure,
+  PlanSummary,
+  StepRecord,
+} from "./plan/plan_events.ts";
+export {
+  describeFailure,
+  planApply,
+  planDown,
+  type PlanOperation,
+  type PlanOptions,
+  planState,
+  planUp,
+} from "./plan/plan_runner.ts";
+export type { ComponentState, PlanState } from "./plan/plan_state.ts";
+export { ganttSvg } from "./plan/gantt_svg.ts";
+export {
+  type ComponentLive,
+  type PlanStatus,
+  planStatus,
+  type ServiceLive,
+} from "./plan/plan_status.ts";

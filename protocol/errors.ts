@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   ETIMEDOUT:
     "the process or the request ran past its timeout; run at an instant: the request reached " +
     "the host after the instant",
+  EEXIT: "plan: a step's command exited with a code other than 0, or was killed by a signal " +
+    "(the message says which, with the end of its stderr)",
   EINTERNAL: "a bug in tutti; the message has the details (please report it)",
 } as const;
 

@@ -43,6 +43,7 @@ import {
   parseDocument,
   type YAMLMap,
 } from "yaml";
+import { suggest } from "../../protocol/text/suggest.ts";
 import { type ErrorCode, TuttiError } from "../../protocol/errors.ts";
 import { parseSignal, type SignalName } from "../../protocol/signals.ts";
 import { isToken } from "../../protocol/subjects.ts";
@@ -521,30 +522,4 @@ function describe(n: Node | null | undefined): string {
     return n.source ?? String(v);
   }
   return "something else";
-}
-
-/** The closest key within two edits, for "did you mean". */
-function suggest(key: string, keys: string[]): string | null {
-  let best: string | null = null;
-  let bestD = 3;
-  for (const k of keys) {
-    const d = editDistance(key.toLowerCase(), k);
-    if (d < bestD) {
-      best = k;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }
