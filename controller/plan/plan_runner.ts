@@ -351,7 +351,7 @@ class PlanRun {
       for (const h of out.hosts) hosts.add(h);
       st.hosts = [...hosts].sort();
       if (out.service) st.services.push(out.service);
-      if (out.programs) st.programs.push(out.programs);
+      if (out.programs) st.programs.push(...out.programs);
       if (out.failure) {
         this.#fail(out.failure);
         blocked(out.failure, "failed");
@@ -375,8 +375,10 @@ class PlanRun {
     }
     g.ready.settle(true);
     if (st.services.length === 0) {
+      // Nothing of its own left to end. Programs it started are supervised: they are meant
+      // to run on (restarted when they stop), so a wait for its completion ends here too.
       g.completed.settle(true);
-      this.#status(x.name, "completed", st.hosts);
+      if (st.programs.length === 0) this.#status(x.name, "completed", st.hosts);
     } else if (this.#completionWanted(x.name)) {
       const failure = await this.#completion(x, st.services);
       if (failure) {

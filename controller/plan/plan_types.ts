@@ -13,7 +13,8 @@ import type { WatchCondition } from "../../protocol/watch_messages.ts";
  *   services and programs launched);
  * - `ready`: started, and its readiness watch holds on its hosts (on
  *   `ready.hosts` of them when stated); without a readiness watch, started;
- * - `completed`: started, and every service it launched exited 0.
+ * - `completed`: ready, and every service it launched exited 0 (supervised
+ *   programs it started run on by design: they do not hold it back).
  */
 export type DependencyKind = "started" | "ready" | "completed";
 export const DEPENDENCY_KINDS: readonly DependencyKind[] = ["started", "ready", "completed"];

@@ -34,8 +34,8 @@ export interface StepOutcome {
   failure?: PlanFailure;
   /** A detached run: what it left running. */
   service?: ServiceState;
-  /** A programs start: what it started. */
-  programs?: { names: string[]; hosts: string[] };
+  /** A programs start: what it started, where (even when the step failed elsewhere or for a name). */
+  programs?: { names: string[]; hosts: string[] }[];
 }
 
 /** A run step's process id on every host: `<plan>-<component>-<step>-<epoch>`. */
@@ -264,12 +264,21 @@ async function programs(
   });
   const hosts = replies.map((r) => r.host);
   if (hosts.length === 0) failure = noHosts(ctx, label);
-  const ok = replies.filter((r) => r.ok).map((r) => r.host);
+  // Programs started on a host stay recorded even when another name failed there: down stops them.
+  const started = new Map<string, string[]>();
+  for (const r of replies) {
+    const names = r.ok ? r.results.filter((x) => x.ok).map((x) => x.name) : [];
+    if (names.length === 0) continue;
+    const key = names.join(" ");
+    started.set(key, [...(started.get(key) ?? []), r.host]);
+  }
   return {
     records,
     hosts,
     failure,
-    programs: step.kind === "start" && ok.length > 0 ? { names: step.names, hosts: ok } : undefined,
+    programs: step.kind === "start"
+      ? [...started].map(([names, hosts]) => ({ names: names.split(" "), hosts }))
+      : undefined,
   };
 }
 

@@ -22,6 +22,7 @@ import {
   type StepRecord,
 } from "../../controller/mod.ts";
 import { World } from "./harness.ts";
+import { closeWorld, supervisingAgent, writeConfig } from "./programs_support.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -335,6 +336,74 @@ components:
     } finally {
       await c?.close();
       await world.close();
+    }
+  },
+);
+
+Deno.test(
+  "steps start and stop supervised programs; readiness on a program's state and output",
+  opts,
+  async () => {
+    const world = await World.create();
+    let c: Controller | undefined;
+    try {
+      const config = writeConfig(
+        world,
+        `programs:
+  web:
+    cmd: sh -c 'echo web serving; exec sleep 1000'
+    autostart: false
+    starttime: 0.2
+    stoptime: 1
+  old:
+    cmd: sleep 1000
+    starttime: 0.1
+    stoptime: 1
+`,
+      );
+      await supervisingAgent(world, "pg-1", config);
+      c = await connect(world);
+      const plan = parsePlan(
+        `name: progs
+components:
+  web:
+    hosts: pg-1
+    steps:
+      - stop: old
+      - start: web
+    ready: {state: {program: web, state: RUNNING}}
+  check:
+    hosts: pg-1
+    after: [web]
+    steps: [{run: "true"}]
+    ready: {output: {program: web, pattern: serving}}
+  missing:
+    hosts: pg-1
+    steps: [{start: nosuch}]
+`,
+        { source: "progs.yaml" },
+      );
+      const stateDir = `${world.dir}/plans`;
+      const { summary } = await follow(planUp(c, plan, { stateDir }));
+      const status = Object.fromEntries(summary.components.map((x) => [x.name, x.status]));
+      assert.deepEqual(status, { web: "ready", check: "completed", missing: "failed" });
+      const f = summary.failures[0];
+      assert.equal(f.component, "missing");
+      assert.equal(f.host, "pg-1");
+      assert.equal(f.error.code, "ESRCH");
+      const rows = async () => {
+        const [r] = await c!.programs("status", { hosts: "pg-1" }).done;
+        assert.ok(r.ok);
+        return Object.fromEntries(r.processes.map((p) => [p.name, p.state]));
+      };
+      assert.deepEqual(await rows(), { web: "RUNNING", old: "STOPPED" });
+      // down stops what the plan started (and only that).
+      const down = await follow(planDown(c, plan, { stateDir }));
+      assert.ok(down.summary.ok, JSON.stringify(down.summary.failures));
+      assert.deepEqual(await rows(), { web: "STOPPED", old: "STOPPED" });
+    } finally {
+      await c?.close();
+      await closeWorld(world);
     }
   },
 );
