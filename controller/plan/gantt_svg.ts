@@ -57,7 +57,9 @@ export function ganttSvg(summary: PlanSummary): string {
           `<rect x="${bx.toFixed(1)}" y="${y + 3}" width="${bw.toFixed(1)}" height="${ROW - 6}" ` +
           `fill="${COLORS[s.status]}" fill-opacity="${s.step === "ready" ? 0.45 : 0.9}" rx="2"/>` +
           (bw > s.step.length * 6.5 + 4
-            ? `<text x="${(bx + 3).toFixed(1)}" y="${y + 15}" fill="#fff">${esc(s.step)}</text>`
+            ? `<text x="${(bx + 3).toFixed(1)}" y="${y + 15}" fill="${
+              s.step === "ready" ? "#222" : "#fff"
+            }">${esc(s.step)}</text>`
             : "") +
           `</g>`,
       );

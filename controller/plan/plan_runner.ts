@@ -582,9 +582,9 @@ function cancelled(x: Component): PlanFailure {
   };
 }
 
-/** `servers: step server on n-2: EEXIT exited with code 1` */
-export function describeFailure(f: PlanFailure): string {
-  return `${f.component}: step ${f.step}${
+/** `servers: step server on n-2: EEXIT exited with code 1` (without `servers: ` if not `withComponent`). */
+export function describeFailure(f: PlanFailure, withComponent = true): string {
+  return `${withComponent ? `${f.component}: ` : ""}step ${f.step}${
     f.host ? ` on ${f.host}` : ""
   }: ${f.error.code} ${f.error.message}`;
 }

@@ -42,7 +42,7 @@ export class PlanView {
       this.#states.set(e.component, { status: e.status });
       const where = e.hosts.length > 0 ? ` on ${fold(e.hosts)}` : "";
       const why = e.failure
-        ? `: ${describeFailure(e.failure)}`
+        ? `: ${e.status === "failed" ? describeFailure(e.failure, false) : e.failure.error.message}`
         : e.waitingFor
         ? ` for ${e.waitingFor.map((d) => `${d.component} ${d.kind}`).join(", ")}`
         : "";
