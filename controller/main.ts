@@ -22,6 +22,7 @@ import { shutdownVerb } from "./cli/shutdown.ts";
 import { upgradeVerb } from "./cli/upgrade.ts";
 import { getVerb, putVerb } from "./cli/put.ts";
 import { queueVerb } from "./cli/queue.ts";
+import { recordVerb } from "./cli/record.ts";
 import { subVerb } from "./cli/sub.ts";
 import { topVerb } from "./cli/top.ts";
 import { watchVerb } from "./cli/watch.ts";
@@ -48,6 +49,7 @@ export const VERBS: Verb[] = [
   putVerb,
   getVerb,
   queueVerb,
+  recordVerb,
   shellVerb,
   natsConfigVerb,
   installVerb,

@@ -92,6 +92,46 @@ export {
 } from "./clock_estimate.ts";
 export type { RunHandle } from "./run.ts";
 
+// ---------------------------------------------------------------- records
+
+/**
+ * A record of every run (`run --record DIR`): one JSON file per operation,
+ * a header every kind shares (who, when, which hosts and what they were) and
+ * a body per kind (`run`). `RunRecorder` gathers a run's as it goes;
+ * `writeRecord`, `readRecord` (checked, errors naming file and field) and
+ * `diffRecords` (what changed between two).
+ */
+export type {
+  AnyRecord,
+  HostFacts,
+  HostResult,
+  RecordedCommand,
+  RecorderInfo,
+  RecordHeader,
+  RecordOutcome,
+  RecordSelector,
+  RunBody,
+  RunRecord,
+  StreamBytes,
+} from "./record/record_types.ts";
+export { RECORD_FORMAT } from "./record/record_types.ts";
+export { RunRecorder } from "./record/run_record.ts";
+export {
+  openRecordDir,
+  parseRecord,
+  readRecord,
+  recordFileName,
+  writeRecord,
+} from "./record/record_file.ts";
+export {
+  type ChangeKind,
+  type DiffOptions,
+  diffRecords,
+  type RecordChange,
+  type RecordDiff,
+  recordOutcomes,
+} from "./record/record_diff.ts";
+
 // ---------------------------------------------------------------- put, get
 
 /**
