@@ -8,6 +8,7 @@
 import { TuttiError } from "../protocol/errors.ts";
 import { parseArgv, str } from "../protocol/cli/argv.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
+import { alertsVerb } from "./cli/alerts.ts";
 import { dashboardVerb } from "./cli/dashboard.ts";
 import { hostsVerb } from "./cli/hosts.ts";
 import { installVerb } from "./cli/install.ts";
@@ -43,6 +44,7 @@ export const VERBS: Verb[] = [
   watchVerb,
   topVerb,
   dashboardVerb,
+  alertsVerb,
   programsVerb,
   shutdownVerb,
   upgradeVerb,

@@ -215,6 +215,30 @@ export type {
   ProcsTelemetry,
 } from "../protocol/telemetry_messages.ts";
 
+// ---------------------------------------------------------------- alerts
+
+/**
+ * The controller's alerts (a host lost and back, a failed plan step) to the
+ * destinations an agent's go to: `Alerter.open` with the `--alert-*`
+ * options, `followHostAlerts` over a `telemetry()` stream.
+ */
+export {
+  Alerter,
+  type ControllerAlert,
+  type HostBackAlert,
+  type HostLostAlert,
+  type StepFailedAlert,
+} from "./alerts/alerter.ts";
+export { followHostAlerts, type HostAlertEvent } from "./alerts/host_alerts.ts";
+/** The `--alert-*` options, as both programs parse them. */
+export {
+  ALERT_OPTIONS,
+  type AlertOptions,
+  alertsWanted,
+  parseAlertOptions,
+} from "../protocol/alerts/alert_options.ts";
+export type { Alert } from "../protocol/alerts/alert.ts";
+
 // ---------------------------------------------------------------- programs (the supervisor)
 
 /** Acting on the agents' supervised programs (`Controller.programs`). */
