@@ -134,6 +134,9 @@ export async function recordedCommand(run: PreparedRun): Promise<RecordedCommand
   const q = run.request;
   const env = Object.entries(q.env ?? {}).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
   const c: RecordedCommand = {
+    ...(q.argv ? { argv: q.argv } : {}),
+    ...(q.shell === undefined ? {} : { shell: q.shell }),
+    ...(q.cwd === undefined ? {} : { cwd: q.cwd }),
     env: {
       keys: env.map(([k]) => k),
       sha256: await sha256(JSON.stringify(env)),
@@ -141,9 +144,6 @@ export async function recordedCommand(run: PreparedRun): Promise<RecordedCommand
     },
     stdin: !!q.stdin,
   };
-  if (q.argv) c.argv = q.argv;
-  if (q.shell !== undefined) c.shell = q.shell;
-  if (q.cwd !== undefined) c.cwd = q.cwd;
   if (q.timeout !== undefined) c.timeout = q.timeout;
   if (q.grace !== undefined) c.grace = q.grace;
   return c;

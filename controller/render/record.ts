@@ -109,6 +109,8 @@ function changeText(c: RecordChange): string {
     ? (v: unknown) => typeof v === "number" ? seconds(v) : value(v)
     : c.field === "memory"
     ? (v: unknown) => typeof v === "number" ? gib(v) : value(v)
+    : c.field === "env.sha256"
+    ? (v: unknown) => typeof v === "string" ? v.slice(0, 12) : value(v)
     : c.field === "boot"
     ? (v: unknown) => typeof v === "number" ? new Date(v).toISOString() : value(v)
     : value;

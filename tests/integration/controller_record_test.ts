@@ -104,6 +104,31 @@ Deno.test("run --record, record show and record diff", opts, async () => {
       badField.stderr,
       /EINVAL record .*broken\.json: run\.results\[1\]\.status: expected one of ok, failed, noresponse, lost, got "maybe"/,
     );
+
+    // A run at an instant: each host's measured clock and start are in the record.
+    const synced = await world.controller([
+      "run",
+      "--hosts",
+      "rec-[1-3]",
+      "--sync",
+      "--record",
+      `${world.dir}/synced`,
+      "--",
+      "true",
+    ]);
+    assert.equal(synced.code, 0, synced.stderr);
+    const [syncFile] = recordsIn(`${world.dir}/synced`);
+    const s = JSON.parse(Deno.readTextFileSync(syncFile));
+    assert.deepEqual(s.run.sync.clocks.map((c: { host: string }) => c.host), [
+      "rec-1",
+      "rec-2",
+      "rec-3",
+    ]);
+    assert.equal(typeof s.run.sync.clocks[0].offset, "number");
+    assert.equal(s.run.sync.started, 3);
+    assert.equal(typeof s.run.results[2].sync.late, "number");
+    const syncShow = await world.controller(["record", "show", syncFile]);
+    assert.match(syncShow.stdout, /instant: \S+Z, 3 started, skew [\d.]+ ms, clock bound ±/);
   } finally {
     await world.close();
   }
