@@ -116,6 +116,8 @@ export type {
 } from "./record/record_types.ts";
 export { RECORD_FORMAT } from "./record/record_types.ts";
 export { RunRecorder } from "./record/run_record.ts";
+/** The header every kind shares, for a caller writing a kind of its own (a plan's record). */
+export { type HeaderParts, hostFacts, recorderInfo, recordHeader } from "./record/record_header.ts";
 export {
   openRecordDir,
   parseRecord,

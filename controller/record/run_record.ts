@@ -5,28 +5,19 @@
  * network: the caller pings (`Controller.ping` with the run's selector, at
  * the run's start) and hands over the replies.
  */
-import { TUTTI_VERSION } from "../../protocol/codec.ts";
 import type { PingReply } from "../../protocol/messages.ts";
 import { compareHosts } from "../../protocol/nodeset.ts";
-import { fold } from "../../protocol/selector.ts";
 import type { HostClock, HostReply, RunEvent, RunSummary } from "../events.ts";
 import type { PreparedRun } from "../run_request.ts";
-import {
-  type HostFacts,
-  type HostResult,
-  RECORD_FORMAT,
-  type RecordedCommand,
-  type RecorderInfo,
-  type RunRecord,
-  type StreamBytes,
-} from "./record_types.ts";
+import { recordHeader } from "./record_header.ts";
+import type { HostResult, RecordedCommand, RunRecord, StreamBytes } from "./record_types.ts";
 
 export class RunRecorder {
   private readonly started: number;
   private readonly recovered = new Map<string, StreamBytes>();
   private readonly missing = new Map<string, StreamBytes>();
   private readonly clocks: HostClock[] = [];
-  private readonly facts = new Map<string, HostFacts>();
+  private replies: HostReply<PingReply>[] = [];
 
   constructor(readonly prepared: PreparedRun, now = Date.now()) {
     this.started = now;
@@ -44,28 +35,13 @@ export class RunRecorder {
     }
   }
 
-  /** The agents' ping replies (errors are skipped: a host that did not answer has no facts). */
+  /** The agents' ping replies (a host that did not answer has no facts). */
   pings(replies: HostReply<PingReply>[]): void {
-    for (const r of replies) {
-      if (!r.ok) continue;
-      this.facts.set(r.host, {
-        host: r.host,
-        version: r.version,
-        os: r.os,
-        arch: r.arch,
-        ...(r.kernel === undefined ? {} : { kernel: r.kernel }),
-        ...(r.cpu === undefined ? {} : { cpu: r.cpu }),
-        cores: r.cores,
-        memory: r.memory,
-        boot: r.boot,
-        labels: r.labels,
-      });
-    }
+    this.replies = replies;
   }
 
   /** The record of the ended run. */
   async finish(summary: RunSummary, now = Date.now()): Promise<RunRecord> {
-    const hosts = summary.hosts.map((o) => o.host).sort(compareHosts);
     const results = summary.hosts.map((o): HostResult => {
       const p = o.proc;
       const r: HostResult = {
@@ -89,44 +65,26 @@ export class RunRecorder {
       if (o.sync) r.sync = o.sync;
       return r;
     }).sort((a, b) => compareHosts(a.host, b.host));
-    const o = this.prepared.options;
+    const clocks = [...this.clocks].sort((a, b) => compareHosts(a.host, b.host));
     return {
-      format: RECORD_FORMAT,
+      ...recordHeader({
+        kind: "run",
+        id: summary.id,
+        started: this.started,
+        ended: now,
+        selector: this.prepared.options,
+        hosts: summary.hosts.map((o) => o.host),
+        pings: this.replies,
+      }),
       kind: "run",
-      id: summary.id,
-      started: new Date(this.started).toISOString(),
-      ended: new Date(now).toISOString(),
-      controller: recorderInfo(),
-      selector: {
-        ...(o.hosts === undefined ? {} : { hosts: o.hosts }),
-        ...(o.exclude === undefined ? {} : { exclude: o.exclude }),
-        ...(o.where === undefined ? {} : { where: o.where }),
-      },
-      nodeset: fold(hosts),
-      facts: hosts.flatMap((h) => this.facts.get(h) ?? []),
       run: {
         command: await recordedCommand(this.prepared),
-        ...(summary.sync ? { sync: { ...summary.sync, clocks: this.sortedClocks() } } : {}),
+        ...(summary.sync ? { sync: { ...summary.sync, clocks } } : {}),
         results,
         ok: summary.ok,
       },
     };
   }
-
-  private sortedClocks(): HostClock[] {
-    return [...this.clocks].sort((a, b) => compareHosts(a.host, b.host));
-  }
-}
-
-/** This controller: its version, machine and process. */
-export function recorderInfo(): RecorderInfo {
-  let host = "";
-  try {
-    host = Deno.hostname();
-  } catch {
-    // no permission to ask: the record says so by an empty name
-  }
-  return { version: TUTTI_VERSION, host, pid: Deno.pid };
 }
 
 /** The command as the request sent it, the environment reduced to its keys and digest. */

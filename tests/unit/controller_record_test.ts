@@ -5,6 +5,7 @@ import {
   parseRecord,
   readRecord,
   recordFileName,
+  recordHeader,
   type RunRecord,
   writeRecord,
 } from "../../controller/mod.ts";
@@ -181,4 +182,43 @@ Deno.test("writeRecord and readRecord: the file is named by time and id, read ba
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("recordHeader: facts of the hosts reached, from their ping answers, sorted", () => {
+  const ping = (host: string, kernel?: string) => ({
+    ok: true as const,
+    host,
+    version: "0.1.0",
+    labels: { rack: "a" },
+    started: 0,
+    pid: 9,
+    running: 0,
+    heartbeat: 5000,
+    telemetry: 0,
+    os: "linux",
+    arch: "x86_64",
+    cores: 4,
+    memory: 1024,
+    boot: 7,
+    ...(kernel ? { kernel } : {}),
+  });
+  const h = recordHeader({
+    kind: "plan",
+    id: "p1",
+    started: Date.UTC(2027, 0, 15, 8),
+    ended: Date.UTC(2027, 0, 15, 8, 1),
+    selector: { hosts: "n-*", where: { rack: "a" } },
+    hosts: ["n-10", "n-2", "n-3"],
+    pings: [
+      ping("n-10", "6.1"),
+      ping("n-2"),
+      ping("elsewhere"),
+      { ok: false, host: "n-3", error: { code: "ENORESPONSE", message: "no answer" } },
+    ],
+  });
+  assert.equal(h.nodeset, "n-[2-3,10]");
+  assert.deepEqual(h.selector, { hosts: "n-*", where: { rack: "a" } });
+  assert.deepEqual(h.facts.map((f) => [f.host, f.kernel]), [["n-2", undefined], ["n-10", "6.1"]]);
+  assert.equal(h.started, "2027-01-15T08:00:00.000Z");
+  assert.equal(h.controller.pid, Deno.pid);
 });
