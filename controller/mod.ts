@@ -92,6 +92,48 @@ export {
 } from "./clock_estimate.ts";
 export type { RunHandle } from "./run.ts";
 
+// ---------------------------------------------------------------- records
+
+/**
+ * A record of every run (`run --record DIR`): one JSON file per operation,
+ * a header every kind shares (who, when, which hosts and what they were) and
+ * a body per kind (`run`). `RunRecorder` gathers a run's as it goes;
+ * `writeRecord`, `readRecord` (checked, errors naming file and field) and
+ * `diffRecords` (what changed between two).
+ */
+export type {
+  AnyRecord,
+  HostFacts,
+  HostResult,
+  RecordedCommand,
+  RecorderInfo,
+  RecordHeader,
+  RecordOutcome,
+  RecordSelector,
+  RunBody,
+  RunRecord,
+  StreamBytes,
+} from "./record/record_types.ts";
+export { RECORD_FORMAT } from "./record/record_types.ts";
+export { RunRecorder } from "./record/run_record.ts";
+/** The header every kind shares, for a caller writing a kind of its own (a plan's record). */
+export { type HeaderParts, hostFacts, recorderInfo, recordHeader } from "./record/record_header.ts";
+export {
+  openRecordDir,
+  parseRecord,
+  readRecord,
+  recordFileName,
+  writeRecord,
+} from "./record/record_file.ts";
+export {
+  type ChangeKind,
+  type DiffOptions,
+  diffRecords,
+  type RecordChange,
+  type RecordDiff,
+  recordOutcomes,
+} from "./record/record_diff.ts";
+
 // ---------------------------------------------------------------- put, get
 
 /**
@@ -174,6 +216,30 @@ export type {
   ProcSample,
   ProcsTelemetry,
 } from "../protocol/telemetry_messages.ts";
+
+// ---------------------------------------------------------------- alerts
+
+/**
+ * The controller's alerts (a host lost and back, a failed plan step) to the
+ * destinations an agent's go to: `Alerter.open` with the `--alert-*`
+ * options, `followHostAlerts` over a `telemetry()` stream.
+ */
+export {
+  Alerter,
+  type ControllerAlert,
+  type HostBackAlert,
+  type HostLostAlert,
+  type StepFailedAlert,
+} from "./alerts/alerter.ts";
+export { followHostAlerts, type HostAlertEvent } from "./alerts/host_alerts.ts";
+/** The `--alert-*` options, as both programs parse them. */
+export {
+  ALERT_OPTIONS,
+  type AlertOptions,
+  alertsWanted,
+  parseAlertOptions,
+} from "../protocol/alerts/alert_options.ts";
+export type { Alert } from "../protocol/alerts/alert.ts";
 
 // ---------------------------------------------------------------- programs (the supervisor)
 

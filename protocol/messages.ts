@@ -53,6 +53,10 @@ export interface PingReply {
   memory: number;
   /** Machine boot time, ms since the epoch. */
   boot: number;
+  /** The kernel's release (`uname -r`); agents that report it (optional). */
+  kernel?: string;
+  /** The CPU model (/proc/cpuinfo's `model name`); agents that report it (optional). */
+  cpu?: string;
 }
 
 // ---------------------------------------------------------------- presence
