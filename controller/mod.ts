@@ -116,6 +116,8 @@ export type {
 } from "./record/record_types.ts";
 export { RECORD_FORMAT } from "./record/record_types.ts";
 export { RunRecorder } from "./record/run_record.ts";
+/** A plan operation's record: its definitions, steps, failures and Gantt chart. */
+export { type PlanBody, type PlanRecord, planRecord } from "./record/plan_record.ts";
 /** The header every kind shares, for a caller writing a kind of its own (a plan's record). */
 export { type HeaderParts, hostFacts, recorderInfo, recordHeader } from "./record/record_header.ts";
 export {

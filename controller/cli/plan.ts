@@ -10,21 +10,29 @@
  *
  * Exit status 1 when a component failed (or a take-down step did).
  */
-import { flag, type Parsed, str } from "../../protocol/cli/argv.ts";
+import { flag, str } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 import {
+  ALERT_OPTIONS,
+  Alerter,
+  alertsWanted,
   defaultStateDir,
   ganttSvg,
+  openRecordDir,
+  parseAlertOptions,
   type Plan,
   planApply,
   planDown,
-  type PlanOperation,
+  type PlanFailure,
+  planRecord,
+  planState,
   planStatus,
   planUp,
   readPlanFile,
+  writeRecord,
 } from "../mod.ts";
 import { PlanView, statusText } from "../render/plan.ts";
-import type { CliContext, Verb } from "./verb.ts";
+import type { Verb } from "./verb.ts";
 
 const ACTIONS = ["up", "apply", "down", "status", "check"];
 
@@ -32,13 +40,15 @@ export const planVerb: Verb = {
   name: "plan",
   summary: "a dependency plan: components brought up in order once what they need is ready",
   options: {
+    ...ALERT_OPTIONS,
+    record: { type: "string" },
     gantt: { type: "string" },
     "state-dir": { type: "string" },
     json: { type: "boolean" },
   },
-  usage: `usage: controller plan up FILE [--gantt SVG] [--json]
-       controller plan apply FILE [--gantt SVG] [--json]
-       controller plan down FILE|NAME [--json]
+  usage: `usage: controller plan up FILE [--gantt SVG] [--record DIR] [--alert-...] [--json]
+       controller plan apply FILE [--gantt SVG] [--record DIR] [--alert-...] [--json]
+       controller plan down FILE|NAME [--record DIR] [--json]
        controller plan status FILE|NAME [--json]
        controller plan check FILE
 A plan (YAML) places components on node sets. Each has steps (run a command or a service, put
@@ -50,6 +60,11 @@ apply, after an edit, takes down and brings up again only the components whose d
 changed and those that depend on them. down takes every component down, dependents first:
 its down steps, then its services killed and its programs stopped. See README "Plans".
 
+  --record DIR         write the operation's record into DIR (created if needed): every
+                       component's definition, every step on every host, the hosts' facts and
+                       the Gantt chart; see \`controller record\`
+  --alert-exec CMD, --alert-webhook URL, --alert-syslog, --alert-rate N, --alert-timeout D
+                       an alert for each failed step (as \`controller alerts\` sends them)
   --gantt SVG          where to write the Gantt chart of every step on every host (default:
                        beside the plan's state, printed at the end)
   --state-dir DIR      where plans' states are kept (default $TUTTI_STATE_DIR, else
@@ -93,35 +108,48 @@ its down steps, then its services killed and its programs stopped. See README "P
       ctx.out.stdout(json ? JSON.stringify(s) + "\n" : statusText(s));
       return s.components.some((x) => x.status === "failed") ? 1 : 0;
     }
+    const recordDir = str(p.values, "record");
+    if (recordDir !== undefined) await openRecordDir(recordDir);
+    const alertOpts = parseAlertOptions(p.values);
+    const alerter = alertsWanted(alertOpts)
+      ? Alerter.open(alertOpts, (m) => ctx.out.stderr(`controller plan: ${m}\n`))
+      : null;
+    // The definitions `down` takes down are in the state, not in the file.
+    const definitions = action === "down"
+      ? Object.values((await planState(c, plan.name, { stateDir }))?.components ?? {})
+        .map((x) => x.definition)
+      : plan.components;
     const abort = new AbortController();
     const onInt = () => abort.abort();
     Deno.addSignalListener("SIGINT", onInt);
     try {
-      const opts = { stateDir, signal: abort.signal };
+      const opts = {
+        stateDir,
+        signal: abort.signal,
+        onFailure: (f: PlanFailure) =>
+          void alerter?.stepFailed({ plan: plan.name, ...f, host: f.host ?? "" }),
+      };
       const op = action === "up"
         ? planUp(c, plan, opts)
         : action === "apply"
         ? planApply(c, plan, opts)
         : planDown(c, plan, opts);
-      return await follow(op, p, ctx, json, `${stateDir}/plans/${c.prefix}/${plan.name}`);
+      const view = new PlanView(ctx.out, json);
+      for await (const e of op) view.event(e);
+      const summary = await op.done;
+      const base = `${stateDir}/plans/${c.prefix}/${plan.name}`;
+      const gantt = str(p.values, "gantt") ?? `${base}.${summary.action}.svg`;
+      await Deno.writeTextFile(gantt, ganttSvg(summary));
+      const files = [`gantt: ${gantt}`];
+      if (recordDir !== undefined) {
+        const record = await planRecord(c, plan, summary, definitions);
+        files.push(`record: ${await writeRecord(recordDir, record)}`);
+      }
+      view.end(summary, files);
+      await alerter?.drain();
+      return summary.ok ? 0 : 1;
     } finally {
       Deno.removeSignalListener("SIGINT", onInt);
     }
   },
 };
-
-async function follow(
-  op: PlanOperation,
-  p: Parsed,
-  ctx: CliContext,
-  json: boolean,
-  base: string,
-): Promise<number> {
-  const view = new PlanView(ctx.out, json);
-  for await (const e of op) view.event(e);
-  const summary = await op.done;
-  const gantt = str(p.values, "gantt") ?? `${base}.${summary.action}.svg`;
-  await Deno.writeTextFile(gantt, ganttSvg(summary));
-  view.end(summary, [`gantt: ${gantt}`]);
-  return summary.ok ? 0 : 1;
-}

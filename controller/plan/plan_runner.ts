@@ -39,8 +39,15 @@ import { defaultStateDir } from "../known_hosts.ts";
 export interface PlanOptions {
   /** Where the plan's state is kept (default: see `defaultStateDir`). */
   stateDir?: string;
-  /** Aborting stops starting new steps; what runs is left for `plan down`. */
+  /**
+   * Aborting stops the operation: no step starts any more, the commands of
+   * steps under way are killed (SIGTERM, SIGKILL 5 s later), waits end, and
+   * the components not done are `cancelled`; what they started is in the
+   * state, for `plan down`.
+   */
   signal?: AbortSignal;
+  /** Each failure as it happens (the CLI's `--alert-*` use it). */
+  onFailure?: (f: PlanFailure) => void;
 }
 
 export type PlanOperation = Operation<PlanEvent, PlanSummary>;
@@ -152,7 +159,7 @@ function operate(
       steps: [],
       failures: [],
     };
-    const run = new PlanRun(c, plan, state, file, opts.signal, (e) => ch.push(e));
+    const run = new PlanRun(c, plan, state, file, opts, (e) => ch.push(e));
     await body(run, summary);
     await run.save();
     summary.ended = Date.now();
@@ -202,9 +209,13 @@ class PlanRun {
     readonly plan: Plan,
     readonly state: PlanState,
     readonly file: PlanStateFile,
-    readonly signal: AbortSignal | undefined,
+    readonly opts: PlanOptions,
     readonly emit: (e: PlanEvent) => void,
-  ) {}
+  ) {
+    this.signal = opts.signal;
+  }
+
+  readonly signal: AbortSignal | undefined;
 
   results(): ComponentResult[] {
     const order = this.plan.components.map((x) => x.name);
@@ -279,6 +290,15 @@ class PlanRun {
 
   #fail(failure: PlanFailure): void {
     this.failures.push(failure);
+    this.opts.onFailure?.(failure);
+  }
+
+  /** Resolves with false when the operation is aborted (never, without a signal). */
+  #aborted(): Promise<false> {
+    const signal = this.signal;
+    if (!signal) return new Promise(() => {});
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((r) => signal.addEventListener("abort", () => r(false), { once: true }));
   }
 
   // ---------------------------------------------------------------- up
@@ -305,7 +325,11 @@ class PlanRun {
     };
     if (x.after.length > 0) {
       this.#status(x.name, "waiting", [], { waitingFor: x.after });
-      const oks = await Promise.all(x.after.map((d) => this.#await(d.component, d.kind)));
+      const oks = await Promise.race([
+        Promise.all(x.after.map((d) => this.#await(d.component, d.kind))),
+        this.#aborted(),
+      ]);
+      if (oks === false) return blocked(cancelled(x), "cancelled");
       const bad = x.after.find((_, i) => !oks[i]);
       if (bad) {
         const cause = this.#gates.get(bad.component)?.failure;
@@ -343,16 +367,18 @@ class PlanRun {
       plan: this.plan,
       component: x,
       epoch,
+      signal: this.signal,
       emit: (r: StepRecord) => this.#step(r),
     };
     for (const step of x.steps) {
-      if (this.signal?.aborted) return blocked(cancelled(x), "cancelled");
+      if (this.signal?.aborted) return blocked(cancelled(x, step.name), "cancelled");
       const out = await runStep(ctx, step);
       for (const h of out.hosts) hosts.add(h);
       st.hosts = [...hosts].sort();
       if (out.service) st.services.push(out.service);
       if (out.programs) st.programs.push(...out.programs);
       if (out.failure) {
+        if (this.signal?.aborted) return blocked(cancelled(x, step.name), "cancelled");
         this.#fail(out.failure);
         blocked(out.failure, "failed");
         await this.save();
@@ -365,6 +391,7 @@ class PlanRun {
 
     if (x.ready) {
       const failure = await this.#readiness(x, st);
+      if (failure && this.signal?.aborted) return blocked(cancelled(x, "ready"), "cancelled");
       if (failure) {
         this.#fail(failure);
         blocked(failure, "failed");
@@ -381,6 +408,7 @@ class PlanRun {
       if (st.programs.length === 0) this.#status(x.name, "completed", st.hosts);
     } else if (this.#completionWanted(x.name)) {
       const failure = await this.#completion(x, st.services);
+      if (failure && this.signal?.aborted) return blocked(cancelled(x, "completion"), "cancelled");
       if (failure) {
         this.#fail(failure);
         blocked(failure, "failed");
@@ -407,6 +435,7 @@ class PlanRun {
       hosts: st.hosts.join(","),
       condition,
       timeout: ready.timeout,
+      signal: this.signal,
     });
     let met = 0;
     this.emit({ type: "readiness", component: x.name, met, needed, at: start });
@@ -459,6 +488,7 @@ class PlanRun {
         hosts,
         condition: { kind: "exit", proc: s.proc },
         timeout: 86400,
+        signal: this.signal,
       });
       const summary = await watch.done;
       const notMet = summary.hosts.find((h) => h.status !== "met");
@@ -573,12 +603,17 @@ class PlanRun {
   }
 }
 
-function cancelled(x: Component): PlanFailure {
+function cancelled(x: Component, step?: string): PlanFailure {
   return {
     component: x.name,
-    step: "after",
+    step: step ?? "after",
     host: null,
-    error: { code: "ECANCELED", message: "the plan was interrupted before it started" },
+    error: {
+      code: "ECANCELED",
+      message: step === undefined
+        ? "the operation was interrupted before it started"
+        : `the operation was interrupted during ${step}`,
+    },
   };
 }
 

@@ -24,6 +24,8 @@ export interface StepContext {
   epoch: string;
   /** Each record as it changes (running, then ok or failed). */
   emit(record: StepRecord): void;
+  /** Aborting kills a step's command on its hosts and ends a transfer. */
+  signal?: AbortSignal;
 }
 
 export interface StepOutcome {
@@ -87,6 +89,9 @@ async function runCommand(
     detach: step.detach,
     sync: step.sync,
   });
+  // Aborted: the command is killed on its hosts, and the run ends with their exits.
+  const kill = () => void c.kill(placement(component), [id], { grace: 5 }).done.catch(() => {});
+  ctx.signal?.addEventListener("abort", kill, { once: true });
   for await (const e of handle) {
     if (e.type !== "started") continue;
     const r: StepRecord = {
@@ -100,7 +105,7 @@ async function runCommand(
     records.set(e.host, r);
     ctx.emit(r);
   }
-  const summary = await handle.done;
+  const summary = await handle.done.finally(() => ctx.signal?.removeEventListener("abort", kill));
   let failure: PlanFailure | undefined;
   const finals: StepRecord[] = [];
   for (const o of summary.hosts) {
@@ -187,8 +192,11 @@ async function transfer(
   const { c, component } = ctx;
   const start = Date.now();
   const op = step.kind === "put"
-    ? c.put(placement(component), { specs: [{ sources: step.sources, dest: step.dest }] })
-    : c.get(placement(component), { paths: step.paths, dir: step.dir });
+    ? c.put(placement(component), {
+      specs: [{ sources: step.sources, dest: step.dest }],
+      signal: ctx.signal,
+    })
+    : c.get(placement(component), { paths: step.paths, dir: step.dir, signal: ctx.signal });
   let failure: PlanFailure | undefined;
   let summary;
   try {

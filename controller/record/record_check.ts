@@ -92,7 +92,28 @@ export function checkRecord(data: unknown, source: string): AnyRecord {
   c.str(r.nodeset, "nodeset");
   c.arr(r.facts, "facts").forEach((v, i) => checkFacts(c, v, `facts[${i}]`));
   if (kind === "run") checkRunBody(c, r.run, "run");
+  if (kind === "plan") checkPlanBody(c, r.plan, "plan");
   return r as AnyRecord;
+}
+
+/** What `record show` and `record diff` read of a plan's record. */
+function checkPlanBody(c: Checker, v: unknown, path: string): void {
+  const b = c.obj(v, path);
+  c.str(b.name, `${path}.name`);
+  c.str(b.action, `${path}.action`);
+  c.arr(b.components, `${path}.components`).forEach((x, i) => {
+    const o = c.obj(x, `${path}.components[${i}]`);
+    c.str(o.name, `${path}.components[${i}].name`);
+    c.str(o.status, `${path}.components[${i}].status`);
+  });
+  c.arr(b.failures, `${path}.failures`);
+  c.arr(b.steps, `${path}.steps`).forEach((x, i) => {
+    const s = c.obj(x, `${path}.steps[${i}]`);
+    for (const k of ["component", "step", "host", "status"]) {
+      c.str(s[k], `${path}.steps[${i}].${k}`);
+    }
+    c.num(s.start, `${path}.steps[${i}].start`);
+  });
 }
 
 function checkFacts(c: Checker, v: unknown, path: string): void {

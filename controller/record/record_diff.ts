@@ -5,6 +5,7 @@
  * durations beyond a tolerance (a run is never exactly as long twice).
  * Pure: the same two records always give the same changes, in the same order.
  */
+import { planOutcomes, type PlanRecord } from "./plan_record.ts";
 import { compareHosts } from "../../protocol/nodeset.ts";
 import type { AnyRecord, RecordOutcome, RunRecord } from "./record_types.ts";
 
@@ -140,6 +141,7 @@ export function diffRecords(a: AnyRecord, b: AnyRecord, opts: DiffOptions = {}):
  * kind; a kind whose body this controller does not know has none.
  */
 export function recordOutcomes(r: AnyRecord): RecordOutcome[] {
+  if (r.kind === "plan") return planOutcomes(r as unknown as PlanRecord);
   if (r.kind !== "run") return [];
   return (r as RunRecord).run.results.map((x): RecordOutcome => {
     const o: RecordOutcome = { key: x.host, host: x.host, status: x.status };

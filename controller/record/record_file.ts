@@ -5,7 +5,7 @@
  * the shape field by field, and an error names the file and the field.
  */
 import { TuttiError } from "../../protocol/errors.ts";
-import type { AnyRecord } from "./record_types.ts";
+import type { AnyRecord, RecordHeader } from "./record_types.ts";
 import { checkRecord } from "./record_check.ts";
 
 /** The file name of a record: its start (UTC, to the second) and its id. */
@@ -31,8 +31,8 @@ export async function openRecordDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `record` into `dir` (created if needed); resolves with the file's path. */
-export async function writeRecord(dir: string, record: AnyRecord): Promise<string> {
+/** Writes `record` (of any kind: a header and its body) into `dir`; resolves with the file's path. */
+export async function writeRecord(dir: string, record: RecordHeader): Promise<string> {
   const path = `${dir.replace(/\/+$/, "") || "/"}/${recordFileName(record)}`;
   const tmp = `${path}.tmp-${Deno.pid}`;
   try {

@@ -6,6 +6,7 @@
 import {
   type AnyRecord,
   type HostFacts,
+  type PlanRecord,
   type RecordChange,
   type RecordDiff,
   recordOutcomes,
@@ -18,7 +19,9 @@ export function recordText(r: AnyRecord): string {
   const span = Date.parse(r.ended) - Date.parse(r.started);
   const lines: string[] = [];
   const run = r.kind === "run" ? (r as RunRecord).run : null;
-  const verdict = run ? (run.ok ? "ok" : "FAILED") + ", " : "";
+  const plan = r.kind === "plan" ? (r as unknown as PlanRecord).plan : null;
+  const ok = run?.ok ?? plan?.ok;
+  const verdict = ok === undefined ? "" : (ok ? "ok" : "FAILED") + ", ";
   lines.push(`${r.kind} ${r.id}: ${verdict}${seconds(span)}, ${r.started} → ${r.ended}`);
   if (run) {
     const c = run.command;
@@ -34,6 +37,18 @@ export function recordText(r: AnyRecord): string {
       c.stdin ? "stdin fed" : "",
     ].filter((s) => s !== "");
     lines.push(`command: ${what} (${extra.join(", ")})`);
+  }
+  if (plan) {
+    lines.push(
+      `plan: ${plan.name} ${plan.action} (${plan.source}): ` +
+        plan.components.map((c) => `${c.name} ${c.status}`).join(", "),
+    );
+    for (const f of plan.failures) {
+      lines.push(
+        `failed: ${f.component} step ${f.step}${f.host ? ` on ${f.host}` : ""}: ` +
+          `${f.error.code} ${f.error.message}`,
+      );
+    }
   }
   const sel = [
     r.selector.hosts === undefined ? "" : `--hosts ${r.selector.hosts}`,
