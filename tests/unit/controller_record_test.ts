@@ -128,10 +128,10 @@ Deno.test("diffRecords: durations within the tolerance are the same, beyond it t
 });
 
 Deno.test("diffRecords: a kind it does not know is compared by its header", () => {
-  const plan = { ...record(), kind: "plan", run: undefined, plan: { steps: 3 } } as AnyRecord;
-  const d = diffRecords(record(), plan);
+  const other = { ...record(), kind: "sweep", run: undefined, sweep: { steps: 3 } } as AnyRecord;
+  const d = diffRecords(record(), other);
   assert.deepEqual(d.changes.map((c) => c.field).slice(0, 1), ["kind"]);
-  // The run's hosts (n-1, n-2) are in the plan's facts too: no host change.
+  // The run's hosts (n-1, n-2) are in the other record's facts too: no host change.
   assert.equal(d.changes.some((c) => c.what === "host"), false);
 });
 
