@@ -33,6 +33,9 @@ export const ERROR_CODES = {
     "the input",
   EPIPE:
     "run with stdin: the process closed its stdin or exited before all of its input was written",
+  ENOTTY:
+    "attach: the program does not run under a pseudo-terminal (its config lacks tty: true), " +
+    "so it has no terminal size to set",
   ECANCELED: "run at an instant: the process was signalled before its instant and never started",
   // Transfers (put, get).
   ENOSPC: "transfers: no space left on the device that holds the destination; " +

@@ -172,6 +172,10 @@ export interface WelcomeMsg {
   clean: boolean;
   /** The keeper holds a `spawn` with `startUs` until its instant (older keepers start at once). */
   scheduling?: boolean;
+  /** The keeper starts a program's `launch.tty` under a pseudo-terminal (older ones ignore it). */
+  tty?: boolean;
+  /** The keeper starts a `spec.user` run as that user (older ones ignore it). */
+  users?: boolean;
 }
 /** Refused: another agent is attached. */
 export interface BusyMsg {

@@ -11,8 +11,12 @@
  *
  * The program and working directory are checked first, as supervisord does,
  * so a missing command is a precise spawn error rather than an exit status.
+ *
+ * With `tty`, the program runs under a pseudo-terminal made by script(1)
+ * (terminal.ts), which also sets the umask.
  */
 import { type ErrorCode, TuttiError } from "../../protocol/errors.ts";
+import { underTerminal } from "./terminal.ts";
 import type { UserSpec } from "./users.ts";
 
 export interface LaunchSpec {
@@ -25,6 +29,8 @@ export interface LaunchSpec {
   user: UserSpec | null;
   discardStdout: boolean;
   discardStderr: boolean;
+  /** Under a pseudo-terminal (optional: keepers older than it ignore it, see keeper_launcher.ts). */
+  tty?: boolean;
 }
 
 /** execvp(3)'s search path when there is no PATH. */
@@ -32,11 +38,12 @@ const DEFAULT_PATH = "/bin:/usr/bin";
 
 export function launch(spec: LaunchSpec): Deno.ChildProcess {
   checkProgram(spec);
-  const argv = spec.umask === null
+  let argv = spec.umask === null
     ? spec.argv
     : ["/bin/sh", "-c", `umask ${spec.umask.toString(8).padStart(3, "0")} && exec "$@"`, "sh"]
       .concat(spec.argv);
-  const env = { ...spec.env };
+  let env = { ...spec.env };
+  if (spec.tty) ({ argv, env } = underTerminal(spec.argv, spec.umask, env));
   if (spec.user !== null) {
     // What login(1) would set; the program's own env still wins.
     env.HOME = spec.env.HOME ?? spec.user.home;
