@@ -16,7 +16,7 @@ export const ERROR_CODES = {
   EMSGSIZE: "the payload is larger than the agent accepts",
   EBADSEL: "the selector (host set, glob, label condition) does not parse",
   // Process-level.
-  ENOENT: "spawn: the program or the working directory does not exist; " +
+  ENOENT: "spawn: the program or the working directory does not exist; run --user: no such user; " +
     "transfers: no such file or directory",
   EACCES: "spawn: permission denied on the program or the working directory; " +
     "transfers: a file or directory may not be read or written",

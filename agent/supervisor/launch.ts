@@ -17,7 +17,7 @@
  */
 import { type ErrorCode, TuttiError } from "../../protocol/errors.ts";
 import { underTerminal } from "./terminal.ts";
-import type { UserSpec } from "./users.ts";
+import { loginEnv, type UserSpec } from "./users.ts";
 
 export interface LaunchSpec {
   argv: string[];
@@ -44,12 +44,8 @@ export function launch(spec: LaunchSpec): Deno.ChildProcess {
       .concat(spec.argv);
   let env = { ...spec.env };
   if (spec.tty) ({ argv, env } = underTerminal(spec.argv, spec.umask, env));
-  if (spec.user !== null) {
-    // What login(1) would set; the program's own env still wins.
-    env.HOME = spec.env.HOME ?? spec.user.home;
-    env.USER = spec.env.USER ?? spec.user.name;
-    env.LOGNAME = spec.env.LOGNAME ?? spec.user.name;
-  }
+  // What login(1) would set; the program's own env still wins.
+  if (spec.user !== null) env = loginEnv(spec.user, env);
   try {
     return new Deno.Command(argv[0], {
       args: argv.slice(1),

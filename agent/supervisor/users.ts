@@ -50,6 +50,11 @@ export function resolveUser(user: string | number, passwd: string, uid: number):
   return found;
 }
 
+/** `env` with what login(1) would set for `user`; what `env` has already wins. */
+export function loginEnv(user: UserSpec, env: Record<string, string>): Record<string, string> {
+  return { HOME: user.home, USER: user.name, LOGNAME: user.name, ...env };
+}
+
 /** The system's passwd file, or "" when it cannot be read. */
 export function readPasswd(): string {
   try {
