@@ -255,7 +255,9 @@ export class ProgramAttachment extends ProgramOutput {
   resize(rows: number, cols: number): Promise<void> {
     for (const [what, n] of [["rows", rows], ["cols", cols]] as const) {
       if (!Number.isInteger(n) || n < 1 || n > WINSIZE_MAX) {
-        throw new TuttiError("EINVAL", `${what} ${n}: expected 1 to ${WINSIZE_MAX}`);
+        return Promise.reject(
+          new TuttiError("EINVAL", `${what} ${n}: expected 1 to ${WINSIZE_MAX}`),
+        );
       }
     }
     return this.#queue([{ name: this.name, rows, cols }]);

@@ -8,8 +8,8 @@
  * a byte sent as is and the remote terminal does the echo and the line
  * editing, as over ssh; its size is sent at once and again on each SIGWINCH.
  * Otherwise the terminal stays as it is (lines typed are sent when Enter is
- * pressed, echoed here) and input from a pipe is sent, then the command
- * detaches at its end.
+ * pressed, echoed here; Ctrl-] then Enter detaches) and input from a pipe
+ * is sent, then the command detaches at its end.
  */
 import { TuttiError } from "../../protocol/errors.ts";
 import { isToken } from "../../protocol/subjects.ts";

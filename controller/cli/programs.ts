@@ -66,7 +66,8 @@ actions:
   tail [-f] NAME            the last output of NAME on one host (-f: and what follows)
   attach NAME               NAME's output and this terminal's input, on one host, until
                             Ctrl-] detaches (it keeps running); a program with tty: true
-                            gets every key in raw mode, and this terminal's size
+                            gets every key in raw mode, and this terminal's size (others
+                            get lines: Ctrl-] then Enter)
 
 NAME: a process (web:0, nginx), a program (web: all its processes), web:* or all.
 --hosts is needed by every action but status.

@@ -126,7 +126,7 @@ Deno.test(
       strictEqual(p.tty, false);
       await rejects(p.resize(30, 90), (e) => e instanceof TuttiError && e.code === "ENOTTY");
       await rejects(
-        (async () => await a.resize(0, 80))(),
+        a.resize(0, 80),
         (e) => e instanceof TuttiError && e.code === "EINVAL",
       );
       await p.detach();
@@ -198,6 +198,47 @@ Deno.test(
       strictEqual(exit.trim(), "0");
       const s = await world.controller(["programs", "status", "--hosts", "h1", "repl"]);
       ok(/^h1: repl\s+RUNNING/m.test(s.stdout), `detaching left it running:\n${s.stdout}`);
+    } finally {
+      await tmux?.kill();
+      await closeWorld(world);
+    }
+  },
+);
+
+Deno.test(
+  "controller shell at a terminal: attach to a tty program passes keys and its size",
+  opts,
+  async () => {
+    const world = await World.create();
+    let tmux: Tmux | null = null;
+    try {
+      const { log } = await supervisingAgent(world, "h1", writeConfig(world, CONFIG));
+      await log.reached("repl", "RUNNING");
+      const exitFile = `${world.dir}/shell.exit`;
+      tmux = await Tmux.start(
+        `${world.dir}/tmux.sock`,
+        controllerCommand(world, ["shell"], exitFile),
+      );
+      await tmux.shows(/^tutti>$/m);
+      await tmux.type("attach h1:repl");
+      await tmux.keys("Enter");
+      await tmux.shows(/^attached to h1:repl; Ctrl-\] detaches/m);
+      const size = (await tmux.tmux("display", "-p", "#{pane_height} #{pane_width}")).trim();
+      await tmux.type(`echo "size $(stty size) $((40+2))"`);
+      await tmux.keys("Enter");
+      await tmux.shows(new RegExp(`^size ${size} 42$`, "m"));
+      // Tab is the remote shell's completion, not the local editor's.
+      await tmux.type("ech");
+      await tmux.keys("Tab");
+      await tmux.shows(/^repl> echo$/m); // completed, with its space (dropped by capture-pane)
+      await tmux.keys("C-u", "C-]");
+      await tmux.shows(/^detached\ntutti>$/m);
+      await tmux.type("quit");
+      await tmux.keys("Enter");
+      const exit = await until("the shell's exit status", async () => {
+        return await Deno.readTextFile(exitFile).catch(() => null);
+      });
+      strictEqual(exit.trim(), "0");
     } finally {
       await tmux?.kill();
       await closeWorld(world);
