@@ -14,7 +14,9 @@
  * stdout (flushed at once, `-f`), forwards SIGTERM, SIGINT and SIGQUIT to
  * the program as SIGTERM, and exits with its status (`-e`). Nothing is
  * recorded (`/dev/null`, `-q`). The program's stdout and stderr are then the
- * same stream, the terminal's: all of it is stdout.
+ * same stream, the terminal's: all of it is stdout. The program leads its own
+ * session, out of reach of signals to script's process group: the SIGKILL
+ * at `stoptime` ends script, and the terminal's hangup sends it SIGHUP.
  *
  * CMD is a shell line this file writes: it sets a first size (24x80, what
  * a terminal is assumed to be until one attaches), the program's umask, and

@@ -130,6 +130,24 @@ Deno.test(
         (e) => e instanceof TuttiError && e.code === "EINVAL",
       );
       await p.detach();
+
+      // The program leads its own session under script: a stop still ends it (bash -i ignores
+      // SIGTERM; script's end hangs its terminal up).
+      const [status] = await c.programs("status", { hosts: "h1", names: ["repl"] }).done;
+      ok(status.ok);
+      const scriptPid = status.processes[0].pid!;
+      const program = Deno.readTextFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`).trim();
+      ok(/^\d+$/.test(program), `one program under script, got "${program}"`);
+      const [stopped] = await c.programs("stop", { hosts: "h1", names: ["repl"] }).done;
+      ok(stopped.ok && stopped.results[0].ok, JSON.stringify(stopped));
+      await until(`pid ${program} gone`, () => {
+        try {
+          // A zombie until reaped by init: gone as a program either way.
+          return /\) Z /.test(Deno.readTextFileSync(`/proc/${program}/stat`)) ? true : null;
+        } catch {
+          return true;
+        }
+      });
     } finally {
       await c?.close();
       await closeWorld(world);
