@@ -23,6 +23,7 @@
  *     stderr: /tmp/nginx.stderr
  *     env: {STARTED_BY: tutti, ANSWER: 42}
  *     user: www-data        # only when the agent runs as root
+ *     tty: false            # true: under a pseudo-terminal, for attach (terminal.ts)
  * ```
  *
  * Defaults are supervisord's (numprocs 1, umask and workingdir inherited
@@ -48,7 +49,7 @@ import { type ErrorCode, TuttiError } from "../../protocol/errors.ts";
 import { parseSignal, type SignalName } from "../../protocol/signals.ts";
 import { isToken } from "../../protocol/subjects.ts";
 import { splitCommand } from "./command_line.ts";
-import { lookupUser, readPasswd, type UserSpec } from "./users.ts";
+import { readPasswd, resolveUser, type UserSpec } from "./users.ts";
 
 export type AutoRestart = "always" | "never" | "unexpected";
 
@@ -78,6 +79,8 @@ export interface ProgramConfig {
   stderr: string | null;
   env: Record<string, string>;
   user: UserSpec | null;
+  /** Runs under a pseudo-terminal (terminal.ts): stdout and stderr are both its output. */
+  tty: boolean;
 }
 
 export interface SupervisorConfig {
@@ -163,6 +166,7 @@ const FIELDS = {
   stderr: readOutput,
   env: readEnv,
   user: readUser,
+  tty: readBool,
 } as const;
 
 type FieldName = keyof typeof FIELDS;
@@ -184,6 +188,7 @@ function defaults(name: string): Omit<ProgramConfig, "cmd" | "argv"> {
     stderr: null,
     env: {},
     user: null,
+    tty: false,
   };
 }
 
@@ -487,15 +492,13 @@ function readUser(n: Node, ctx: ConfigContext): UserSpec {
   ) {
     throw new Bad(`expected a user name or uid, got ${describe(n)}`);
   }
-  const user = lookupUser(v, ctx.passwd);
-  if (user === null) throw new Bad(`no user ${JSON.stringify(v)} in /etc/passwd`);
-  if (ctx.uid !== 0 && user.uid !== ctx.uid) {
-    throw new Bad(
-      `cannot switch to user ${user.name}: the agent does not run as root (it runs as uid ${ctx.uid})`,
-      "EPERM",
-    );
+  try {
+    return resolveUser(v, ctx.passwd, ctx.uid);
+  } catch (e) {
+    // A configuration's problems are all EINVAL but a user switch the agent may not make.
+    const err = e as TuttiError;
+    throw new Bad(err.message, err.code === "EPERM" ? "EPERM" : "EINVAL");
   }
-  return user;
 }
 
 // ---- helpers

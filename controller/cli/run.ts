@@ -34,6 +34,7 @@ export const runVerb: Verb = {
     id: { type: "string" },
     env: { type: "string", multiple: true },
     cwd: { type: "string" },
+    user: { type: "string" },
     shell: { type: "boolean" },
     stdin: { type: "string" },
     detach: { type: "boolean" },
@@ -54,6 +55,8 @@ ${SELECTION_USAGE}
                        the same id never starts a second process
   --env K=V            add to the environment (repeatable)
   --cwd DIR            working directory on the hosts
+  --user NAME          run as this user (a name or uid from the hosts' /etc/passwd); the
+                       agents must run as root
   --shell              run the command line with /bin/sh -c
   --stdin FILE         FILE (- for this command's own stdin) is every host's stdin, read
                        once and sent once for all hosts; without it, stdin is /dev/null
@@ -169,6 +172,7 @@ function runOptions(v: Values, command: string[]): RunOptions {
   if (grace !== undefined) opts.grace = seconds("--grace", grace);
   opts.id = str(v, "id");
   opts.cwd = str(v, "cwd");
+  opts.user = str(v, "user");
   const env = list(v, "env");
   if (env.length > 0) {
     opts.env = {};
