@@ -52,6 +52,10 @@ export interface PlanOptions {
 
 export type PlanOperation = Operation<PlanEvent, PlanSummary>;
 
+/** A service's SIGTERM is followed by SIGKILL after this (s), then its exit is awaited as long again. */
+const KILL_GRACE_S = 5;
+const EXIT_WAIT_S = 10;
+
 /** Statuses a component that is up may be left in by `apply`. */
 const UP: readonly ComponentStatus[] = ["started", "ready", "completed", "kept"];
 
@@ -568,21 +572,42 @@ class PlanRun {
     await this.save();
   }
 
+  /**
+   * SIGTERM to the service's group, SIGKILL after 5 s, and done once it has
+   * exited on every host: down means down (the signal's answer comes when it
+   * is sent, before the process is gone).
+   */
   async #killService(x: Component, s: ServiceState): Promise<void> {
     const start = Date.now();
-    const replies = await this.c.kill({ hosts: s.hosts.join(",") }, [s.proc], { grace: 5 }).done;
+    const hosts = s.hosts.join(",");
+    const gone = this.c.watch({
+      hosts,
+      condition: { kind: "exit", proc: s.proc },
+      timeout: KILL_GRACE_S + EXIT_WAIT_S,
+    });
+    const replies = await this.c.kill({ hosts }, [s.proc], { grace: KILL_GRACE_S }).done;
+    const exits = new Map((await gone.done).hosts.map((h) => [h.host, h]));
     for (const r of replies) {
       const bad = r.ok ? r.results.find((y) => !y.ok && y.error?.code !== "ESRCH") : undefined;
-      const error = r.ok ? bad?.error : r.error;
+      const exit = exits.get(r.host);
+      // A process the agent no longer knows (ESRCH) is gone too.
+      const stillThere = exit && exit.status !== "met" && exit.error?.code !== "ESRCH";
+      const error = !r.ok
+        ? r.error
+        : bad
+        ? bad.error
+        : stillThere
+        ? exit.error ?? { code: "ETIMEDOUT" as const, message: `still running: ${exit.detail}` }
+        : undefined;
       this.#step({
         component: x.name,
         step: `down:kill-${s.step}`,
         host: r.host,
         start,
-        end: Date.now(),
+        end: exit?.at ?? Date.now(),
         status: error ? "failed" : "ok",
         proc: s.proc,
-        detail: error ? error.message : "stopped",
+        detail: error ? error.message : exit?.status === "met" ? exit.detail : "stopped",
         ...(error ? { error } : {}),
       });
       if (error) this.#fail({ component: x.name, step: `kill-${s.step}`, host: r.host, error });
