@@ -95,6 +95,7 @@ Deno.test(
         running: 0,
         done: 210,
         failed: 0,
+        cancelled: 0,
       });
       // The same sweep again: the tasks are there, nothing runs twice.
       const again = await world.controller([
