@@ -82,6 +82,13 @@ export interface TaskState extends TaskMessage {
   proc: string | null;
   /** ms since the epoch; null until it started / ended. */
   started: number | null;
+  /**
+   * When the running attempt last renewed its lease (ms since the epoch, the
+   * agent's clock): a delivery of the task while this is younger than the
+   * lease is not a new attempt (the broker lost track of the delivery, the
+   * holder is alive) and waits.
+   */
+  renewed: number | null;
   ended: number | null;
   code: number | null;
   signal: string | null;
@@ -160,6 +167,7 @@ export function parseTaskState(m: unknown): TaskState {
     host: f.strOrNull("host"),
     proc: f.strOrNull("proc"),
     started: f.intOrNull("started"),
+    renewed: f.has("renewed") ? f.intOrNull("renewed") : null,
     ended: f.intOrNull("ended"),
     code: f.intOrNull("code"),
     signal: f.strOrNull("signal"),
@@ -199,6 +207,7 @@ export function pendingState(t: TaskMessage): TaskState {
     host: null,
     proc: null,
     started: null,
+    renewed: null,
     ended: null,
     code: null,
     signal: null,

@@ -54,8 +54,10 @@ const PULL_EXPIRES_MS = 10_000;
 const PULL_RETRY_MS = 1000;
 /** While held back (load, memory), how often the limits are checked again. */
 const HOLD_CHECK_MS = 1000;
-/** Writes of a task's state tried (a second apart) before the task is left to its lease. */
-const RECORD_TRIES = 60;
+/** Writes of a task's state tried before the task is left to its lease. */
+const RECORD_TRIES = 240;
+/** The wait between two of them: short, so that a result is in soon after a reconnection. */
+const RECORD_RETRY_MS = 250;
 /** A cancelled task gets SIGTERM, then SIGKILL after this. */
 const CANCEL_GRACE_MS = 2000;
 /** The consumer every agent pulls from (controller/queue/queue_store.ts). */
@@ -267,51 +269,93 @@ export class QueueWorker {
     // (`retry-failed`) is a new message, and its attempts go on from the last one.
     let proc = "";
     let attempt = 0;
+    let busyMs = 0;
+    const leaseMs = req.lease * 1000;
     const claimed = await this.#record(task.id, (s) => {
+      // Another attempt renewed its lease recently: it is alive, and this delivery comes from a
+      // broker that lost track of the first one (a restart). It waits for that lease.
+      const age = s.renewed === null ? Infinity : Date.now() - s.renewed;
+      if (s.state === "running" && age < leaseMs) {
+        busyMs = leaseMs - age;
+        return null;
+      }
       attempt = s.attempt + 1;
       proc = taskProcId(task.id, attempt);
+      const now = Date.now();
       return {
         ...s,
         state: "running",
         attempt,
         host: this.ctx.host,
         proc,
-        started: Date.now(),
+        started: now,
+        renewed: now,
         ended: null,
         code: null,
         signal: null,
         timedOut: false,
       };
     });
+    if (busyMs > 0) {
+      m.nak(Math.ceil(busyMs));
+      return;
+    }
     if (!claimed) {
       await m.ackAck().catch(() => {});
       return;
     }
-    const leaseMs = req.lease * 1000;
     let lost: "taken" | "over" | null = null;
     const renew = setInterval(async () => {
       m.working();
-      const s = await this.#state(task.id).catch(() => undefined);
-      // Unknown (the broker away) is not lost: only a state that says so is.
-      if (s === undefined || lost !== null || !this.#running.has(proc)) return;
-      const why = s === null || isFinal(s.state) ? "over" : s.proc !== proc ? "taken" : null;
-      if (why === null) return;
+      if (lost !== null) return;
+      // Ended, its result not recorded yet (the broker away): the lease still holds it.
+      const ended = !this.#running.has(proc);
+      let why: "taken" | "over" | null = null;
+      let holder: string | null = null;
+      // The renewal is also written in the state, which says whether this attempt still holds
+      // the task. Unknown (the broker away) is not lost: only a state that says so is.
+      const ok = await this.#record(task.id, (s) => {
+        if (s.proc !== proc) {
+          why = "taken";
+          holder = s.proc;
+          return null;
+        }
+        return { ...s, renewed: Date.now() };
+      }, 1).catch(() => true);
+      if (!ok && why === null) why = "over";
+      if (why === null || lost !== null || ended) return;
       lost = why;
       log(
         `queue ${req.name}: task ${task.id}: ${
-          why === "over" ? "over elsewhere" : `attempt ${s!.proc} took it`
+          why === "over" ? "over elsewhere" : `attempt ${holder} took it`
         }; killing ${proc}`,
       );
       this.#kill(proc);
     }, Math.max(300, leaseMs / 3));
-    let result: Result;
-    this.#running.add(proc);
     try {
-      result = await this.#execute(task, proc, req);
+      this.#running.add(proc);
+      let result: Result;
+      try {
+        result = await this.#execute(task, proc, req);
+      } finally {
+        this.#running.delete(proc);
+      }
+      await this.#finish(m, task, proc, attempt, result, lost);
     } finally {
-      this.#running.delete(proc);
       clearInterval(renew);
     }
+  }
+
+  /** Records how the attempt ended and acknowledges the message as that says. */
+  async #finish(
+    m: JsMsg,
+    task: TaskMessage,
+    proc: string,
+    attempt: number,
+    result: Result,
+    lost: "taken" | "over" | null,
+  ): Promise<void> {
+    const req = this.#req;
     if (lost === "taken") return; // The message is the other attempt's now.
     if (lost === "over") {
       await m.ackAck().catch(() => {});
@@ -383,12 +427,6 @@ export class QueueWorker {
     }
   }
 
-  /** The task's state; null when it has none. */
-  async #state(id: string): Promise<TaskState | null> {
-    const e = await this.kv.get(`task.${id}`);
-    return e && e.operation === "PUT" ? parseTaskState(e.json()) : null;
-  }
-
   /**
    * Applies `change` to the task's state unless it is final (or `change`
    * says null), with a revision check: a concurrent writer makes it read
@@ -396,7 +434,11 @@ export class QueueWorker {
    * (the broker restarting) is tried again for a while: a result not
    * recorded would make the task run again.
    */
-  async #record(id: string, change: (s: TaskState) => TaskState | null): Promise<boolean> {
+  async #record(
+    id: string,
+    change: (s: TaskState) => TaskState | null,
+    maxTries = RECORD_TRIES,
+  ): Promise<boolean> {
     const key = `task.${id}`;
     for (let tries = 1;; tries++) {
       try {
@@ -410,8 +452,8 @@ export class QueueWorker {
         return true;
       } catch (err) {
         if (/wrong last sequence/i.test((err as Error).message)) continue;
-        if (tries >= RECORD_TRIES || this.#stopping) throw err;
-        await new Promise((r) => setTimeout(r, PULL_RETRY_MS));
+        if (tries >= maxTries || this.#stopping) throw err;
+        await new Promise((r) => setTimeout(r, RECORD_RETRY_MS));
       }
     }
   }
