@@ -70,7 +70,7 @@ export class QueueView {
     if (s.detached) {
       this.out.stderr(
         `queue ${s.name}: ${s.total} tasks queued${on}; follow with ` +
-          `controller queue status --name ${s.name}\n`,
+          `controller queue watch ${s.name}\n`,
       );
       return;
     }
