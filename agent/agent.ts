@@ -111,7 +111,7 @@ export class Agent {
     let conn: Connection;
     try {
       const opened = await Promise.race([
-        Connection.open(flags, opts.name, opts.heartbeatMs),
+        Connection.open(flags, opts.name, opts.heartbeatMs, subjects.inbox(opts.name)),
         life.stopRequested.then(() => null),
       ]);
       if (opened === null) {
