@@ -13,6 +13,8 @@ export class Identity {
   readonly cores = navigator.hardwareConcurrency;
   readonly memory = totalMemory();
   readonly boot = bootTime();
+  readonly kernel = kernelRelease();
+  readonly cpu = cpuModel();
 
   constructor(
     readonly name: string,
@@ -35,6 +37,8 @@ export class Identity {
       cores: this.cores,
       memory: this.memory,
       boot: this.boot,
+      ...(this.kernel ? { kernel: this.kernel } : {}),
+      ...(this.cpu ? { cpu: this.cpu } : {}),
     };
   }
 }
@@ -59,5 +63,25 @@ function bootTime(): number {
     return Math.round((Date.now() - Deno.osUptime() * 1000) / 1000) * 1000;
   } catch {
     return 0;
+  }
+}
+
+/** `uname -r`, or "" when the runtime cannot tell. */
+function kernelRelease(): string {
+  try {
+    return Deno.osRelease();
+  } catch {
+    return "";
+  }
+}
+
+/** The first `model name` of /proc/cpuinfo (x86), else its `Model`/`Hardware` (arm), else "". */
+function cpuModel(): string {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const m = /^(?:model name|Model|Hardware)\s*:\s*(.+)$/m.exec(info);
+    return m ? m[1].trim() : "";
+  } catch {
+    return "";
   }
 }

@@ -10,6 +10,7 @@
  * when the keeper has (logrotate: a new generation at the same path).
  */
 import { newId } from "../protocol/runtime/ids.ts";
+import { TuttiError } from "../protocol/errors.ts";
 import type { StreamName } from "../protocol/messages.ts";
 import type { KeeperLink } from "./keeper_link.ts";
 import type { ExitedMsg, GrewMsg, KeptInfo, ReapedMsg, TroubleMsg } from "./keeper/messages.ts";
@@ -47,6 +48,14 @@ export class KeeperLauncher implements Launcher {
   }
 
   async start(req: RunRequest): Promise<RunHandle> {
+    if (req.launch.tty && !this.keeper.welcome.tty) {
+      // A keeper from before pseudo-terminals would start it on pipes without a word.
+      throw new TuttiError(
+        "ENOTSUP",
+        `${req.process}: tty: true needs a newer keeper than this one, which an older agent started ` +
+          "(a clean stop of the agent, SIGTERM, ends it; the next start starts a new one)",
+      );
+    }
     const id = newId("s");
     const kept = await this.keeper.spawn({
       id,

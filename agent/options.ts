@@ -15,7 +15,11 @@ import {
 import type { ConnectFlags } from "../protocol/connection/connect_flags.ts";
 import { parseDuration } from "../protocol/duration.ts";
 import { checkPrefix, DEFAULT_PREFIX, isToken } from "../protocol/subjects.ts";
-import type { AlertOptions } from "./alerts/alerter.ts";
+import {
+  ALERT_OPTIONS,
+  type AlertOptions,
+  parseAlertOptions,
+} from "../protocol/alerts/alert_options.ts";
 
 export interface AgentOptions {
   /** This agent's name: one subject token. */
@@ -110,12 +114,7 @@ const OPTIONS = {
   config: { type: "string" },
   "event-log": { type: "string" },
   keeper: { type: "string" },
-  "alert-exec": { type: "string" },
-  "alert-webhook": { type: "string" },
-  "alert-syslog": { type: "boolean" },
-  "alert-syslog-socket": { type: "string" },
-  "alert-rate": { type: "string" },
-  "alert-timeout": { type: "string" },
+  ...ALERT_OPTIONS,
   ...CONNECT_ARG_OPTIONS,
   help: { type: "boolean", short: "h" },
 } satisfies OptionTable;
@@ -159,17 +158,7 @@ export function parseAgentOptions(
     config: nonEmpty("--config", str(v, "config")) ?? null,
     eventLog: nonEmpty("--event-log", str(v, "event-log")) ?? `${stateDir}/events.log`,
     keeper: keeperMode(str(v, "keeper") ?? "process"),
-    alerts: {
-      exec: nonEmptyCommand(str(v, "alert-exec")),
-      webhook: webhookUrl(str(v, "alert-webhook")),
-      syslog: nonEmpty("--alert-syslog-socket", str(v, "alert-syslog-socket")) ??
-        (flag(v, "alert-syslog") ? "/dev/log" : null),
-      perMinute: atLeastOne("--alert-rate", str(v, "alert-rate") ?? "10"),
-      timeoutMs: atLeastOne(
-        "--alert-timeout",
-        String(duration("--alert-timeout", str(v, "alert-timeout") ?? "10s")),
-      ),
-    },
+    alerts: parseAlertOptions(v),
     connect: {
       servers: v.server ? splitServers(list(v, "server")) : undefined,
       ...connectFlagsFromArgs(v),
@@ -181,36 +170,6 @@ export function parseAgentOptions(
 function keeperMode(s: string): AgentOptions["keeper"] {
   if (s === "process" || s === "embedded") return s;
   throw new UsageError(`--keeper ${JSON.stringify(s)}: expected process or embedded`);
-}
-
-function nonEmptyCommand(cmd: string | undefined): string | null {
-  if (cmd === undefined) return null;
-  if (cmd.trim() === "") throw new UsageError("--alert-exec: expected a command");
-  return cmd;
-}
-
-function webhookUrl(text: string | undefined): string | null {
-  if (text === undefined) return null;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(
-      `--alert-webhook ${JSON.stringify(text)}: expected an http:// or https:// URL`,
-    );
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UsageError(
-      `--alert-webhook ${JSON.stringify(text)}: expected an http:// or https:// URL`,
-    );
-  }
-  return url.href;
-}
-
-function atLeastOne(flag: string, text: string): number {
-  const n = count(flag, text);
-  if (n < 1) throw new UsageError(`${flag} ${JSON.stringify(text)}: must be at least 1`);
-  return n;
 }
 
 function defaultName(): string {

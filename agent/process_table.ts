@@ -20,6 +20,7 @@ import {
   type ProcessContext,
   procInfo,
 } from "./managed_process.ts";
+import { readPasswd, resolveUser, type UserSpec } from "./supervisor/users.ts";
 import type { ExitedMsg, GrewMsg, KeptInfo, SpawnSpec } from "./keeper/messages.ts";
 import type { ScheduledSpawn } from "./keeper_link.ts";
 import { ANCHOR_AGE_MS, atInstant } from "./instant.ts";
@@ -126,6 +127,7 @@ export class ProcessTable {
       env: req.env,
       clearEnv: req.clearEnv,
     };
+    if (req.user !== undefined) spec.user = this.runAs(req.user);
     const key = commandKey(spec, req.stdin === true);
     const id = req.id ?? this.newId();
     // Every child learns where it runs, so one command line can act per host (`$TUTTI_HOST`).
@@ -173,6 +175,22 @@ export class ProcessTable {
     } finally {
       this.startingRuns.delete(id);
     }
+  }
+
+  /**
+   * The user a `run --user` names, checked as programs' `user:` is
+   * (unknown: ENOENT; another user without root: EPERM).
+   */
+  private runAs(user: string): UserSpec {
+    if (!this.ctx.keeper.welcome.users) {
+      // A keeper from before users would run it as itself without a word.
+      throw new TuttiError(
+        "ENOTSUP",
+        `run as ${user}: this agent's keeper is older than run --user (a clean stop of the agent, ` +
+          "SIGTERM, ends it; the next start starts a new one)",
+      );
+    }
+    return resolveUser(user, readPasswd(), Deno.uid() ?? 0);
   }
 
   private async start(id: string, key: string, spec: SpawnSpec, req: RunRequest) {
@@ -448,7 +466,10 @@ function waitThenSpawn(
 /** What makes two run requests "the same command" for an idempotent retry. */
 function commandKey(spec: SpawnSpec, stdin: boolean): string {
   const env = spec.env ? Object.entries(spec.env).sort(([a], [b]) => a < b ? -1 : 1) : [];
-  const key = [spec.argv, spec.cwd ?? null, env, spec.clearEnv ?? false];
-  // Only when set: the keys of runs without input stay what earlier agents recorded.
-  return JSON.stringify(stdin ? [...key, "stdin"] : key);
+  const key: unknown[] = [spec.argv, spec.cwd ?? null, env, spec.clearEnv ?? false];
+  // Only when set: the keys of runs without input, or without a user, stay what earlier agents
+  // recorded.
+  if (stdin) key.push("stdin");
+  if (spec.user) key.push({ uid: spec.user.uid });
+  return JSON.stringify(key);
 }

@@ -46,12 +46,15 @@ export function programHandlers(
     ["follow", (m) => {
       const req = parseFollowRequest(m);
       if (!sup.has(req.name)) throw noSuchProcess(req.name);
-      return { body: { name: req.name, until: programs.follow(req.name, req.seconds) } };
+      const until = programs.follow(req.name, req.seconds);
+      return { body: { name: req.name, until, ...(sup.isTerminal(req.name) && { tty: true }) } };
     }],
 
     ["input", async (m) => {
       const req = parseInputRequest(m);
       if (!sup.has(req.name)) throw noSuchProcess(req.name);
+      // The size first: what is typed next is for a terminal of that size.
+      if (req.rows !== undefined) await sup.resize(req.name, req.rows, req.cols!);
       if (req.data !== undefined && req.data.length > 0) await sup.write(req.name, req.data);
       if (req.eof) sup.closeInput(req.name);
       return { body: { name: req.name, written: req.data?.length ?? 0 } };

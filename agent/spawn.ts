@@ -15,12 +15,15 @@
  */
 import { type ErrorCode, TuttiError } from "../protocol/errors.ts";
 import type { SignalName } from "../protocol/signals.ts";
+import { loginEnv, type UserSpec } from "./supervisor/users.ts";
 
 export interface SpawnSpec {
   argv: string[];
   cwd?: string;
   env?: Record<string, string>;
   clearEnv?: boolean;
+  /** Run as this user (resolved and allowed by the agent: users.ts resolveUser). */
+  user?: UserSpec;
 }
 
 /** execvp(3)'s search path when the environment has no PATH. */
@@ -50,12 +53,17 @@ export function spawnGroup(
   // A program name starting with "-" would read as an option of setsid(1).
   const viaSetsid = wrapper !== null && !spec.argv[0].startsWith("-");
   if (viaSetsid) checkProgram(spec);
+  const user = spec.user;
   try {
     return new Deno.Command(viaSetsid ? wrapper : spec.argv[0], {
       args: viaSetsid ? spec.argv : spec.argv.slice(1),
       cwd: spec.cwd,
-      env: spec.env,
+      // What login(1) would set; the run's own env still wins.
+      env: user ? loginEnv(user, spec.env ?? {}) : spec.env,
       clearEnv: spec.clearEnv,
+      // Deno then forks instead of posix_spawn (setgroups(0), setgid, setuid in the child).
+      uid: user?.uid,
+      gid: user?.gid,
       stdin,
       stdout: "piped",
       stderr: "piped",

@@ -14,6 +14,7 @@ export const SECTIONS = [
   "fanin",
   "soak",
   "sync",
+  "plan",
   "fanout",
   "install",
   "transfer",

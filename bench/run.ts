@@ -29,6 +29,7 @@ import { spawnRateSection } from "./spawn_rate.ts";
 import { Sshd, SshUnavailable } from "./sshd.ts";
 import { streamingSection } from "./streaming.ts";
 import { syncSection } from "./sync.ts";
+import { planSection } from "./plan.ts";
 import { transferSection } from "./transfer.ts";
 
 /**
@@ -50,6 +51,7 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   fanin: faninSection,
   soak: soakSection,
   sync: syncSection,
+  plan: planSection,
   fanout: fanoutSection,
   install: installSection,
   transfer: transferSection,

@@ -8,6 +8,7 @@
 import { TuttiError } from "../protocol/errors.ts";
 import { parseArgv, str } from "../protocol/cli/argv.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
+import { alertsVerb } from "./cli/alerts.ts";
 import { dashboardVerb } from "./cli/dashboard.ts";
 import { hostsVerb } from "./cli/hosts.ts";
 import { installVerb } from "./cli/install.ts";
@@ -21,7 +22,9 @@ import { shellVerb } from "./cli/shell.ts";
 import { shutdownVerb } from "./cli/shutdown.ts";
 import { upgradeVerb } from "./cli/upgrade.ts";
 import { getVerb, putVerb } from "./cli/put.ts";
+import { planVerb } from "./cli/plan.ts";
 import { queueVerb } from "./cli/queue.ts";
+import { recordVerb } from "./cli/record.ts";
 import { subVerb } from "./cli/sub.ts";
 import { topVerb } from "./cli/top.ts";
 import { watchVerb } from "./cli/watch.ts";
@@ -42,12 +45,15 @@ export const VERBS: Verb[] = [
   watchVerb,
   topVerb,
   dashboardVerb,
+  alertsVerb,
   programsVerb,
   shutdownVerb,
   upgradeVerb,
   putVerb,
   getVerb,
   queueVerb,
+  planVerb,
+  recordVerb,
   shellVerb,
   natsConfigVerb,
   installVerb,

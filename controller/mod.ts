@@ -92,6 +92,50 @@ export {
 } from "./clock_estimate.ts";
 export type { RunHandle } from "./run.ts";
 
+// ---------------------------------------------------------------- records
+
+/**
+ * A record of every run (`run --record DIR`): one JSON file per operation,
+ * a header every kind shares (who, when, which hosts and what they were) and
+ * a body per kind (`run`). `RunRecorder` gathers a run's as it goes;
+ * `writeRecord`, `readRecord` (checked, errors naming file and field) and
+ * `diffRecords` (what changed between two).
+ */
+export type {
+  AnyRecord,
+  HostFacts,
+  HostResult,
+  RecordedCommand,
+  RecorderInfo,
+  RecordHeader,
+  RecordOutcome,
+  RecordSelector,
+  RunBody,
+  RunRecord,
+  StreamBytes,
+} from "./record/record_types.ts";
+export { RECORD_FORMAT } from "./record/record_types.ts";
+export { RunRecorder } from "./record/run_record.ts";
+/** A plan operation's record: its definitions, steps, failures and Gantt chart. */
+export { type PlanBody, type PlanRecord, planRecord } from "./record/plan_record.ts";
+/** The header every kind shares, for a caller writing a kind of its own (a plan's record). */
+export { type HeaderParts, hostFacts, recorderInfo, recordHeader } from "./record/record_header.ts";
+export {
+  openRecordDir,
+  parseRecord,
+  readRecord,
+  recordFileName,
+  writeRecord,
+} from "./record/record_file.ts";
+export {
+  type ChangeKind,
+  type DiffOptions,
+  diffRecords,
+  type RecordChange,
+  type RecordDiff,
+  recordOutcomes,
+} from "./record/record_diff.ts";
+
 // ---------------------------------------------------------------- put, get
 
 /**
@@ -177,6 +221,30 @@ export type {
   ProcsTelemetry,
 } from "../protocol/telemetry_messages.ts";
 
+// ---------------------------------------------------------------- alerts
+
+/**
+ * The controller's alerts (a host lost and back, a failed plan step) to the
+ * destinations an agent's go to: `Alerter.open` with the `--alert-*`
+ * options, `followHostAlerts` over a `telemetry()` stream.
+ */
+export {
+  Alerter,
+  type ControllerAlert,
+  type HostBackAlert,
+  type HostLostAlert,
+  type StepFailedAlert,
+} from "./alerts/alerter.ts";
+export { followHostAlerts, type HostAlertEvent } from "./alerts/host_alerts.ts";
+/** The `--alert-*` options, as both programs parse them. */
+export {
+  ALERT_OPTIONS,
+  type AlertOptions,
+  alertsWanted,
+  parseAlertOptions,
+} from "../protocol/alerts/alert_options.ts";
+export type { Alert } from "../protocol/alerts/alert.ts";
+
 // ---------------------------------------------------------------- programs (the supervisor)
 
 /** Acting on the agents' supervised programs (`Controller.programs`). */
@@ -221,3 +289,48 @@ export {
   renderNatsConfig,
   seedPath,
 } from "./nats_config.ts";
+
+// ---------------------------------------------------------------- plans
+
+/**
+ * Dependency plans: components placed on node sets, each with steps, a
+ * readiness watch and the components it waits for (started, ready,
+ * completed), read from a YAML file and checked in full (`PlanError`, every
+ * problem with its line and key); brought up, applied after an edit, and
+ * taken down as operations of `PlanEvent`s ending with a `PlanSummary`,
+ * whose steps `ganttSvg` draws.
+ */
+export type {
+  Component,
+  Dependency,
+  DependencyKind,
+  Plan,
+  Readiness,
+  Step,
+} from "./plan/plan_types.ts";
+export { parsePlan, PlanError, type PlanProblem, readPlanFile } from "./plan/plan_file.ts";
+export type {
+  ComponentResult,
+  ComponentStatus,
+  PlanEvent,
+  PlanFailure,
+  PlanSummary,
+  StepRecord,
+} from "./plan/plan_events.ts";
+export {
+  describeFailure,
+  planApply,
+  planDown,
+  type PlanOperation,
+  type PlanOptions,
+  planState,
+  planUp,
+} from "./plan/plan_runner.ts";
+export type { ComponentState, PlanState } from "./plan/plan_state.ts";
+export { ganttSvg } from "./plan/gantt_svg.ts";
+export {
+  type ComponentLive,
+  type PlanStatus,
+  planStatus,
+  type ServiceLive,
+} from "./plan/plan_status.ts";

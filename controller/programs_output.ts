@@ -22,7 +22,12 @@ import { TuttiError } from "../protocol/errors.ts";
 import { parseProgramLogBody } from "../protocol/events.ts";
 import { H } from "../protocol/headers.ts";
 import type { StreamName } from "../protocol/messages.ts";
-import { checkProcessName, type ProgramEvent, TAIL_MAX } from "../protocol/program_messages.ts";
+import {
+  checkProcessName,
+  type ProgramEvent,
+  TAIL_MAX,
+  WINSIZE_MAX,
+} from "../protocol/program_messages.ts";
 import {
   parseFollowReply,
   parseInputReply,
@@ -67,6 +72,7 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
   readonly #cleanup: (() => void)[] = [];
   /** Resolves once the tails are in (or the start failed). */
   readonly ready: Promise<void>;
+  #tty = false;
 
   constructor(
     protected readonly link: Link,
@@ -101,6 +107,14 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
     return this.#channel.ended;
   }
 
+  /**
+   * Whether the process runs under a pseudo-terminal (its program has
+   * `tty: true`): known once `ready` resolved, for a follow or an attach.
+   */
+  get tty(): boolean {
+    return this.#tty;
+  }
+
   async #start(): Promise<void> {
     const s = this.link.subjects;
     if (this.opts.follow) {
@@ -109,7 +123,12 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
       const log = this.link.subscribe(s.log(this.host), (m) => this.#onLog(m));
       this.#cleanup.push(() => out.unsubscribe(), () => log.unsubscribe());
       await this.link.flush();
-      await this.#request("follow", { name: this.name, seconds: FOLLOW_LEASE_S }, parseFollowReply);
+      const reply = await this.#request(
+        "follow",
+        { name: this.name, seconds: FOLLOW_LEASE_S },
+        parseFollowReply,
+      );
+      this.#tty = reply.tty === true;
       const renew = setInterval(() => this.#renew(), FOLLOW_LEASE_S * 1000 / 3);
       this.#cleanup.push(() => clearInterval(renew));
     }
@@ -208,6 +227,9 @@ export class ProgramOutput implements AsyncIterable<ProgramOutputEvent> {
 /**
  * A process followed on both streams, with its stdin: what `attach` in the
  * shell uses. `detach()` stops following; the process keeps running.
+ * A process under a pseudo-terminal (`tty`) gets what is typed as a
+ * terminal would (Ctrl-C is a byte its terminal turns into SIGINT), and
+ * `resize` sets its window size.
  */
 export class ProgramAttachment extends ProgramOutput {
   #writes: Promise<unknown> = Promise.resolve();
@@ -224,6 +246,21 @@ export class ProgramAttachment extends ProgramOutput {
       chunks.push(bytes.subarray(at, at + INPUT_CHUNK));
     }
     return this.#queue(chunks.map((c) => ({ name: this.name, data: c })));
+  }
+
+  /**
+   * Sets the window size of the process's pseudo-terminal (the program gets
+   * SIGWINCH), in order with what is written; ENOTTY when it has none.
+   */
+  resize(rows: number, cols: number): Promise<void> {
+    for (const [what, n] of [["rows", rows], ["cols", cols]] as const) {
+      if (!Number.isInteger(n) || n < 1 || n > WINSIZE_MAX) {
+        return Promise.reject(
+          new TuttiError("EINVAL", `${what} ${n}: expected 1 to ${WINSIZE_MAX}`),
+        );
+      }
+    }
+    return this.#queue([{ name: this.name, rows, cols }]);
   }
 
   /** Closes the process's stdin (end of input), after what was written before. */

@@ -27,6 +27,11 @@ export interface RunOptions extends HostSpec {
   env?: Record<string, string>;
   clearEnv?: boolean;
   cwd?: string;
+  /**
+   * Run as this user (a name or a uid) on every host: the agents must run
+   * as root (EPERM otherwise) and know the user (ENOENT otherwise).
+   */
+  user?: string;
   /** Seconds; the agents then SIGTERM the group, SIGKILL after `grace`. */
   timeout?: number;
   /** Seconds between the timeout's SIGTERM and SIGKILL (agent default 5). */
@@ -102,6 +107,7 @@ export class PreparedRun {
       env: opts.env,
       clearEnv: opts.clearEnv,
       cwd: opts.cwd,
+      user: opts.user,
       timeout: opts.timeout,
       grace: opts.grace,
       live: opts.live,

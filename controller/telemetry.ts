@@ -151,7 +151,8 @@ class TelemetryFollow extends Broadcast<TelemetryEvent, void> implements Telemet
   /** Any message from `host` proves it alive; an `up` event when it was down or new. */
   #heard(host: string, now: number, info?: Partial<PingReply>): void {
     const fresh = this.#down.delete(host) || info !== undefined;
-    this.scope.presence.heard(host, now);
+    // The period its ping answer names: a host that dies before its first beat is judged by it.
+    this.scope.presence.heard(host, now, info?.heartbeat);
     this.follow(host);
     if (fresh) this.push({ type: "up", host, at: now, info: info ?? {} });
   }

@@ -16,7 +16,7 @@ export const ERROR_CODES = {
   EMSGSIZE: "the payload is larger than the agent accepts",
   EBADSEL: "the selector (host set, glob, label condition) does not parse",
   // Process-level.
-  ENOENT: "spawn: the program or the working directory does not exist; " +
+  ENOENT: "spawn: the program or the working directory does not exist; run --user: no such user; " +
     "transfers: no such file or directory",
   EACCES: "spawn: permission denied on the program or the working directory; " +
     "transfers: a file or directory may not be read or written",
@@ -33,6 +33,9 @@ export const ERROR_CODES = {
     "the input",
   EPIPE:
     "run with stdin: the process closed its stdin or exited before all of its input was written",
+  ENOTTY:
+    "attach: the program does not run under a pseudo-terminal (its config lacks tty: true), " +
+    "so it has no terminal size to set",
   ECANCELED: "run at an instant: the process was signalled before its instant and never started",
   // Transfers (put, get).
   ENOSPC: "transfers: no space left on the device that holds the destination; " +
@@ -48,6 +51,8 @@ export const ERROR_CODES = {
   ETIMEDOUT:
     "the process or the request ran past its timeout; run at an instant: the request reached " +
     "the host after the instant",
+  EEXIT: "plan: a step's command exited with a code other than 0, or was killed by a signal " +
+    "(the message says which, with the end of its stderr)",
   EINTERNAL: "a bug in tutti; the message has the details (please report it)",
 } as const;
 

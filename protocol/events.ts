@@ -107,7 +107,18 @@ export function pingFields(f: Fields): Omit<Presence, "v" | "type" | "host"> {
     cores: f.int("cores"),
     memory: f.int("memory"),
     boot: f.int("boot"),
+    ...optionalFacts(f),
   };
+}
+
+/** The host facts added after the first version: absent from older agents. */
+function optionalFacts(f: Fields): Pick<PingReply, "kernel" | "cpu"> {
+  const out: Pick<PingReply, "kernel" | "cpu"> = {};
+  const kernel = f.optStr("kernel");
+  if (kernel !== undefined) out.kernel = kernel;
+  const cpu = f.optStr("cpu");
+  if (cpu !== undefined) out.cpu = cpu;
+  return out;
 }
 
 /** What a presence message says of its agent: the fields of a ping reply. */

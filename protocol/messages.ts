@@ -53,6 +53,10 @@ export interface PingReply {
   memory: number;
   /** Machine boot time, ms since the epoch. */
   boot: number;
+  /** The kernel's release (`uname -r`); agents that report it (optional). */
+  kernel?: string;
+  /** The CPU model (/proc/cpuinfo's `model name`); agents that report it (optional). */
+  cpu?: string;
 }
 
 // ---------------------------------------------------------------- presence
@@ -81,6 +85,11 @@ export interface RunRequest {
   env?: Record<string, string>;
   clearEnv?: boolean;
   cwd?: string;
+  /**
+   * Run as this user (a name or a uid, looked up in the host's /etc/passwd):
+   * only an agent running as root may switch (EPERM); unknown: ENOENT.
+   */
+  user?: string;
   /** Seconds; the group gets SIGTERM then SIGKILL after `grace`. */
   timeout?: number;
   /** Seconds between the timeout's SIGTERM and SIGKILL (default 5). */
@@ -308,6 +317,10 @@ export function parseRunRequest(m: Map): RunRequest {
   // Every host's process reads the same subject, named by the id they share.
   if (stdin && id === undefined) fail("id", 'a process id (with "stdin")', undefined);
   const startUs = parseStartUs(m);
+  const user = optString(m, "user");
+  if (user !== undefined && (user === "" || user.includes(":") || user.includes("\n"))) {
+    fail("user", "a user name or uid", user);
+  }
   return {
     id,
     argv,
@@ -315,6 +328,7 @@ export function parseRunRequest(m: Map): RunRequest {
     env: optStringMap(m, "env"),
     clearEnv: optBool(m, "clearEnv"),
     cwd: optString(m, "cwd"),
+    user,
     timeout: optNumber(m, "timeout", 0, MAX_SECONDS),
     grace: optNumber(m, "grace", 0, MAX_SECONDS),
     live: optBool(m, "live"),

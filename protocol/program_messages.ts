@@ -167,7 +167,12 @@ export interface FollowReply {
   name: string;
   /** ms since the epoch when the lease ends (the latest of every follower's). */
   until: number;
+  /** The process runs under a pseudo-terminal (its program has `tty: true`); absent: pipes. */
+  tty?: boolean;
 }
+
+/** A terminal size, as TIOCSWINSZ takes it (unsigned shorts, 0 is "unknown" and refused). */
+export const WINSIZE_MAX = 65535;
 
 export interface InputRequest {
   name: string;
@@ -175,6 +180,12 @@ export interface InputRequest {
   data?: Uint8Array;
   /** Close stdin after `data` (end of input). */
   eof?: boolean;
+  /**
+   * The attached terminal's size (both or neither): applied to the process's
+   * pseudo-terminal before `data` is written (ENOTTY when it has none).
+   */
+  rows?: number;
+  cols?: number;
 }
 
 export interface InputReply {
@@ -398,10 +409,22 @@ export function parseInputRequest(m: Map): InputRequest {
     );
   }
   const eof = optBool(m, "eof");
-  if ((data === undefined || data === null) && eof !== true) {
-    throw new TuttiError("EINVAL", 'field "data": expected bytes (or "eof": true), missing');
+  const rows = optInteger(m, "rows", 1, WINSIZE_MAX);
+  const cols = optInteger(m, "cols", 1, WINSIZE_MAX);
+  if ((rows === undefined) !== (cols === undefined)) {
+    const missing = rows === undefined ? "rows" : "cols";
+    throw new TuttiError(
+      "EINVAL",
+      `field "${missing}": expected with "rows" and "cols" both, missing`,
+    );
   }
-  return dropUndefined({ name: reqProcess(m), data: data ?? undefined, eof });
+  if ((data === undefined || data === null) && eof !== true && rows === undefined) {
+    throw new TuttiError(
+      "EINVAL",
+      'field "data": expected bytes (or "eof": true, or "rows" and "cols"), missing',
+    );
+  }
+  return dropUndefined({ name: reqProcess(m), data: data ?? undefined, eof, rows, cols });
 }
 
 function dropUndefined<T extends object>(o: T): T {

@@ -218,7 +218,8 @@ export function parseTailReply(m: Map): TailReply {
 
 export function parseFollowReply(m: Map): FollowReply {
   const f = Fields.of(m, "follow reply");
-  return { name: f.str("name"), until: f.int("until") };
+  const tty = f.optBool("tty");
+  return { name: f.str("name"), until: f.int("until"), ...(tty && { tty }) };
 }
 
 export function parseInputReply(m: Map): InputReply {

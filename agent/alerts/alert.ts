@@ -1,19 +1,17 @@
 /**
- * An alert: a supervised process that died unexpectedly, or a program that
- * the supervisor gave up on (FATAL). The same JSON object goes to every
- * destination (`--alert-exec`'s stdin, `--alert-webhook`'s body, the syslog
- * line's message), so one parser serves them all.
+ * An agent's alert: a supervised process that died unexpectedly, or a
+ * program that the supervisor gave up on (FATAL). Its destinations are
+ * protocol/alerts/'s, shared with the controller.
  */
+import type { Alert } from "../../protocol/alerts/alert.ts";
+import type { SyslogStyle } from "../../protocol/alerts/syslog_sink.ts";
 import type { ProgramEvent } from "../../protocol/program_messages.ts";
 
 /** `exited`: an unexpected death (not in `exitcodes`, or killed, or dead while starting). */
 export type AlertKind = "exited" | "fatal";
 
-export interface Alert {
+export interface ProgramAlert extends Alert {
   kind: AlertKind;
-  host: string;
-  /** ISO 8601, UTC. */
-  time: string;
   program: string;
   process: string;
   /** The state the process entered: EXITED, BACKOFF or FATAL. */
@@ -22,13 +20,13 @@ export interface Alert {
   pid: number | null;
   code: number | null;
   signal: string | null;
-  message: string;
-  /** Alerts of this kind left out by the rate limit since the last one sent. */
-  suppressed: number;
 }
 
+/** The agent's syslog lines: `tutti-agent[pid]`, FATAL critical, a death a warning. */
+export const AGENT_SYSLOG: SyslogStyle = { tag: "tutti-agent", severity: { fatal: 2, exited: 4 } };
+
 /** The alert a supervision event is, or null when it is none. */
-export function alertOf(host: string, e: ProgramEvent): Omit<Alert, "suppressed"> | null {
+export function alertOf(host: string, e: ProgramEvent): Omit<ProgramAlert, "suppressed"> | null {
   if (e.type !== "state") return null;
   const died = (e.to === "EXITED" && e.expected === false) ||
     // Died before starttime: a run ended (it had a pid), it did not fail to spawn.

@@ -112,6 +112,8 @@ export class Keeper {
         procs,
         clean: this.clean,
         scheduling: true,
+        tty: true,
+        users: true,
       });
       this.clean = false;
       for await (const msg of frames) this.handle(msg);

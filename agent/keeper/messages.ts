@@ -9,6 +9,7 @@
 import type { ExitSignalName } from "../../protocol/signals.ts";
 import type { WireError } from "../../protocol/errors.ts";
 import type { LaunchSpec } from "../supervisor/launch.ts";
+import type { UserSpec } from "../supervisor/users.ts";
 
 export const KEEPER_PROTOCOL = 1;
 
@@ -18,6 +19,8 @@ export interface SpawnSpec {
   cwd?: string;
   env?: Record<string, string>;
   clearEnv?: boolean;
+  /** As this user (`run --user`; only sent to a keeper whose `welcome` says `users`). */
+  user?: UserSpec;
 }
 
 /** One process as the keeper knows it: what it ran, and how it ended. */
@@ -172,6 +175,10 @@ export interface WelcomeMsg {
   clean: boolean;
   /** The keeper holds a `spawn` with `startUs` until its instant (older keepers start at once). */
   scheduling?: boolean;
+  /** The keeper starts a program's `launch.tty` under a pseudo-terminal (older ones ignore it). */
+  tty?: boolean;
+  /** The keeper starts a `spec.user` run as that user (older ones ignore it). */
+  users?: boolean;
 }
 /** Refused: another agent is attached. */
 export interface BusyMsg {

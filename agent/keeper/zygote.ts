@@ -74,7 +74,8 @@ export class Zygote {
 
 function expressible(spec: SpawnSpec): boolean {
   // A leading "-" would read as an option of exec.
-  if (spec.clearEnv || spec.argv[0].startsWith("-")) return false;
+  // A zygote is the keeper's user: another one is spawned directly, as it.
+  if (spec.clearEnv || spec.user || spec.argv[0].startsWith("-")) return false;
   for (const k in spec.env ?? {}) if (!SHELL_NAME.test(k)) return false;
   return true;
 }

@@ -23,6 +23,7 @@
  *     stderr: /tmp/nginx.stderr
  *     env: {STARTED_BY: tutti, ANSWER: 42}
  *     user: www-data        # only when the agent runs as root
+ *     tty: false            # true: under a pseudo-terminal, for attach (terminal.ts)
  * ```
  *
  * Defaults are supervisord's (numprocs 1, umask and workingdir inherited
@@ -43,11 +44,12 @@ import {
   parseDocument,
   type YAMLMap,
 } from "yaml";
+import { suggest } from "../../protocol/text/suggest.ts";
 import { type ErrorCode, TuttiError } from "../../protocol/errors.ts";
 import { parseSignal, type SignalName } from "../../protocol/signals.ts";
 import { isToken } from "../../protocol/subjects.ts";
 import { splitCommand } from "./command_line.ts";
-import { lookupUser, readPasswd, type UserSpec } from "./users.ts";
+import { readPasswd, resolveUser, type UserSpec } from "./users.ts";
 
 export type AutoRestart = "always" | "never" | "unexpected";
 
@@ -77,6 +79,8 @@ export interface ProgramConfig {
   stderr: string | null;
   env: Record<string, string>;
   user: UserSpec | null;
+  /** Runs under a pseudo-terminal (terminal.ts): stdout and stderr are both its output. */
+  tty: boolean;
 }
 
 export interface SupervisorConfig {
@@ -162,6 +166,7 @@ const FIELDS = {
   stderr: readOutput,
   env: readEnv,
   user: readUser,
+  tty: readBool,
 } as const;
 
 type FieldName = keyof typeof FIELDS;
@@ -183,6 +188,7 @@ function defaults(name: string): Omit<ProgramConfig, "cmd" | "argv"> {
     stderr: null,
     env: {},
     user: null,
+    tty: false,
   };
 }
 
@@ -486,15 +492,13 @@ function readUser(n: Node, ctx: ConfigContext): UserSpec {
   ) {
     throw new Bad(`expected a user name or uid, got ${describe(n)}`);
   }
-  const user = lookupUser(v, ctx.passwd);
-  if (user === null) throw new Bad(`no user ${JSON.stringify(v)} in /etc/passwd`);
-  if (ctx.uid !== 0 && user.uid !== ctx.uid) {
-    throw new Bad(
-      `cannot switch to user ${user.name}: the agent does not run as root (it runs as uid ${ctx.uid})`,
-      "EPERM",
-    );
+  try {
+    return resolveUser(v, ctx.passwd, ctx.uid);
+  } catch (e) {
+    // A configuration's problems are all EINVAL but a user switch the agent may not make.
+    const err = e as TuttiError;
+    throw new Bad(err.message, err.code === "EPERM" ? "EPERM" : "EINVAL");
   }
-  return user;
 }
 
 // ---- helpers
@@ -521,30 +525,4 @@ function describe(n: Node | null | undefined): string {
     return n.source ?? String(v);
   }
   return "something else";
-}
-
-/** The closest key within two edits, for "did you mean". */
-function suggest(key: string, keys: string[]): string | null {
-  let best: string | null = null;
-  let bestD = 3;
-  for (const k of keys) {
-    const d = editDistance(key.toLowerCase(), k);
-    if (d < bestD) {
-      best = k;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }

@@ -36,8 +36,10 @@ function outputPath(configured: string | null, fallback: string): string | null 
 
 /** Two processes with the same key have the same definition. */
 export function specKey(spec: ProcessSpec): string {
-  const { numprocs: _, ...program } = spec.program;
-  return canonical({ ...spec, program });
+  const { numprocs: _, tty, ...program } = spec.program;
+  // tty is in the key only when set: programs defined before it existed keep their keys, so an
+  // upgraded agent adopts their runs instead of restarting them.
+  return canonical({ ...spec, program: tty ? { ...program, tty } : program });
 }
 
 /** JSON with sorted keys, so that reordering `env` in the file is not a change. */

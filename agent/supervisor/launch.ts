@@ -11,9 +11,13 @@
  *
  * The program and working directory are checked first, as supervisord does,
  * so a missing command is a precise spawn error rather than an exit status.
+ *
+ * With `tty`, the program runs under a pseudo-terminal made by script(1)
+ * (terminal.ts), which also sets the umask.
  */
 import { type ErrorCode, TuttiError } from "../../protocol/errors.ts";
-import type { UserSpec } from "./users.ts";
+import { underTerminal } from "./terminal.ts";
+import { loginEnv, type UserSpec } from "./users.ts";
 
 export interface LaunchSpec {
   argv: string[];
@@ -25,6 +29,8 @@ export interface LaunchSpec {
   user: UserSpec | null;
   discardStdout: boolean;
   discardStderr: boolean;
+  /** Under a pseudo-terminal (optional: keepers older than it ignore it, see keeper_launcher.ts). */
+  tty?: boolean;
 }
 
 /** execvp(3)'s search path when there is no PATH. */
@@ -32,17 +38,14 @@ const DEFAULT_PATH = "/bin:/usr/bin";
 
 export function launch(spec: LaunchSpec): Deno.ChildProcess {
   checkProgram(spec);
-  const argv = spec.umask === null
+  let argv = spec.umask === null
     ? spec.argv
     : ["/bin/sh", "-c", `umask ${spec.umask.toString(8).padStart(3, "0")} && exec "$@"`, "sh"]
       .concat(spec.argv);
-  const env = { ...spec.env };
-  if (spec.user !== null) {
-    // What login(1) would set; the program's own env still wins.
-    env.HOME = spec.env.HOME ?? spec.user.home;
-    env.USER = spec.env.USER ?? spec.user.name;
-    env.LOGNAME = spec.env.LOGNAME ?? spec.user.name;
-  }
+  let env = { ...spec.env };
+  if (spec.tty) ({ argv, env } = underTerminal(spec.argv, spec.umask, env));
+  // What login(1) would set; the program's own env still wins.
+  if (spec.user !== null) env = loginEnv(spec.user, env);
   try {
     return new Deno.Command(argv[0], {
       args: argv.slice(1),

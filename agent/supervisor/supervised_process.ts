@@ -342,6 +342,7 @@ export class SupervisedProcess implements RunOwner {
         user: cfg.user,
         discardStdout: this.spec.stdoutPath === null,
         discardStderr: this.spec.stderrPath === null,
+        ...(cfg.tty && { tty: true }),
       },
       stdout: this.spec.stdoutPath,
       stderr: this.spec.stderrPath,

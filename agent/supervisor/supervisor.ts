@@ -45,6 +45,7 @@ import {
   type ProcessSpec,
   SupervisedProcess,
 } from "./supervised_process.ts";
+import { resizeTerminal } from "./terminal.ts";
 import { readPasswd } from "./users.ts";
 
 /** How long a kept run that is no longer configured gets after SIGTERM. */
@@ -403,6 +404,24 @@ export class Supervisor {
   /** Writes to a running process's stdin (for `attach`). */
   write(name: string, data: Uint8Array): Promise<void> {
     return this.one(name).write(data);
+  }
+
+  /** Whether a process runs under a pseudo-terminal (its program has `tty: true`). */
+  isTerminal(name: string): boolean {
+    return this.one(name).spec.program.tty;
+  }
+
+  /** Sets the window size of a process's pseudo-terminal (the program gets SIGWINCH). */
+  resize(name: string, rows: number, cols: number): Promise<void> {
+    const p = this.one(name);
+    if (!p.spec.program.tty) {
+      throw new TuttiError(
+        "ENOTTY",
+        `${name}: not under a pseudo-terminal (its program has no tty: true)`,
+      );
+    }
+    if (p.pid === null) throw new TuttiError("ESRCH", `${name}: not running`);
+    return resizeTerminal(p.pid, rows, cols);
   }
 
   /** Closes a running process's stdin. */

@@ -5,6 +5,7 @@
  * are dropped (Deno's spawn calls setgroups(0) before setuid), where
  * supervisord calls initgroups(3).
  */
+import { TuttiError } from "../../protocol/errors.ts";
 
 export interface UserSpec {
   name: string;
@@ -28,6 +29,30 @@ export function lookupUser(user: string | number, passwd: string): UserSpec | nu
     }
   }
   return null;
+}
+
+/**
+ * The user a process may be started as, by a process running as `uid`:
+ * programs' `user:` and `run --user` both come through here. Unknown:
+ * ENOENT; another user than the agent's own without root: EPERM.
+ */
+export function resolveUser(user: string | number, passwd: string, uid: number): UserSpec {
+  const found = lookupUser(user, passwd);
+  if (found === null) {
+    throw new TuttiError("ENOENT", `no user ${JSON.stringify(user)} in /etc/passwd`);
+  }
+  if (uid !== 0 && found.uid !== uid) {
+    throw new TuttiError(
+      "EPERM",
+      `cannot switch to user ${found.name}: the agent does not run as root (it runs as uid ${uid})`,
+    );
+  }
+  return found;
+}
+
+/** `env` with what login(1) would set for `user`; what `env` has already wins. */
+export function loginEnv(user: UserSpec, env: Record<string, string>): Record<string, string> {
+  return { HOME: user.home, USER: user.name, LOGNAME: user.name, ...env };
 }
 
 /** The system's passwd file, or "" when it cannot be read. */

@@ -53,9 +53,9 @@ export class PresenceTracker {
     };
   }
 
-  /** Anything from `host` proves it alive. */
-  heard(host: string, now = Date.now()): void {
-    this.liveness.heard(host, now);
+  /** Anything from `host` proves it alive; a ping reply also names its period. */
+  heard(host: string, now = Date.now(), periodMs?: number): void {
+    this.liveness.heard(host, now, periodMs);
   }
 
   /** The heartbeat period to assume for `host` until it says. */

@@ -21,6 +21,7 @@ import { failureLines, summaryLine } from "../render/summary.ts";
 import { flag, type Parsed, str } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { seconds } from "./run.ts";
+import { attachMain } from "./attach.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { CliContext, Verb } from "./verb.ts";
 
@@ -38,7 +39,8 @@ const ACTION_WORDS: Record<string, ProgramAction> = {
 
 export const programsVerb: Verb = {
   name: "programs",
-  summary: "supervised programs: status, start, stop, restart, reload, apply, reopen-logs, tail",
+  summary:
+    "supervised programs: status, start, stop, restart, reload, apply, reopen-logs, tail, attach",
   options: {
     ...SELECTION_OPTIONS,
     json: { type: "boolean" },
@@ -62,6 +64,10 @@ actions:
   apply FILE                push FILE as the configuration and apply the difference
   reopen-logs               reopen the programs' output files (after a rotation)
   tail [-f] NAME            the last output of NAME on one host (-f: and what follows)
+  attach NAME               NAME's output and this terminal's input, on one host, until
+                            Ctrl-] detaches (it keeps running); a program with tty: true
+                            gets every key in raw mode, and this terminal's size (others
+                            get lines: Ctrl-] then Enter)
 
 NAME: a process (web:0, nginx), a program (web: all its processes), web:* or all.
 --hosts is needed by every action but status.
@@ -77,11 +83,13 @@ ${SELECTION_USAGE}
     const [word, ...names] = p.positionals;
     if (word === undefined) throw new UsageError("missing the ACTION");
     if (word === "tail") return await tailMain(p, names, ctx);
+    if (word === "attach") return await attachMain(p, names, ctx);
     const action = ACTION_WORDS[word];
     if (action === undefined) {
       throw new UsageError(
         `unknown action ${JSON.stringify(word)}: ${
-          [...PROGRAM_ACTIONS.filter((a) => a !== "reopen"), "reopen-logs", "tail"].join(", ")
+          [...PROGRAM_ACTIONS.filter((a) => a !== "reopen"), "reopen-logs", "tail", "attach"]
+            .join(", ")
         }`,
       );
     }

@@ -17,7 +17,7 @@ import { ScheduleView } from "../render/schedule.ts";
 import { parseInstant } from "./instant.ts";
 import { SummaryView } from "../render/summary.ts";
 import { present, type RunView } from "../render/view.ts";
-import { prepareRun, type RunOptions } from "../mod.ts";
+import { openRecordDir, prepareRun, type RunOptions, RunRecorder, writeRecord } from "../mod.ts";
 import { flag, list, str, type Values } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
@@ -34,6 +34,7 @@ export const runVerb: Verb = {
     id: { type: "string" },
     env: { type: "string", multiple: true },
     cwd: { type: "string" },
+    user: { type: "string" },
     shell: { type: "boolean" },
     stdin: { type: "string" },
     detach: { type: "boolean" },
@@ -41,6 +42,7 @@ export const runVerb: Verb = {
     sync: { type: "boolean" },
     gather: { type: "boolean" },
     json: { type: "boolean" },
+    record: { type: "string" },
   },
   usage: `usage: controller run --hosts SEL [options] [--] CMD [ARGS...]
 Runs CMD on every selected host with one broadcast, prints the output prefixed by host,
@@ -53,6 +55,8 @@ ${SELECTION_USAGE}
                        the same id never starts a second process
   --env K=V            add to the environment (repeatable)
   --cwd DIR            working directory on the hosts
+  --user NAME          run as this user (a name or uid from the hosts' /etc/passwd); the
+                       agents must run as root
   --shell              run the command line with /bin/sh -c
   --stdin FILE         FILE (- for this command's own stdin) is every host's stdin, read
                        once and sent once for all hosts; without it, stdin is /dev/null
@@ -65,6 +69,8 @@ ${SELECTION_USAGE}
   --detach             print the started processes and return
   --gather             group hosts with identical output and exit status (like clush -b)
   --json               one JSON object per event on stdout
+  --record DIR         write the run's record into DIR (created if needed): the command, the
+                       hosts and their facts, each host's outcome; see \`controller record\`
 
 Ctrl-C prints where the run stands; a second Ctrl-C within 1s stops waiting (exit 130) and
 names the hosts still running the process, which keeps running there.`,
@@ -82,7 +88,12 @@ names the hosts still running the process, which keeps running there.`,
     }
     // Everything is checked before connecting: a bad selector sends nothing.
     const prepared = prepareRun(opts);
+    const recordDir = str(v, "record");
+    if (recordDir !== undefined) await openRecordDir(recordDir);
     const c = await ctx.connect();
+    const recorder = recordDir === undefined ? null : new RunRecorder(prepared);
+    // The hosts' facts as the run starts: a ping with the run's own selection, alongside it.
+    const facts = recorder === null ? null : c.ping(opts).done;
     const run = c.run(prepared);
     const out = ctx.out;
     const main: RunView = opts.detach
@@ -102,6 +113,7 @@ names the hosts still running the process, which keeps running there.`,
     ];
     // With --json, stdout has the schedule and the starts: stderr keeps only the summary.
     if (opts.sync && !flag(v, "json")) views.push(new ScheduleView(out));
+    if (recorder !== null) views.push({ event: (e) => recorder.event(e), end: () => {} });
     const stop = onDoubleInterrupt(() => out.stderr(interrupt.status() + "\n"));
     let stopped = false;
     // Once the user stopped waiting, events still in flight must not print under the last lines.
@@ -112,7 +124,14 @@ names the hosts still running the process, which keeps running there.`,
     }));
     try {
       const summary = await Promise.race([present(run, gated), stop.promise]);
-      if (summary) return summary.ok ? 0 : 1;
+      if (summary) {
+        if (recorder !== null) {
+          recorder.pings(await facts!);
+          const path = await writeRecord(recordDir!, await recorder.finish(summary));
+          out.stderr(`record: ${path}\n`);
+        }
+        return summary.ok ? 0 : 1;
+      }
       stopped = true;
     } finally {
       stop.remove();
@@ -153,6 +172,7 @@ function runOptions(v: Values, command: string[]): RunOptions {
   if (grace !== undefined) opts.grace = seconds("--grace", grace);
   opts.id = str(v, "id");
   opts.cwd = str(v, "cwd");
+  opts.user = str(v, "user");
   const env = list(v, "env");
   if (env.length > 0) {
     opts.env = {};

@@ -24,7 +24,8 @@ A shell in the spirit of supervisorctl for the supervised programs of many hosts
 every host): status, start, stop, restart, reload, tail [-f], attach, hosts, shutdown, help,
 quit. At a terminal it edits lines (Tab completes commands, programs and hosts; Up/Down
 browse the history kept in the state directory's shell_history). HOST:PROG acts on one host.
-In attach, typed lines go to the program's stdin and Ctrl-] detaches (it keeps running).
+In attach, typed lines go to the program's stdin (every key as it is for a program with
+tty: true) and Ctrl-] detaches (it keeps running).
 
   -c, --command CMDS   run these commands (separated by ; or newlines) and exit; without
                        a terminal on stdin, the commands are read from stdin

@@ -76,6 +76,10 @@ export interface Attachment extends OutputFeed {
   write(data: Uint8Array): Promise<void>;
   /** Closes the process's stdin (end of input). */
   closeInput(): Promise<void>;
+  /** Whether the process runs under a pseudo-terminal (`tty: true`): its keys go to it as they are. */
+  terminal?(): Promise<boolean>;
+  /** Sets the size of its pseudo-terminal. */
+  resize?(rows: number, cols: number): Promise<void>;
 }
 
 export interface ShellBackend {

@@ -22,6 +22,10 @@ export interface Terminal {
   write(data: string | Uint8Array): void;
   columns(): number;
   setRaw(on: boolean): void;
+  /** Rows and columns, when known (for a program under a pseudo-terminal). */
+  size?(): { rows: number; columns: number } | null;
+  /** Calls `fn` whenever the terminal is resized; returns what stops it. */
+  onResize?(fn: () => void): () => void;
 }
 
 const CTRL_C = 0x03;
@@ -126,6 +130,8 @@ export class InteractiveShell {
    */
   async #attach(session: Attachment): Promise<"detached" | "ended"> {
     await this.#watch?.pause();
+    const terminal = await session.terminal?.().catch(() => false);
+    if (terminal) return await this.#attachTerminal(session);
     const editor = new LineEditor({ prompt: "", columns: this.term.columns() });
     const text = new TextDecoder();
     let partial = "";
@@ -178,7 +184,51 @@ export class InteractiveShell {
       this.#watch?.resume();
     }
   }
+
+  /**
+   * A process under a pseudo-terminal: its output goes to this terminal as
+   * it is and every key to it as it is (Ctrl-C included: its terminal makes
+   * it an interrupt), so a REPL or a curses program works; its terminal
+   * gets this one's size, now and on every resize. Ctrl-] detaches.
+   */
+  async #attachTerminal(session: Attachment): Promise<"detached" | "ended"> {
+    const sendSize = () => {
+      const size = this.term.size?.();
+      if (size) session.resize?.(size.rows, size.columns).catch(() => {});
+    };
+    sendSize();
+    const stopResize = this.term.onResize?.(sendSize);
+    const stop = new AbortController();
+    const shown = (async () => {
+      for await (const piece of session) {
+        this.term.write(piece.type === "note" ? `\r\n-- ${piece.text}\r\n` : piece.data);
+      }
+      return "ended" as const;
+    })();
+    const typed = (async () => {
+      for (;;) {
+        const chunk = await this.term.input.next(stop.signal);
+        if (!chunk) return "detached" as const;
+        const at = chunk.indexOf(DETACH);
+        await session.write(at < 0 ? chunk : chunk.subarray(0, at));
+        if (at >= 0) return "detached" as const;
+      }
+    })();
+    try {
+      return await Promise.race([shown, typed]);
+    } finally {
+      stop.abort();
+      stopResize?.();
+      await session.close();
+      await Promise.allSettled([shown, typed]);
+      this.term.write("\r\n");
+      this.#watch?.resume();
+    }
+  }
 }
+
+/** Ctrl-], telnet's escape: detaches. */
+const DETACH = 0x1d;
 
 /**
  * Watches the keyboard while a command runs: Ctrl-C interrupts it (and

@@ -102,6 +102,12 @@ export class LibraryBackend implements ShellBackend {
       ...feedOf(attachment),
       write: async (data) => await (await attachment).write(data),
       closeInput: async () => await (await attachment).closeInput(),
+      terminal: async () => {
+        const a = await attachment;
+        await a.ready;
+        return a.tty;
+      },
+      resize: async (rows, cols) => await (await attachment).resize(rows, cols),
     };
   }
 

@@ -84,8 +84,10 @@ export const attachCommand: Command = {
   summary: "a program's live output, and its stdin (Ctrl-] detaches)",
   details: `Shows PROG's stdout and stderr as it writes them; each line you type (with the usual
 editing keys) is sent to its stdin. Ctrl-] detaches and leaves PROG running. Lines
-starting with "--" are about PROG (state changes). In a script (shell -c), stdin is
-forwarded until its end. PROG: HOST:PROG, or PROG when only one host has it.`,
+starting with "--" are about PROG (state changes). A PROG under a pseudo-terminal
+(tty: true) gets every key as it is (its terminal echoes and edits; Ctrl-C interrupts
+it) and this terminal's size. In a script (shell -c), stdin is forwarded until its
+end. PROG: HOST:PROG, or PROG when only one host has it.`,
   args: "program",
   interruptible: true,
   async run(args, ctx) {

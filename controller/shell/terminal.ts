@@ -41,6 +41,20 @@ export class DenoTerminal implements Terminal {
     }
   }
 
+  size(): { rows: number; columns: number } | null {
+    try {
+      const { rows, columns } = Deno.consoleSize();
+      return rows > 0 && columns > 0 ? { rows, columns } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  onResize(fn: () => void): () => void {
+    Deno.addSignalListener("SIGWINCH", fn);
+    return () => Deno.removeSignalListener("SIGWINCH", fn);
+  }
+
   setRaw(on: boolean): void {
     Deno.stdin.setRaw(on);
     if (on && this.#restorers.length === 0) {

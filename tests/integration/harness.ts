@@ -139,6 +139,11 @@ export interface AgentOptions {
   args?: string[];
   env?: Record<string, string>;
   prefix?: string;
+  /**
+   * Run the agent as this user (the test runs as root): its state directory
+   * is made theirs, and the world's directory traversable.
+   */
+  user?: { uid: number; gid: number };
 }
 
 export class Agent {
@@ -257,7 +262,14 @@ export class World {
   }
 
   #agentCommand(name: string, stateDir: string, labels: string[], opts: AgentOptions) {
+    if (opts.user) {
+      Deno.chmodSync(this.dir, 0o711);
+      Deno.mkdirSync(stateDir, { recursive: true });
+      Deno.chownSync(stateDir, opts.user.uid, opts.user.gid);
+    }
     return new Deno.Command(DENO, {
+      uid: opts.user?.uid,
+      gid: opts.user?.gid,
       args: [
         "run",
         "-A",

@@ -1,83 +1,13 @@
 /**
  * `controller shell` at a real terminal: a pseudo-terminal made by tmux
- * (its own server per test, its socket in the test's directory), keys sent
- * with `send-keys`, the screen read with `capture-pane`. Nothing announces what a screen shows, so the
- * screen is polled until the expected text appears or a deadline passes.
+ * (tmux.ts).
  */
 import assert from "node:assert/strict";
-import { CONTROLLER_JS, DENO, until, World } from "./harness.ts";
+import { until, World } from "./harness.ts";
+import { controllerCommand, Tmux } from "./tmux.ts";
 import { marker, supervisingAgent, writeConfig } from "./programs_support.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-/** One tmux server (its socket at `socket`) running one command in a 200x50 window. */
-class Tmux {
-  private constructor(readonly socket: string) {}
-
-  static async start(socket: string, command: string): Promise<Tmux> {
-    const t = new Tmux(socket);
-    await t.tmux("new-session", "-d", "-s", "shell", "-x", "200", "-y", "50", command);
-    return t;
-  }
-
-  async tmux(...args: string[]): Promise<string> {
-    const out = await new Deno.Command("tmux", {
-      args: ["-S", this.socket, "-f", "/dev/null", ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const d = new TextDecoder();
-    if (!out.success) throw new Error(`tmux ${args[0]}: ${d.decode(out.stderr)}`);
-    return d.decode(out.stdout);
-  }
-
-  /** Keys as tmux names them: text, `Enter`, `Tab`, `Up`, `C-d`. */
-  keys(...keys: string[]): Promise<string> {
-    return this.tmux("send-keys", "-t", "shell", ...keys);
-  }
-
-  /** Text typed as is (no key names). */
-  type(text: string): Promise<string> {
-    return this.tmux("send-keys", "-t", "shell", "-l", text);
-  }
-
-  screen(): Promise<string> {
-    return this.tmux("capture-pane", "-p", "-t", "shell");
-  }
-
-  /** The screen once `pattern` is on it. */
-  async shows(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-    let last = "";
-    try {
-      return await until(
-        `${pattern} on the screen`,
-        async () => {
-          last = await this.screen();
-          return pattern.test(last) ? last : null;
-        },
-        timeoutMs,
-        100,
-      );
-    } catch (e) {
-      throw new Error(`${(e as Error).message}; the screen:\n${last}`);
-    }
-  }
-
-  async kill(): Promise<void> {
-    await this.tmux("kill-server").catch(() => {});
-  }
-}
-
-/** The shell under tmux, in the world's environment; its exit status goes to `exitFile`. */
-function shellCommand(world: World, exitFile: string): string {
-  const env = Object.entries(world.controllerEnv()).map(([k, v]) => `${k}=${quote(v)}`).join(" ");
-  const shell = [DENO, "run", "-A", "--no-config", CONTROLLER_JS, "shell"].map(quote).join(" ");
-  return `env ${env} ${shell}; echo $? > ${quote(exitFile)}`;
-}
-
-function quote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
 
 Deno.test(
   "at a terminal: Tab completes a program name, status shows it, history persists",
@@ -104,7 +34,10 @@ Deno.test(
       const { log } = await supervisingAgent(world, "tty-1", config);
       await Promise.all(["sleeper", "web:0", "web:1"].map((p) => log.reached(p, "RUNNING")));
       const exitFile = `${world.dir}/shell.exit`;
-      tmux = await Tmux.start(`${world.dir}/tmux.sock`, shellCommand(world, exitFile));
+      tmux = await Tmux.start(
+        `${world.dir}/tmux.sock`,
+        controllerCommand(world, ["shell"], exitFile),
+      );
       await tmux.shows(/^tutti>$/m); // capture-pane drops trailing blanks
 
       // status shows the programs, and (from its answer) the shell learns their names.
@@ -168,7 +101,10 @@ Deno.test(
       const { log } = await supervisingAgent(world, "tty-2", config);
       await log.reached("echoer", "RUNNING");
       const exitFile = `${world.dir}/shell.exit`;
-      tmux = await Tmux.start(`${world.dir}/tmux.sock`, shellCommand(world, exitFile));
+      tmux = await Tmux.start(
+        `${world.dir}/tmux.sock`,
+        controllerCommand(world, ["shell"], exitFile),
+      );
       await tmux.shows(/^tutti>$/m);
 
       await tmux.type("attach tty-2:echoer");

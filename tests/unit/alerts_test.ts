@@ -1,8 +1,8 @@
 /** Alerts: which supervision events are alerts, the rate limit and its suppressed count, the syslog line. */
 import assert from "node:assert/strict";
-import { alertOf } from "../../agent/alerts/alert.ts";
-import { AlertRateLimit } from "../../agent/alerts/rate_limit.ts";
-import { syslogLine } from "../../agent/alerts/syslog_sink.ts";
+import { AGENT_SYSLOG, alertOf } from "../../agent/alerts/alert.ts";
+import { AlertRateLimit } from "../../protocol/alerts/rate_limit.ts";
+import { syslogLine } from "../../protocol/alerts/syslog_sink.ts";
 import { parseAgentOptions } from "../../agent/options.ts";
 
 const base = { type: "state", time: 0, program: "web", process: "web:0", message: "m" } as const;
@@ -61,7 +61,7 @@ Deno.test("the syslog line is RFC 3164: priority, local time, tag[pid], then the
     ...alertOf("n1", { ...base, from: "BACKOFF", to: "FATAL", message: "gave up" })!,
     suppressed: 4,
   };
-  const line = syslogLine(a, new Date(2026, 2, 5, 7, 8, 9));
+  const line = syslogLine(a, new Date(2026, 2, 5, 7, 8, 9), AGENT_SYSLOG);
   assert.equal(
     line.startsWith(
       `<26>Mar  5 07:08:09 tutti-agent[${Deno.pid}]: n1: gave up (4 more suppressed) {`,

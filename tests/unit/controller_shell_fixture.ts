@@ -38,6 +38,10 @@ export class TableBackend implements ShellBackend {
   /** Pieces an attached process "writes" (pushed by the test). */
   readonly attachOutput = new InputQueue();
   inputClosed = false;
+  /** Attached processes run under a pseudo-terminal (`tty: true`). */
+  attachTerminal = false;
+  /** Sizes sent to attached processes, as "ROWSxCOLS". */
+  readonly sizes: string[] = [];
   readonly #watchers = new Set<() => void>();
 
   constructor(readonly rows: ProgramRow[]) {}
@@ -194,6 +198,12 @@ export class TableBackend implements ShellBackend {
         this.#changed();
         return Promise.resolve();
       },
+      terminal: () => Promise.resolve(this.attachTerminal),
+      resize: (rows, cols) => {
+        this.sizes.push(`${rows}x${cols}`);
+        this.#changed();
+        return Promise.resolve();
+      },
       closeInput: () => {
         this.inputClosed = true;
         this.#changed();
@@ -222,6 +232,24 @@ export class FakeTerminal implements Terminal {
 
   columns(): number {
     return 80;
+  }
+
+  rows = 24;
+  #onResize: (() => void) | null = null;
+
+  size(): { rows: number; columns: number } {
+    return { rows: this.rows, columns: this.columns() };
+  }
+
+  onResize(fn: () => void): () => void {
+    this.#onResize = fn;
+    return () => this.#onResize = null;
+  }
+
+  /** The window gets `rows` rows (as SIGWINCH would say). */
+  resize(rows: number): void {
+    this.rows = rows;
+    this.#onResize?.();
   }
 
   setRaw(on: boolean): void {

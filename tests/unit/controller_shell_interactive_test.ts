@@ -129,6 +129,33 @@ Deno.test("attach: output above the typed line, Enter sends it, Ctrl-D closes st
   await done;
 });
 
+Deno.test("attach to a tty program: bytes both ways as they are, its size, Ctrl-] detaches", async () => {
+  const { term, session, backend } = setup();
+  backend.attachTerminal = true;
+  const done = session.run();
+  term.type("attach h1:nginx\r");
+  await term.shows("Ctrl-] detaches");
+  await backend.until(() => backend.sizes.length > 0);
+  assert.deepEqual(backend.sizes, ["24x80"]);
+  // No line editing here: the remote terminal echoes and edits; Ctrl-C is a byte for it.
+  backend.attachOutput.push(enc.encode("\x1b[2J>>> "));
+  await term.shows("\x1b[2J>>> ");
+  term.type("ab\x03\x7fcd\r");
+  await backend.until(() => backend.typed.length > 0);
+  assert.deepEqual(backend.typed, ["ab\x03\x7fcd\r"]);
+  term.resize(40);
+  await backend.until(() => backend.sizes.length > 1);
+  assert.deepEqual(backend.sizes, ["24x80", "40x80"]);
+  // What comes before Ctrl-] in the same read is sent; the rest is not.
+  term.type("x\x1dy");
+  await term.shows("detached\n");
+  assert.deepEqual(backend.typed, ["ab\x03\x7fcd\r", "x"]);
+  term.resize(50);
+  assert.deepEqual(backend.sizes, ["24x80", "40x80"], "resizes after detaching are not sent");
+  term.type("quit\r");
+  await done;
+});
+
 Deno.test("splitAfterLineEnd: CR, LF and CRLF end a line", () => {
   const s = (t: string) => splitAfterLineEnd(enc.encode(t)).map((b) => new TextDecoder().decode(b));
   assert.deepEqual(s("ab\rcd"), ["ab\r", "cd"]);

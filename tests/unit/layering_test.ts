@@ -107,6 +107,7 @@ const SHARED_NOT_WIRE = [
   "protocol/text",
   "protocol/cli",
   "protocol/runtime",
+  "protocol/alerts",
 ];
 
 Deno.test("layering: protocol/'s shared folders import nothing of agent/ or controller/", async () => {

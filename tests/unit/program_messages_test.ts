@@ -73,6 +73,14 @@ Deno.test("tail, follow and input requests", () => {
   assertTuttiError(() => parseFollowRequest({ name: "n", seconds: 601 }), "EINVAL", /seconds/);
   assertTuttiError(() => parseInputRequest({ name: "n" }), "EINVAL", /"data"/);
   assertTuttiError(() => parseInputRequest({ name: "n", data: "hi" }), "EINVAL", /byte string/);
+  // A terminal size: both or neither, 1 to 65535.
+  const size = { name: "n", rows: 50, cols: 132 };
+  deepStrictEqual(parseInputRequest(size), size);
+  deepStrictEqual(parseInputRequest({ ...size, data }), { ...size, data });
+  assertTuttiError(() => parseInputRequest({ name: "n", rows: 50 }), "EINVAL", /"cols".*both/);
+  assertTuttiError(() => parseInputRequest({ name: "n", cols: 80 }), "EINVAL", /"rows".*both/);
+  assertTuttiError(() => parseInputRequest({ ...size, rows: 0 }), "EINVAL", /"rows"/);
+  assertTuttiError(() => parseInputRequest({ ...size, cols: 65536 }), "EINVAL", /"cols"/);
 });
 
 Deno.test("process names map to two subject tokens and back", () => {

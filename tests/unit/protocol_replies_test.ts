@@ -243,6 +243,8 @@ Deno.test("replies: tail, follow, input, shutdown", () => {
   const follow = { name: "web:0", until: 1_700_000_015_000 };
   deepStrictEqual(parseFollowReply(fields(follow)), follow);
   assertTuttiError(() => parseFollowReply(fields({ name: "w" })), "EBADMSG", '"until"');
+  deepStrictEqual(parseFollowReply(fields({ ...follow, tty: true })), { ...follow, tty: true });
+  deepStrictEqual(parseFollowReply(fields({ ...follow, tty: false })), follow);
   deepStrictEqual(parseInputReply(fields({ name: "w", written: 3 })), { name: "w", written: 3 });
   assertTuttiError(
     () => parseInputReply(fields({ name: "w", written: -3 })),

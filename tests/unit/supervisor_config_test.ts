@@ -60,6 +60,7 @@ Deno.test("a program with only cmd gets supervisord's defaults", () => {
     stderr: null,
     env: {},
     user: null,
+    tty: false,
   });
 });
 

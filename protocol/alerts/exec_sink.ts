@@ -3,10 +3,14 @@
  * stdin, killed (its whole process group) after the timeout. A failure is
  * logged; nothing waits for it.
  */
-import { log } from "../log.ts";
-import type { Alert } from "./alert.ts";
+import type { Alert, AlertLog } from "./alert.ts";
 
-export async function execAlert(command: string, alert: Alert, timeoutMs: number): Promise<void> {
+export async function execAlert(
+  command: string,
+  alert: Alert,
+  timeoutMs: number,
+  log: AlertLog,
+): Promise<void> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("sh", {
@@ -14,7 +18,14 @@ export async function execAlert(command: string, alert: Alert, timeoutMs: number
       stdin: "piped",
       stdout: "null",
       stderr: "piped",
-      env: { TUTTI_ALERT_KIND: alert.kind, TUTTI_ALERT_PROCESS: alert.process },
+      env: {
+        TUTTI_ALERT_KIND: alert.kind,
+        TUTTI_ALERT_HOST: alert.host,
+        // Alerts about a process (an agent's) name it.
+        ...("process" in alert && typeof alert.process === "string"
+          ? { TUTTI_ALERT_PROCESS: alert.process }
+          : {}),
+      },
       detached: true,
     }).spawn();
   } catch (e) {

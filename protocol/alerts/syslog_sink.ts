@@ -7,7 +7,7 @@
  * non-blocking (a syslog daemon that does not read costs a dropped line,
  * never a stalled agent), opened once.
  */
-import { TuttiError } from "../../protocol/errors.ts";
+import { TuttiError } from "../errors.ts";
 import type { Alert } from "./alert.ts";
 
 const AF_UNIX = 1;
@@ -17,7 +17,8 @@ const SOCK_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
 /** LOG_DAEMON. */
 const FACILITY = 3;
-const SEVERITY = { fatal: 2, exited: 4 } as const; // crit, warning
+/** LOG_WARNING, for a kind without its own. */
+const DEFAULT_SEVERITY = 4;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 const SYMBOLS = {
@@ -27,11 +28,18 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
+/** How a program's lines look: its tag (`tutti-agent`) and each kind's severity (2 crit, ...). */
+export interface SyslogStyle {
+  tag: string;
+  severity: Record<string, number>;
+}
+
 export class SyslogSink {
   private readonly addr: Uint8Array<ArrayBuffer>;
 
   private constructor(
     readonly path: string,
+    private readonly style: SyslogStyle,
     private readonly libc: Deno.DynamicLibrary<typeof SYMBOLS>,
     private readonly fd: number,
   ) {
@@ -43,7 +51,7 @@ export class SyslogSink {
   }
 
   /** Throws ENOENT (with what to do) when `path` is not a socket. */
-  static open(path: string): SyslogSink {
+  static open(path: string, style: SyslogStyle): SyslogSink {
     let st: Deno.FileInfo;
     try {
       st = Deno.statSync(path);
@@ -68,12 +76,12 @@ export class SyslogSink {
       libc.close();
       throw new TuttiError("EIO", `--alert-syslog: socket() failed (errno ${errno})`);
     }
-    return new SyslogSink(path, libc, fd);
+    return new SyslogSink(path, style, libc, fd);
   }
 
   /** Sends one line; answers the failure (errno) instead of throwing. */
   send(alert: Alert, now = new Date()): string | null {
-    const line = new TextEncoder().encode(syslogLine(alert, now));
+    const line = new TextEncoder().encode(syslogLine(alert, now, this.style));
     const n = this.libc.symbols.sendto(
       this.fd,
       line,
@@ -98,12 +106,12 @@ function errnoOf(libc: Deno.DynamicLibrary<typeof SYMBOLS>): number {
 }
 
 /** `<28>Mar  1 10:00:02 tutti-agent[4100]: node-1: exited: web:0 (...) {json}` */
-export function syslogLine(alert: Alert, now: Date): string {
-  const pri = FACILITY * 8 + SEVERITY[alert.kind];
+export function syslogLine(alert: Alert, now: Date, style: SyslogStyle): string {
+  const pri = FACILITY * 8 + (style.severity[alert.kind] ?? DEFAULT_SEVERITY);
   const day = String(now.getDate()).padStart(2, " ");
   const time = [now.getHours(), now.getMinutes(), now.getSeconds()]
     .map((x) => String(x).padStart(2, "0")).join(":");
   const suppressed = alert.suppressed > 0 ? ` (${alert.suppressed} more suppressed)` : "";
-  return `<${pri}>${MONTHS[now.getMonth()]} ${day} ${time} tutti-agent[${Deno.pid}]: ` +
+  return `<${pri}>${MONTHS[now.getMonth()]} ${day} ${time} ${style.tag}[${Deno.pid}]: ` +
     `${alert.host}: ${alert.message}${suppressed} ${JSON.stringify(alert)}`;
 }

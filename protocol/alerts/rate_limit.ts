@@ -3,18 +3,16 @@
  * a loop must not flood a pager or a webhook. What is left out is counted and
  * carried by the next alert of that kind (`suppressed`).
  */
-import type { AlertKind } from "./alert.ts";
-
 const WINDOW_MS = 60_000;
 
 export class AlertRateLimit {
-  private readonly sent = new Map<AlertKind, number[]>();
-  private readonly dropped = new Map<AlertKind, number>();
+  private readonly sent = new Map<string, number[]>();
+  private readonly dropped = new Map<string, number>();
 
   constructor(readonly perMinute: number, private readonly now = () => Date.now()) {}
 
   /** The count of suppressed alerts to report if this one may go, else null (it is counted). */
-  admit(kind: AlertKind): number | null {
+  admit(kind: string): number | null {
     const t = this.now();
     const times = (this.sent.get(kind) ?? []).filter((x) => t - x < WINDOW_MS);
     this.sent.set(kind, times);

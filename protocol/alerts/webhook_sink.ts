@@ -3,8 +3,7 @@
  * bounded by the timeout, tried three times (after 1 s, then 2 s) until a
  * 2xx answer. The last failure is logged; nothing waits for it.
  */
-import { log } from "../log.ts";
-import type { Alert } from "./alert.ts";
+import type { Alert, AlertLog } from "./alert.ts";
 
 export const WEBHOOK_ATTEMPTS = 3;
 
@@ -12,6 +11,7 @@ export async function postAlert(
   url: string,
   alert: Alert,
   timeoutMs: number,
+  log: AlertLog,
   retryStepMs = 1000,
 ): Promise<boolean> {
   let why = "";
