@@ -111,7 +111,7 @@ export class Agent {
     let conn: Connection;
     try {
       const opened = await Promise.race([
-        Connection.open(flags, opts.name, opts.heartbeatMs),
+        Connection.open(flags, opts.name, opts.heartbeatMs, subjects.inbox(opts.name)),
         life.stopRequested.then(() => null),
       ]);
       if (opened === null) {
@@ -145,7 +145,13 @@ export class Agent {
       onResult: (id, condition, r) =>
         outbox.cbor(subjects.watch(host, id), r.status, { host, watch: id, condition, ...r }),
     });
-    const queues = new Queues(() => ({ nc: conn.nc, subjects, host, table }));
+    const queues = new Queues(() => ({
+      nc: conn.nc,
+      subjects,
+      host,
+      labels: identity.labels,
+      table,
+    }));
     const transfers = new TransferLink(() =>
       Connection.open(flags, `${opts.name} transfers`, opts.heartbeatMs)
     );
@@ -168,7 +174,12 @@ export class Agent {
     );
     programs.connected(outbox, subjects, budget);
     dispatcher.start();
-    conn.onLink((e) => e === "reconnect" ? presence.hello() : presence.pause());
+    conn.onLink((e) => {
+      if (e !== "reconnect") return presence.pause();
+      presence.hello();
+      // Queues submitted while this agent was away.
+      queues.scan();
+    });
     // Subscriptions are sent before the hello, so whoever sees it can address us at once.
     await conn.nc.flush().catch(() => {});
     // The server answers a refused SUB before the flush's PONG: an agent its user does not allow
@@ -183,6 +194,8 @@ export class Agent {
       );
     }
     presence.hello();
+    // Queues that ran before this agent started and select it: it takes their tasks too.
+    queues.scan();
     const telemetry = opts.telemetryMs > 0
       ? startTelemetry(opts.telemetryMs, host, subjects, outbox, table, programs)
       : null;

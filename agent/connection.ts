@@ -57,8 +57,18 @@ export class Connection {
     this.watch();
   }
 
-  static async open(flags: ConnectFlags, name: string, heartbeatMs: number): Promise<Connection> {
+  /**
+   * `inboxPrefix`: where the client's own requests (JetStream's, for the
+   * work queue) are answered; an agent's user may only read `P.in.<host>.>`.
+   */
+  static async open(
+    flags: ConnectFlags,
+    name: string,
+    heartbeatMs: number,
+    inboxPrefix?: string,
+  ): Promise<Connection> {
     const options = await natsOptions(flags, `tutti-agent ${name}`, pingIntervalMs(heartbeatMs));
+    if (inboxPrefix !== undefined) options.inboxPrefix = inboxPrefix;
     log(`connecting to ${[options.servers].flat().join(", ")} (retrying until it answers)`);
     const nc = await connect(options).catch((e) => {
       throw new Error(explainAuthError((e as Error).message));

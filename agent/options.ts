@@ -4,6 +4,7 @@
  * `UsageError` whose message is one line suitable for stderr.
  */
 import { flag, list, type OptionTable, parseArgv, str } from "../protocol/cli/argv.ts";
+import { parseBytes } from "../protocol/cli/sizes.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
 import {
   CONNECT_ARG_OPTIONS,
@@ -226,34 +227,10 @@ function count(flag: string, text: string): number {
   return Number(text);
 }
 
-const BYTE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1000,
-  kb: 1000,
-  kib: 1024,
-  m: 1000_000,
-  mb: 1000_000,
-  mib: 1024 * 1024,
-  g: 1000_000_000,
-  gb: 1000_000_000,
-  gib: 1024 * 1024 * 1024,
-};
-
-/** `65536`, `64KiB`, `1MiB`, `1M` (decimal) → bytes. */
-export function parseBytes(flag: string, text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  const unit = m ? BYTE_UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) {
-    throw new UsageError(
-      `${flag} ${JSON.stringify(text)}: expected a size such as 65536, 64KiB or 1MiB`,
-    );
-  }
-  return Math.floor(Number(m[1]) * unit);
-}
-
 function bytes(flag: string, text: string): number {
   const n = parseBytes(flag, text);
   if (n < 1) throw new UsageError(`${flag} ${JSON.stringify(text)}: must be at least 1 byte`);
   return n;
 }
+
+export { parseBytes };

@@ -18,6 +18,7 @@ export const SECTIONS = [
   "fanout",
   "install",
   "transfer",
+  "queue",
   "emulated",
 ] as const;
 export type Section = typeof SECTIONS[number];
@@ -50,6 +51,10 @@ export interface BenchOptions {
   soakWindowMs: number;
   /** Agent processes started at one instant (`run --at`). */
   syncAgents: number;
+  /** Tasks of `true` in the work-queue section. */
+  queueTasks: number;
+  /** Agents taking them, 4 slots each. */
+  queueAgents: number;
   /** ssh fan-out width, like pdsh's default. */
   sshWidth: number;
   /** Rounds of each ssh-based peer (slow and steady: fewer than tutti's). */
@@ -86,6 +91,8 @@ process) on this machine and writes bench/results/latest.json and latest.md.
   --soak-window D   how long 30 programs crash-loop before the supervising agent is measured
                     (default 20s; quick 5s)
   --sync-agents N   agents started at one instant by run --at (default 20; quick 10)
+  --queue-tasks N   tasks of true in the work queue section (default 10000; quick 1000)
+  --queue-agents N  agents taking them, 4 slots each (default 20; quick 4)
   --ssh-width N     parallel ssh connections at once (default 32, pdsh's default)
   --ssh-rounds N    rounds of each ssh-based peer (default 3; quick 2; at most --rounds);
                     past 50 hosts, scaled down with N (at least 2); also the transfer
@@ -123,6 +130,8 @@ export function parseBenchOptions(args: string[]): BenchOptions {
         "soak-window": { type: "string" },
         "sync-agents": { type: "string" },
         "ssh-width": { type: "string" },
+        "queue-tasks": { type: "string" },
+        "queue-agents": { type: "string" },
         "ssh-rounds": { type: "string" },
         peers: { type: "string" },
         only: { type: "string" },
@@ -178,6 +187,12 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     sshWidth: v["ssh-width"] === undefined ? 32 : count("--ssh-width", v["ssh-width"]),
     sshRounds: Math.min(sshRounds, rounds),
     peers: v.peers === undefined ? (quick ? ["ssh"] : [...PEERS]) : v.peers.split(",").map(peer),
+    queueTasks: v["queue-tasks"] === undefined
+      ? (quick ? 1000 : 10_000)
+      : count("--queue-tasks", v["queue-tasks"]),
+    queueAgents: v["queue-agents"] === undefined
+      ? (quick ? 4 : 20)
+      : count("--queue-agents", v["queue-agents"]),
     agentJs: `${dist}/agent.js`,
     controllerJs: `${dist}/controller.js`,
     out: v.out ?? new URL("./results", import.meta.url).pathname,

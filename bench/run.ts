@@ -18,6 +18,7 @@ import { idleSection } from "./idle.ts";
 import { installSection } from "./install.ts";
 import { loadAverage, machineInfo } from "./machine.ts";
 import { oneFileSection } from "./one_file.ts";
+import { queueSection } from "./queue.ts";
 import { UsageError } from "../protocol/cli/usage_error.ts";
 import { type BenchOptions, parseBenchOptions, type Section, USAGE } from "./options.ts";
 import { updateReadme, writeReport } from "./report.ts";
@@ -37,7 +38,7 @@ import { transferSection } from "./transfer.ts";
  * stopped at its end) are measured before the fan-out brings up its agents
  * (the soak's agents and programs are gone by then too; the start at an
  * instant takes the first 20 of them, before the others idle), the
- * transfers reuse the fan-out's agents, and the emulated agents come last,
+ * transfers and the work queue reuse the fan-out's agents, and the emulated agents come last,
  * once those agent processes are stopped.
  */
 const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
@@ -54,6 +55,7 @@ const SECTIONS: Record<Section, (ctx: BenchContext) => Promise<Row[]>> = {
   fanout: fanoutSection,
   install: installSection,
   transfer: transferSection,
+  queue: queueSection,
   emulated: emulatedSection,
 };
 

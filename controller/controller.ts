@@ -56,7 +56,14 @@ import {
   type QueueSubmitOptions,
   startSubmit,
 } from "./queue/submit.ts";
-import type { TaskState } from "../protocol/queue_messages.ts";
+import type { QueueConfig, TaskState } from "../protocol/queue_messages.ts";
+import {
+  cancelQueue,
+  drainHost,
+  retryFailed,
+  type RetryReport,
+  watchQueue,
+} from "./queue/manage.ts";
 import type { PreparedWatch, WatchHandle, WatchOptions } from "./watch_request.ts";
 
 /** How long an agent may take to check that its program on disk starts (`upgrade`). */
@@ -309,6 +316,26 @@ export class Controller {
     const resolved = resolveTarget(spec);
     const tasks = prepareTasks(opts);
     return this.#track(startSubmit(this.#scope, resolved, opts, tasks));
+  }
+
+  /** Cancels queue `name`: see queue/manage.ts. Returns how many tasks were cancelled. */
+  queueCancel(name: string): Promise<number> {
+    return cancelQueue(this.#scope, name);
+  }
+
+  /** Queues the failed tasks of queue `name` again and tells its hosts. */
+  queueRetryFailed(name: string): Promise<RetryReport> {
+    return retryFailed(this.#scope, name);
+  }
+
+  /** Drains `host` from queue `name` (`on` false: undrains it). */
+  queueDrain(name: string, host: string, on: boolean): Promise<QueueConfig> {
+    return drainHost(this.#scope, name, host, on);
+  }
+
+  /** Follows queue `name` until no task is pending or running (another controller's submission). */
+  queueWatch(name: string): QueueOperation {
+    return this.#track(watchQueue(this.#scope, name));
   }
 
   /** Every task of queue `name` and the counts by state, from the queue's KV bucket alone. */

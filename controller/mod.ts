@@ -161,6 +161,8 @@ export type {
   QueueSummary,
 } from "./queue/submit.ts";
 export type { QueueStatus } from "./controller.ts";
+export type { RetryReport } from "./queue/manage.ts";
+export type { QueueConfig } from "../protocol/queue_messages.ts";
 export type { QueueCounts } from "./queue/queue_store.ts";
 export type { TaskState } from "../protocol/queue_messages.ts";
 /** GNU parallel's argument lists: `CMD ::: a b ::: x y` split into the command and its lists. */

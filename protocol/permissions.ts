@@ -9,7 +9,7 @@
  *   on a subject that carries its name (a node cannot speak for another, not
  *   even inside a broadcast's replies);
  * - a **controller** sends requests and input to any agent and reads
- *   everything;
+ *   everything, and creates and manages work queues on JetStream;
  * - a **viewer** reads every event and may send the read-only verbs
  *   (`controller hosts`, `ps`, `logs`, `top`, `programs tail`), nothing that
  *   starts, signals or stops anything.
@@ -67,7 +67,7 @@ function events(s: Subjects, host: string): string[] {
  */
 export function agentPermissions(s: Subjects, host: string): Permissions {
   return {
-    publish: [...events(s, host), s.reply("*", "*", host), directGet(s)],
+    publish: [...events(s, host), s.reply("*", "*", host), directGet(s), ...queueAgent()],
     subscribe: [s.hostAll(host), s.allAll(), s.stdin("*"), `${s.inbox(host)}.>`],
   };
 }
@@ -79,6 +79,60 @@ export function agentPermissions(s: Subjects, host: string): Permissions {
  */
 function directGet(s: Subjects): string {
   return `$JS.API.DIRECT.GET.${s.xferStream()}`;
+}
+
+/**
+ * What an agent needs of JetStream to take work-queue tasks (PROTOCOL.md,
+ * "Work queue"): find the queues' streams, pull from their consumer
+ * `agents` and acknowledge, read and update task states (KV `$KV.<bucket>.>`)
+ * and follow a queue's `config` (an ordered consumer of the bucket's
+ * stream, with its flow control). A stream name is one token and the
+ * queues are named after the configuration is written, so these hold for
+ * any stream of the account: an agent may write any KV bucket's keys.
+ */
+function queueAgent(): string[] {
+  return [
+    "$JS.API.INFO",
+    "$JS.API.STREAM.NAMES",
+    "$JS.API.STREAM.INFO.*",
+    "$JS.API.CONSUMER.MSG.NEXT.*.agents",
+    "$JS.ACK.*.agents.>",
+    ...kvClient(),
+  ];
+}
+
+/**
+ * Reading, writing and watching KV buckets (the queues' task states). A
+ * wildcard is a whole token: `KV_*` would match no bucket's stream, so these
+ * name any stream.
+ */
+function kvClient(): string[] {
+  return [
+    "$JS.API.DIRECT.GET.*.>",
+    "$JS.API.STREAM.MSG.GET.*",
+    "$JS.API.CONSUMER.CREATE.*",
+    "$JS.API.CONSUMER.CREATE.*.>",
+    "$JS.API.CONSUMER.INFO.*.*",
+    "$JS.API.CONSUMER.DELETE.*.*",
+    "$JS.FC.*.>",
+    "$KV.*.>",
+  ];
+}
+
+/**
+ * What a controller needs of JetStream for work queues: create a queue's
+ * stream, consumer and bucket, publish its tasks, purge it (cancel), and
+ * everything an agent does with task states.
+ */
+function queueController(s: Subjects): string[] {
+  return [
+    s.queueTasks("*"),
+    "$JS.API.STREAM.CREATE.*",
+    "$JS.API.STREAM.INFO.*",
+    "$JS.API.STREAM.PURGE.*",
+    "$JS.API.CONSUMER.DURABLE.CREATE.*.agents",
+    ...kvClient(),
+  ];
 }
 
 /**
@@ -100,6 +154,7 @@ export function controllerPermissions(s: Subjects): Permissions {
       `$JS.API.STREAM.CREATE.${stream}`,
       `$JS.API.STREAM.MSG.GET.${stream}`,
       directGet(s),
+      ...queueController(s),
     ],
     subscribe: [s.any(), "_INBOX.>"],
   };

@@ -8,6 +8,7 @@
  */
 import { TuttiError } from "./errors.ts";
 import { Fields, requested } from "./fields.ts";
+import { parseTarget, type Target } from "./messages.ts";
 import { checkToken } from "./subjects.ts";
 
 type Map = Record<string, unknown>;
@@ -25,6 +26,25 @@ export interface QueueRequest {
   backoff: number;
   /** Seconds a task may run (SIGTERM, then SIGKILL after 5 s), none when absent. */
   timeout?: number;
+  /** No pull while the host's 1-minute load average is above this. */
+  maxLoad?: number;
+  /** No pull while the host's available memory is below this many bytes. */
+  minFreeMem?: number;
+}
+
+/**
+ * `config` in the queue's bucket: what the agents taking the queue follow
+ * (a KV watch), so that a submission, a cancel or a drain reaches every
+ * one of them, and an agent that starts later finds the queue and its
+ * selection.
+ */
+export interface QueueConfig extends QueueRequest {
+  /** The hosts that take the queue. */
+  target: Target;
+  /** Set by `queue cancel`: no more pulls, running tasks killed. A new submission clears it. */
+  cancelled: boolean;
+  /** Hosts drained (`queue drain`): they finish their tasks and take no more. */
+  drained: string[];
 }
 
 export interface QueueReply {
@@ -40,10 +60,17 @@ export interface TaskMessage {
   args: string[];
   /** The command line run with `/bin/sh -c`. */
   shell: string;
+  /** Its number in its submission, from 1 (`{#}`, a joblog's `Seq`). */
+  seq?: number;
 }
 
-export const TASK_STATES = ["pending", "running", "done", "failed"] as const;
+export const TASK_STATES = ["pending", "running", "done", "failed", "cancelled"] as const;
 export type TaskStateName = typeof TASK_STATES[number];
+
+/** Whether a task in this state is over: its state is never changed again by an agent. */
+export function isFinal(state: TaskStateName): boolean {
+  return state === "done" || state === "failed" || state === "cancelled";
+}
 
 /** `task.<id>` in the queue's bucket. */
 export interface TaskState extends TaskMessage {
@@ -55,6 +82,13 @@ export interface TaskState extends TaskMessage {
   proc: string | null;
   /** ms since the epoch; null until it started / ended. */
   started: number | null;
+  /**
+   * When the running attempt last renewed its lease (ms since the epoch, the
+   * agent's clock): a delivery of the task while this is younger than the
+   * lease is not a new attempt (the broker lost track of the delivery, the
+   * holder is alive) and waits.
+   */
+  renewed: number | null;
   ended: number | null;
   code: number | null;
   signal: string | null;
@@ -80,8 +114,30 @@ export function parseQueueRequest(m: Map): QueueRequest {
     if (!(backoff >= 0)) f.fail("backoff", "a number of seconds from 0");
     const timeout = f.has("timeout") ? f.num("timeout") : undefined;
     if (timeout !== undefined && !(timeout > 0)) f.fail("timeout", "a positive number of seconds");
-    return { name, slots, lease, retries: f.int("retries"), backoff, timeout };
+    const maxLoad = f.has("maxLoad") ? f.num("maxLoad") : undefined;
+    if (maxLoad !== undefined && !(maxLoad >= 0)) f.fail("maxLoad", "a load average from 0");
+    const minFreeMem = f.optInt("minFreeMem");
+    return {
+      name,
+      slots,
+      lease,
+      retries: f.int("retries"),
+      backoff,
+      ...(timeout !== undefined && { timeout }),
+      ...(maxLoad !== undefined && { maxLoad }),
+      ...(minFreeMem !== undefined && { minFreeMem }),
+    };
   });
+}
+
+export function parseQueueConfig(m: unknown): QueueConfig {
+  const f = Fields.of(m, "queue config");
+  return {
+    ...parseQueueRequest(f.m),
+    target: parseTarget(f.m) ?? {},
+    cancelled: f.bool("cancelled"),
+    drained: f.strList("drained"),
+  };
 }
 
 export function parseQueueReply(m: Map): QueueReply {
@@ -91,7 +147,13 @@ export function parseQueueReply(m: Map): QueueReply {
 
 export function parseTaskMessage(m: unknown): TaskMessage {
   const f = Fields.of(m, "queue task");
-  return { id: f.str("id"), args: f.strList("args"), shell: f.str("shell") };
+  const seq = f.optInt("seq", 1);
+  return {
+    id: f.str("id"),
+    args: f.strList("args"),
+    shell: f.str("shell"),
+    ...(seq !== undefined && { seq }),
+  };
 }
 
 export function parseTaskState(m: unknown): TaskState {
@@ -105,6 +167,7 @@ export function parseTaskState(m: unknown): TaskState {
     host: f.strOrNull("host"),
     proc: f.strOrNull("proc"),
     started: f.intOrNull("started"),
+    renewed: f.has("renewed") ? f.intOrNull("renewed") : null,
     ended: f.intOrNull("ended"),
     code: f.intOrNull("code"),
     signal: f.strOrNull("signal"),
@@ -144,6 +207,7 @@ export function pendingState(t: TaskMessage): TaskState {
     host: null,
     proc: null,
     started: null,
+    renewed: null,
     ended: null,
     code: null,
     signal: null,

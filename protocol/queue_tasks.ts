@@ -92,7 +92,7 @@ export function makeTasks(command: string, rows: string[][]): TaskMessage[] {
     const dup = seen.get(shell) ?? 0;
     seen.set(shell, dup + 1);
     const id = "t" + createHash("sha256").update(`${dup}\0${shell}`).digest("hex").slice(0, 15);
-    return { id, args, shell };
+    return { id, args, shell, seq: i + 1 };
   });
 }
 

@@ -6,19 +6,23 @@
  *   `:::` lists, `--tasks FILE` or stdin: one argument line per task), tells
  *   the selected agents to take them, and follows them to the end (unless
  *   `--detach`); exit status 1 when a task failed.
- * - `status --name Q`: counts by state; `results --name Q`: a row per task.
+ * - `status Q`: counts by state; `results Q`: a row per task; `watch Q`:
+ *   follows it to its end as `submit` would (a controller attaching to a
+ *   queue another one submitted).
+ * - `cancel Q`, `retry-failed Q`, `drain Q HOST`, `undrain Q HOST`.
  */
 import { flag, type Parsed, str } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
-import { combinations, splitSources } from "../mod.ts";
-import { QueueView, resultsText, statusText } from "../render/queue.ts";
+import { combinations, fold, type QueueOperation, splitSources } from "../mod.ts";
+import { JOBLOG_HEADER, joblogLine, QueueView, resultsText, statusText } from "../render/queue.ts";
+import { parseBytes } from "../../protocol/cli/sizes.ts";
 import { seconds } from "./run.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { CliContext, Verb } from "./verb.ts";
 
 export const queueVerb: Verb = {
   name: "queue",
-  summary: "a work queue: submit many tasks to a node set, K at a time per host; status, results",
+  summary: "a work queue: submit many tasks to a node set, K at a time per host; status, cancel",
   options: {
     ...SELECTION_OPTIONS,
     name: { type: "string" },
@@ -27,14 +31,21 @@ export const queueVerb: Verb = {
     backoff: { type: "string" },
     timeout: { type: "string" },
     lease: { type: "string" },
+    "max-load": { type: "string" },
+    "min-free-mem": { type: "string" },
+    joblog: { type: "string" },
     tasks: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
   },
   usage:
     `usage: controller queue submit --hosts SEL --slots K [options] -- CMD... [::: ARG... [::: ARG...]]
-       controller queue status --name Q [--json]
-       controller queue results --name Q [--json]
+       controller queue status Q [--json]
+       controller queue results Q [--json]
+       controller queue watch Q [--json] [--joblog FILE]
+       controller queue cancel Q
+       controller queue retry-failed Q
+       controller queue drain Q HOST       (undrain Q HOST)
 Runs many tasks over the selected hosts, each host running at most K at once and taking the next
 task when a slot frees (fast hosts take more). Tasks are stored on the server's JetStream
 (nats-server -js): a task whose host dies is run again elsewhere once its lease has expired, and
@@ -44,6 +55,10 @@ argument from each ::: list, {#} by the task's number; without a placeholder the
 appended. Arguments come from ::: lists (every combination, as GNU parallel), else from
 --tasks FILE, else from stdin: one argument per line.
 Each attempt's output is in its host's spool: controller logs HOST PROC (queue results lists them).
+status, results and watch read the queue from the server: any controller can, the submitting one
+killed or not (Q may also be given as --name Q). cancel stops the pending and running tasks (those
+running are killed; state cancelled); retry-failed queues the failed and cancelled tasks again;
+drain makes HOST finish its tasks of Q and take no more, undrain lets it take them again.
 
   --name Q             the queue (a subject token; default: a new name, printed); several
                        submissions to one name share its agents
@@ -54,6 +69,9 @@ Each attempt's output is in its host's spool: controller logs HOST PROC (queue r
   --timeout D          a task running longer gets SIGTERM, then SIGKILL after 5 s
   --lease D            how long a task whose host went silent stays taken before it runs
                        elsewhere (default 30s; set when the queue is created)
+  --max-load X         a host takes no task while its 1-minute load average is above X
+  --min-free-mem SIZE  a host takes no task while its available memory is below SIZE (4GiB)
+  --joblog FILE        write a line per task over to FILE, in GNU parallel's --joblog format
   --tasks FILE         one argument line per task
   --detach             return once the tasks are queued and the hosts told
   --json               one JSON object per event (submit) or task (results) on stdout
@@ -62,23 +80,97 @@ ${SELECTION_USAGE}`,
   async main(p, ctx) {
     const action = p.positionals[0];
     if (action === "submit") return await submit(p, ctx);
+    const args = p.positionals.slice(1);
+    const json = flag(p.values, "json");
     if (action === "status" || action === "results") {
-      if (p.positionals.length > 1) throw new UsageError(`${action}: too many arguments`);
-      const name = str(p.values, "name");
-      if (name === undefined) throw new UsageError(`${action}: missing --name Q`);
-      const c = await ctx.connect();
-      const s = await c.queueStatus(name);
-      const json = flag(p.values, "json");
+      const name = queueName(p, action, args, 0);
+      const s = await (await ctx.connect()).queueStatus(name);
       ctx.out.stdout(action === "status" ? statusText(s, json) : resultsText(s, json));
+      return 0;
+    }
+    if (action === "watch") {
+      const name = queueName(p, action, args, 0);
+      const view = new QueueView(ctx.out, json);
+      view.named(name);
+      return await follow((await ctx.connect()).queueWatch(name), view, p);
+    }
+    if (action === "cancel") {
+      const name = queueName(p, action, args, 0);
+      const n = await (await ctx.connect()).queueCancel(name);
+      ctx.out.stderr(`queue ${name}: cancelled; ${n} task${n === 1 ? "" : "s"} cancelled\n`);
+      return 0;
+    }
+    if (action === "retry-failed") {
+      const name = queueName(p, action, args, 0);
+      const r = await (await ctx.connect()).queueRetryFailed(name);
+      const n = r.tasks.length;
+      ctx.out.stderr(`queue ${name}: ${n} task${n === 1 ? "" : "s"} queued again\n`);
+      for (const h of r.hosts) {
+        if (!h.ok) {
+          ctx.out.stderr(`${h.host}: did not take the queue: ${h.error.code} ${h.error.message}\n`);
+        }
+      }
+      return 0;
+    }
+    if (action === "drain" || action === "undrain") {
+      const name = queueName(p, action, args, 1);
+      const host = args.at(-1);
+      if (host === undefined || args.length > 2 || (args.length === 1 && !str(p.values, "name"))) {
+        throw new UsageError(`${action}: expected Q HOST`);
+      }
+      const c = await (await ctx.connect()).queueDrain(name, host, action === "drain");
+      const drained = c.drained.length > 0 ? fold(c.drained) : "none";
+      ctx.out.stderr(`queue ${name}: ${host} ${action}ed (drained: ${drained})\n`);
       return 0;
     }
     throw new UsageError(
       action === undefined
-        ? "missing ACTION: submit, status or results"
-        : `unknown action ${JSON.stringify(action)}: submit, status or results`,
+        ? `missing ACTION: ${ACTIONS}`
+        : `unknown action ${JSON.stringify(action)}: ${ACTIONS}`,
     );
   },
 };
+
+const ACTIONS = "submit, status, results, watch, cancel, retry-failed, drain or undrain";
+
+/** The queue's name: the first argument or `--name`; `extra` arguments may follow it. */
+function queueName(p: Parsed, action: string, args: string[], extra: number): string {
+  const flagName = str(p.values, "name");
+  const given = flagName === undefined ? args[0] : flagName;
+  const max = (flagName === undefined ? 1 : 0) + extra;
+  if (given === undefined) throw new UsageError(`${action}: missing the queue's name Q`);
+  if (args.length > max) throw new UsageError(`${action}: too many arguments`);
+  return given;
+}
+
+/** Shows a queue's events (and writes the joblog) to its end; exit 1 unless every task is done. */
+async function follow(op: QueueOperation, view: QueueView, p: Parsed): Promise<number> {
+  const joblog = str(p.values, "joblog");
+  const file = joblog === undefined ? null : await Deno.open(joblog, {
+    write: true,
+    create: true,
+    truncate: true,
+  }).catch((e) => {
+    throw new UsageError(`--joblog ${joblog}: ${(e as Error).message}`);
+  });
+  const encoder = new TextEncoder();
+  const write = (text: string) => {
+    const data = encoder.encode(text);
+    for (let at = 0; at < data.length;) at += file!.writeSync(data.subarray(at));
+  };
+  try {
+    if (file) write(JOBLOG_HEADER);
+    for await (const e of op) {
+      if (file && e.type === "task") write(joblogLine(e.seq, e.task));
+      view.event(e);
+    }
+    const summary = await op.done;
+    view.end(summary);
+    return summary.ok ? 0 : 1;
+  } finally {
+    file?.close();
+  }
+}
 
 async function submit(p: Parsed, ctx: CliContext): Promise<number> {
   const spec = selection(p.values, true);
@@ -108,6 +200,8 @@ async function submit(p: Parsed, ctx: CliContext): Promise<number> {
   } else {
     throw new UsageError("submit: no tasks: give ::: lists, --tasks FILE or lines on stdin");
   }
+  const maxLoad = str(p.values, "max-load");
+  const minFree = str(p.values, "min-free-mem");
   const c = await ctx.connect();
   const op = c.queueSubmit(spec, {
     name: str(p.values, "name"),
@@ -118,13 +212,17 @@ async function submit(p: Parsed, ctx: CliContext): Promise<number> {
     backoff: dur("backoff"),
     timeout: dur("timeout"),
     lease: dur("lease"),
+    maxLoad: maxLoad === undefined ? undefined : load(maxLoad),
+    minFreeMem: minFree === undefined ? undefined : parseBytes("--min-free-mem", minFree),
     detach: flag(p.values, "detach"),
   });
-  const view = new QueueView(ctx.out, flag(p.values, "json"));
-  for await (const e of op) view.event(e);
-  const summary = await op.done;
-  view.end(summary);
-  return summary.ok ? 0 : 1;
+  return await follow(op, new QueueView(ctx.out, flag(p.values, "json")), p);
+}
+
+function load(text: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !(n >= 0)) throw new UsageError(`--max-load ${text}: a number from 0`);
+  return n;
 }
 
 function whole(f: string, text: string, min: number): number {

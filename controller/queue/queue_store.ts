@@ -8,7 +8,9 @@
  * - its durable pull consumer `agents`, shared by every agent taking tasks:
  *   explicit acks, the ack wait is the lease of a running task;
  * - KV bucket `<P>_queue_<Q>`: `task.<id>` (JSON TaskState), updated by the
- *   agents with revision checks, and `meta` (JSON QueueMeta).
+ *   agents with revision checks, `meta` (JSON QueueMeta) and `config` (JSON
+ *   QueueConfig: the selection and limits the agents follow, the cancel and
+ *   the drained hosts).
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
@@ -16,6 +18,7 @@ import {
   DeliverPolicy,
   jetstream,
   type JetStreamClient,
+  type JetStreamManager,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
@@ -24,9 +27,12 @@ import { type KV, Kvm } from "@nats-io/kv";
 import { TuttiError } from "../../protocol/errors.ts";
 import {
   checkQueueName,
+  isFinal,
+  parseQueueConfig,
   parseQueueMeta,
   parseTaskState,
   pendingState,
+  type QueueConfig,
   type QueueMeta,
   type TaskMessage,
   type TaskState,
@@ -44,11 +50,13 @@ export interface QueueCounts {
   running: number;
   done: number;
   failed: number;
+  cancelled: number;
 }
 
 export class QueueStore {
   private constructor(
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly kv: KV,
     private readonly subjects: Subjects,
     readonly name: string,
@@ -115,6 +123,7 @@ export class QueueStore {
       : await kvm.open(bucket);
     return new QueueStore(
       js,
+      jsm,
       kv,
       subjects,
       name,
@@ -153,6 +162,120 @@ export class QueueStore {
     return added;
   }
 
+  async config(): Promise<QueueConfig | null> {
+    const e = await this.kv.get("config");
+    return e && e.operation === "PUT" ? parseQueueConfig(e.json()) : null;
+  }
+
+  /**
+   * Writes `config` as `change` makes it from the current one (null when
+   * there is none yet), with a revision check: another controller's change
+   * in between makes it read again. Returns what was written.
+   */
+  async updateConfig(change: (c: QueueConfig | null) => QueueConfig): Promise<QueueConfig> {
+    for (;;) {
+      const e = await this.kv.get("config");
+      const current = e && e.operation === "PUT" ? parseQueueConfig(e.json()) : null;
+      const next = change(current);
+      const text = JSON.stringify(next);
+      const ok =
+        await (e ? this.kv.update("config", text, e.revision) : this.kv.create("config", text))
+          .then(() => true, (err) => {
+            if (/wrong last sequence|key exists/i.test((err as Error).message)) return false;
+            throw err;
+          });
+      if (ok) return next;
+    }
+  }
+
+  /**
+   * `queue cancel`: the agents are told (`config.cancelled`: they stop
+   * pulling and kill what they run), the stream is emptied, and every task
+   * not over yet becomes `cancelled` (an agent's later write of a result
+   * loses to it: a final state is never changed). Returns how many tasks
+   * are cancelled now.
+   */
+  async cancel(): Promise<number> {
+    const c = await this.config();
+    if (!c) {
+      throw new TuttiError("ENOENT", `queue ${JSON.stringify(this.name)} has no configuration`);
+    }
+    await this.updateConfig((cur) => ({ ...(cur ?? c), cancelled: true }));
+    await this.jsm.streams.purge(this.stream);
+    await windowed(await this.#ids(), async (id) => {
+      await this.#change(id, (s) => isFinal(s.state) ? null : { ...s, state: "cancelled" });
+    });
+    // Those the agents marked first (the running ones they killed) count too.
+    return countStates(await this.tasks()).cancelled;
+  }
+
+  /**
+   * `queue retry-failed`: every failed (or cancelled) task becomes pending
+   * again and its message is published anew (a message id of its own per
+   * re-queue, so the server's deduplication does not drop it). Its attempts
+   * keep counting. Returns the tasks queued again.
+   */
+  async retryFailed(): Promise<TaskState[]> {
+    const again: TaskState[] = [];
+    await windowed(await this.#ids(), async (id) => {
+      const held: TaskState[] = [];
+      const rev = await this.#change(id, (s) => {
+        if (s.state !== "failed" && s.state !== "cancelled") return null;
+        held[0] = { ...s, state: "pending" };
+        return held[0];
+      });
+      if (rev === null) return;
+      const t = held[0];
+      await this.js.publish(
+        this.subjects.queueTasks(this.name),
+        JSON.stringify({ id: t.id, args: t.args, shell: t.shell, seq: t.seq }),
+        { msgID: `${t.id}.${rev}` },
+      );
+      again.push(t);
+    });
+    if (again.length > 0) {
+      await this.updateConfig((cur) => ({ ...cur!, cancelled: false }));
+    }
+    return again;
+  }
+
+  /** Adds `host` to (or, with `on` false, removes it from) the drained hosts. */
+  async drain(host: string, on: boolean): Promise<QueueConfig> {
+    if (!await this.config()) {
+      throw new TuttiError("ENOENT", `queue ${JSON.stringify(this.name)} has no configuration`);
+    }
+    return await this.updateConfig((cur) => {
+      const drained = cur!.drained.filter((h) => h !== host);
+      if (on) drained.push(host);
+      return { ...cur!, drained: drained.sort() };
+    });
+  }
+
+  async #ids(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const k of await this.kv.keys("task.>")) ids.push(k.slice("task.".length));
+    return ids;
+  }
+
+  /**
+   * `change` applied to a task's state with a revision check (a concurrent
+   * writer makes it read again); the new revision, or null when it said null.
+   */
+  async #change(id: string, change: (s: TaskState) => TaskState | null): Promise<number | null> {
+    const key = taskKey(id);
+    for (;;) {
+      const e = await this.kv.get(key);
+      if (!e || e.operation !== "PUT") return null;
+      const next = change(parseTaskState(e.json()));
+      if (!next) return null;
+      const rev = await this.kv.update(key, JSON.stringify(next), e.revision).catch((err) => {
+        if (/wrong last sequence/i.test((err as Error).message)) return null;
+        throw err;
+      });
+      if (rev !== null) return rev;
+    }
+  }
+
   async meta(): Promise<QueueMeta | null> {
     const e = await this.kv.get("meta");
     return e && e.operation === "PUT" ? parseQueueMeta(e.json()) : null;
@@ -165,8 +288,7 @@ export class QueueStore {
 
   /** Every task's state, as the bucket holds them now. */
   async tasks(): Promise<TaskState[]> {
-    const ids: string[] = [];
-    for await (const k of await this.kv.keys("task.>")) ids.push(k.slice("task.".length));
+    const ids = await this.#ids();
     const out: TaskState[] = [];
     await windowed(ids, async (id) => {
       const s = await this.task(id);
@@ -215,7 +337,7 @@ export class QueueStore {
 }
 
 export function countStates(states: Iterable<TaskState>): QueueCounts {
-  const c: QueueCounts = { pending: 0, running: 0, done: 0, failed: 0 };
+  const c: QueueCounts = { pending: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
   for (const s of states) c[s.state]++;
   return c;
 }

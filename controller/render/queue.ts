@@ -8,6 +8,7 @@
  */
 import type { QueueCounts, QueueEvent, QueueStatus, QueueSummary, TaskState } from "../mod.ts";
 import { fold } from "../mod.ts";
+import { SIGNALS } from "../../protocol/signals.ts";
 import type { Out } from "./out.ts";
 
 export class QueueView {
@@ -42,8 +43,14 @@ export class QueueView {
     const rate = finished / elapsed;
     const left = total - finished;
     const eta = rate > 0 && left > 0 ? `, ETA ${Math.ceil(left / rate)}s` : "";
+    const cancelled = c.cancelled > 0 ? `, ${c.cancelled} cancelled` : "";
     return `queue ${this.#name}: ${c.done}/${total} done, ${c.running} running, ` +
-      `${c.pending} pending, ${c.failed} failed, ${rate.toFixed(1)}/s${eta}`;
+      `${c.pending} pending, ${c.failed} failed${cancelled}, ${rate.toFixed(1)}/s${eta}`;
+  }
+
+  /** The queue's name, for a view that did not see a `submitted` event (`queue watch`). */
+  named(name: string): void {
+    this.#name = name;
   }
 
   end(s: QueueSummary): void {
@@ -56,12 +63,14 @@ export class QueueView {
     for (const t of s.tasks) {
       if (t.state === "failed") this.out.stderr(`${taskLabel(t)}: ${describeTask(t)}\n`);
     }
-    const hosts = s.hosts.filter((h) => h.ok).map((h) => h.host);
+    const hosts = s.detached || s.ran.length === 0
+      ? s.hosts.filter((h) => h.ok).map((h) => h.host)
+      : s.ran;
     const on = hosts.length > 0 ? ` on ${fold(hosts)}` : "";
     if (s.detached) {
       this.out.stderr(
         `queue ${s.name}: ${s.total} tasks queued${on}; follow with ` +
-          `controller queue status --name ${s.name}\n`,
+          `controller queue watch ${s.name}\n`,
       );
       return;
     }
@@ -74,6 +83,7 @@ export class QueueView {
 export function countsLine(c: QueueCounts, total: number): string {
   const parts = [`${c.done} done`];
   if (c.failed > 0) parts.push(`${c.failed} failed`);
+  if (c.cancelled > 0) parts.push(`${c.cancelled} cancelled`);
   if (c.running > 0) parts.push(`${c.running} running`);
   if (c.pending > 0) parts.push(`${c.pending} pending`);
   return `${total} task${total === 1 ? "" : "s"}: ${parts.join(", ")}`;
@@ -85,6 +95,7 @@ export function describeTask(t: TaskState): string {
     return t.attempt > 0 ? `pending (attempt ${t.attempt} failed)` : "pending";
   }
   if (t.state === "running") return `running on ${t.host}`;
+  if (t.state === "cancelled") return "cancelled";
   if (t.timedOut) return "timed out";
   if (t.signal !== null) return `killed by ${t.signal}`;
   return `exit ${t.code}`;
@@ -92,6 +103,27 @@ export function describeTask(t: TaskState): string {
 
 function taskLabel(t: TaskState): string {
   return `${t.id} (${t.args.join(" ")})`;
+}
+
+/** The first line of a joblog, as GNU parallel's `--joblog` writes it. */
+export const JOBLOG_HEADER =
+  "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
+
+/**
+ * A task over, as a line of GNU parallel's joblog: its number in the
+ * submission, its host, start (seconds since the epoch) and run time with
+ * milliseconds, 0 bytes sent and received (nothing is transferred), exit
+ * status and signal number, command line. A task that never ran (cancelled
+ * while pending) has host `-` and times 0.
+ */
+export function joblogLine(seq: number, t: TaskState): string {
+  const start = t.started === null ? 0 : t.started / 1000;
+  const runtime = t.started === null || t.ended === null ? 0 : (t.ended - t.started) / 1000;
+  const signal = t.signal === null ? 0 : (SIGNALS as Record<string, number>)[t.signal] ?? 0;
+  return `${seq}\t${t.host ?? "-"}\t${start.toFixed(3)}\t${
+    runtime.toFixed(3).padStart(8)
+  }\t0\t0\t` +
+    `${t.code ?? 0}\t${signal}\t${t.shell}\n`;
 }
 
 /** `queue status`: one line of counts. */

@@ -95,6 +95,7 @@ Deno.test(
         running: 0,
         done: 210,
         failed: 0,
+        cancelled: 0,
       });
       // The same sweep again: the tasks are there, nothing runs twice.
       const again = await world.controller([
@@ -165,6 +166,11 @@ Deno.test("queue: the tasks of a SIGKILLed agent run elsewhere after the lease",
       assert.notEqual(t.host, "k-3");
       assert.ok(t.started >= killedAt, `${t.id} re-ran before the kill`);
     }
+    // The bound: the lease (2 s) after the death, plus the wait for a free slot elsewhere
+    // (the others' tasks last 1 s), plus scheduling slack on a loaded machine.
+    const worst = Math.max(...rerun.map((t) => t.started - killedAt));
+    console.log(`re-run ${rerun.length} task(s) of the killed agent at most ${worst} ms after`);
+    assert.ok(worst <= 2000 + 1000 + 2000, `re-run ${worst} ms after the kill`);
   } finally {
     await close();
   }
@@ -305,6 +311,18 @@ Deno.test("queue: a bad name or placeholder is refused before anything is sent",
     const missing = await world.controller(["queue", "status", "--name", "nope"]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ENOENT no queue "nope"/);
+    // A task whose state cannot fit in a message of the server (1 MiB by default).
+    const big = await world.controller(
+      ["queue", "submit", "--hosts", "x", "--slots", "1", "--name", "bigq", "--", "echo"],
+      { stdin: "ok\n" + "x".repeat(1 << 20) + "\n" },
+    );
+    assert.equal(big.code, 1);
+    assert.match(
+      big.stderr,
+      /EMSGSIZE task 2 \(t[0-9a-f]+\) takes \d+ bytes .* max_payload of 1048576/,
+    );
+    const none = await world.controller(["queue", "status", "bigq"]);
+    assert.match(none.stderr, /ENOENT no queue "bigq"/);
   } finally {
     await close();
   }

@@ -131,6 +131,38 @@ Deno.test("a viewer sends only the read-only verbs and reads events, not request
   assert.ok(allows(p.subscribe, s.proc("n-1", "r1", "input")), "the progress is an event");
 });
 
+Deno.test("work queue: agents pull, acknowledge and record; only controllers queue and create", () => {
+  const a = agentPermissions(s, "n-1");
+  const c = controllerPermissions(s);
+  const stream = s.queueStream("sweep");
+  const bucket = s.queueBucket("sweep");
+  for (
+    const subject of [
+      `$JS.API.CONSUMER.MSG.NEXT.${stream}.agents`,
+      `$JS.ACK.${stream}.agents.1.7.7.1733400000000000000.0`,
+      `$JS.API.DIRECT.GET.KV_${bucket}.$KV.${bucket}.task.t1`,
+      `$KV.${bucket}.task.t1`,
+      `$JS.API.STREAM.INFO.${stream}`,
+    ]
+  ) {
+    assert.ok(allows(a.publish, subject), subject);
+  }
+  assert.ok(allows(c.publish, `$KV.${bucket}.config`), "the controller writes config");
+  for (
+    const subject of [
+      s.queueTasks("sweep"),
+      `$JS.API.STREAM.CREATE.${stream}`,
+      `$JS.API.STREAM.PURGE.${stream}`,
+      `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.agents`,
+    ]
+  ) {
+    assert.ok(!allows(a.publish, subject), subject);
+    assert.ok(allows(c.publish, subject), subject);
+  }
+  // A viewer has no JetStream at all: it cannot read a queue, nor change one.
+  assert.ok(!allows(viewerPermissions(s).publish, `$KV.${bucket}.task.t1`));
+});
+
 Deno.test("the configuration lists each user with its key and its permissions", () => {
   const text = renderNatsConfig([
     { role: "controller", name: "controller", nkey: "UCTL", permissions: controllerPermissions(s) },
@@ -145,7 +177,7 @@ authorization {
     {
       nkey: "UCTL"
       permissions: {
-        publish: { allow: ["lab.exp1.host.*.*", "lab.exp1.all.*", "lab.exp1.stdin.*", "lab.exp1.xfer.>", "$JS.API.INFO", "$JS.API.STREAM.INFO.lab_exp1_xfer", "$JS.API.STREAM.CREATE.lab_exp1_xfer", "$JS.API.STREAM.MSG.GET.lab_exp1_xfer", "$JS.API.DIRECT.GET.lab_exp1_xfer"] }
+        publish: { allow: ["lab.exp1.host.*.*", "lab.exp1.all.*", "lab.exp1.stdin.*", "lab.exp1.xfer.>", "$JS.API.INFO", "$JS.API.STREAM.INFO.lab_exp1_xfer", "$JS.API.STREAM.CREATE.lab_exp1_xfer", "$JS.API.STREAM.MSG.GET.lab_exp1_xfer", "$JS.API.DIRECT.GET.lab_exp1_xfer", "lab.exp1.queue.*.task", "$JS.API.STREAM.CREATE.*", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.PURGE.*", "$JS.API.CONSUMER.DURABLE.CREATE.*.agents", "$JS.API.DIRECT.GET.*.>", "$JS.API.STREAM.MSG.GET.*", "$JS.API.CONSUMER.CREATE.*", "$JS.API.CONSUMER.CREATE.*.>", "$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.DELETE.*.*", "$JS.FC.*.>", "$KV.*.>"] }
         subscribe: { allow: ["lab.exp1.>", "_INBOX.>"] }
       }
     }
@@ -153,7 +185,7 @@ authorization {
     {
       nkey: "UN1"
       permissions: {
-        publish: { allow: ["lab.exp1.proc.n-1.*.*", "lab.exp1.presence.n-1", "lab.exp1.log.n-1", "lab.exp1.prog.n-1.*.*.*", "lab.exp1.watch.n-1.*", "lab.exp1.tel.n-1", "lab.exp1.tel.n-1.procs", "lab.exp1.reply.*.*.n-1", "$JS.API.DIRECT.GET.lab_exp1_xfer"] }
+        publish: { allow: ["lab.exp1.proc.n-1.*.*", "lab.exp1.presence.n-1", "lab.exp1.log.n-1", "lab.exp1.prog.n-1.*.*.*", "lab.exp1.watch.n-1.*", "lab.exp1.tel.n-1", "lab.exp1.tel.n-1.procs", "lab.exp1.reply.*.*.n-1", "$JS.API.DIRECT.GET.lab_exp1_xfer", "$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.INFO.*", "$JS.API.CONSUMER.MSG.NEXT.*.agents", "$JS.ACK.*.agents.>", "$JS.API.DIRECT.GET.*.>", "$JS.API.STREAM.MSG.GET.*", "$JS.API.CONSUMER.CREATE.*", "$JS.API.CONSUMER.CREATE.*.>", "$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.DELETE.*.*", "$JS.FC.*.>", "$KV.*.>"] }
         subscribe: { allow: ["lab.exp1.host.n-1.*", "lab.exp1.all.*", "lab.exp1.stdin.*", "lab.exp1.in.n-1.>"] }
       }
     }

@@ -9,10 +9,13 @@ import {
 } from "../../protocol/queue_tasks.ts";
 import {
   checkQueueName,
+  isFinal,
+  parseQueueConfig,
   parseQueueRequest,
   parseTaskState,
   pendingState,
   retryDelayMs,
+  type TaskStateName,
 } from "../../protocol/queue_messages.ts";
 import { assertTuttiError } from "./assert_tutti_error.ts";
 
@@ -55,7 +58,15 @@ Deno.test("queue tasks: stable ids, distinct for repeated arguments", () => {
 
 Deno.test("queue messages: request and state parsers, names, backoff", () => {
   const req = { name: "sweep", slots: 2, lease: 30, retries: 1, backoff: 1 };
-  assert.deepEqual(parseQueueRequest(req), { ...req, timeout: undefined });
+  assert.deepEqual(parseQueueRequest(req), req);
+  const limited = { ...req, timeout: 5, maxLoad: 1.5, minFreeMem: 1 << 30 };
+  assert.deepEqual(parseQueueRequest(limited), limited);
+  assertTuttiError(() => parseQueueRequest({ ...req, maxLoad: -1 }), "EINVAL", "maxLoad");
+  const config = { ...req, target: { hosts: "n-[1-3]" }, cancelled: true, drained: ["n-2"] };
+  assert.deepEqual(parseQueueConfig(JSON.parse(JSON.stringify(config))), {
+    ...config,
+    target: { hosts: "n-[1-3]", exclude: undefined, where: undefined },
+  });
   assertTuttiError(() => parseQueueRequest({ ...req, slots: 0 }), "EINVAL", "slots");
   assertTuttiError(() => parseQueueRequest({ ...req, lease: 0 }), "EINVAL", "lease");
   assertTuttiError(
@@ -67,5 +78,9 @@ Deno.test("queue messages: request and state parsers, names, backoff", () => {
   const s = pendingState({ id: "t1", args: ["a"], shell: "echo a" });
   assert.deepEqual(parseTaskState(JSON.parse(JSON.stringify(s))), s);
   assertTuttiError(() => parseTaskState({ ...s, state: "lost" }), "EBADMSG", "state");
+  assert.deepEqual(
+    ["pending", "running", "done", "failed", "cancelled"].map((x) => isFinal(x as TaskStateName)),
+    [false, false, true, true, true],
+  );
   assert.deepEqual([1, 2, 3, 10].map((n) => retryDelayMs(1, n)), [1000, 2000, 4000, 60_000]);
 });

@@ -1,0 +1,84 @@
+/**
+ * The work queue's throughput: T tasks of `true` submitted with
+ * `controller queue submit --slots 4` to N agents, from the submission to
+ * the last task done (the tasks stored on JetStream, pulled a slot at a
+ * time, each state written twice), beside the local limit of the same
+ * number of processes, `xargs -P 4N` running `true` T times.
+ */
+import { DENO } from "./agents.ts";
+import { timed } from "./child.ts";
+import { type BenchContext, interleave, say } from "./context.ts";
+import { ratioAtMost, Recorder, type Row, row } from "./figures.ts";
+
+const SLOTS = 4;
+const TIMEOUT_MS = 600_000;
+
+export async function queueSection(ctx: BenchContext): Promise<Row[]> {
+  const n = ctx.opts.queueAgents;
+  const t = ctx.opts.queueTasks;
+  await ctx.pool.grow(n);
+  const hosts = `b-[1-${n}]`;
+  const list = `${ctx.dir}/queue-tasks`;
+  await Deno.writeTextFile(list, Array.from({ length: t }, (_, i) => `${i + 1}\n`).join(""));
+  const env = { NATS_URL: ctx.broker.url, NO_COLOR: "1" };
+  let round = 0;
+
+  const tutti = new Recorder(
+    `tutti: queue submit --slots ${SLOTS} of ${t} x true on ${n} agents`,
+    "ms",
+  );
+  const local = new Recorder(`local limit: xargs -P ${n * SLOTS} running true ${t} times`, "ms");
+  const tuttiOnce = (rec: Recorder) => async () => {
+    // A queue per round: each measures a fresh stream and bucket.
+    const name = `bench${Date.now().toString(36)}r${round++}`;
+    const r = await timed(ctx.scope, DENO, [
+      "run",
+      "-A",
+      "--no-config",
+      ctx.opts.controllerJs,
+      "queue",
+      "submit",
+      "--hosts",
+      hosts,
+      "--slots",
+      String(SLOTS),
+      "--name",
+      name,
+      "--tasks",
+      list,
+      "--",
+      "true",
+    ], { env, timeoutMs: TIMEOUT_MS });
+    if (r.timedOut) rec.fail(`killed after ${TIMEOUT_MS} ms`);
+    else if (r.code !== 0) rec.fail(`exit ${r.code}: ${r.output}`);
+    else if (!r.output.includes(`${t} tasks: ${t} done`)) rec.fail(`no summary: ${r.output}`);
+    else rec.add(r.ms);
+  };
+  const localOnce = (rec: Recorder) => async () => {
+    const r = await timed(
+      ctx.scope,
+      "sh",
+      ["-c", `xargs -P ${n * SLOTS} -n 1 true < ${list}`],
+      { timeoutMs: TIMEOUT_MS },
+    );
+    if (r.code !== 0) rec.fail(`exit ${r.code}: ${r.output}`);
+    else rec.add(r.ms);
+  };
+  const rounds = ctx.opts.quick ? 1 : 3;
+  say(`queue: ${t} tasks on ${n} agents x ${SLOTS} slots, ${rounds} round(s)`);
+  await interleave(rounds, [tuttiOnce(tutti), localOnce(local)]);
+  const a = tutti.done();
+  const b = local.done();
+  const rate = (ms: number) => Math.round(t / (ms / 1000));
+  return [
+    row(
+      "queue",
+      `work queue, ${t} tasks of true on ${n} agents x ${SLOTS} slots`,
+      a,
+      b,
+      // At least half the local limit's rate: at most twice its time.
+      ratioAtMost(2),
+      `${rate(a.summary.median)} vs ${rate(b.summary.median)} tasks/s (medians)`,
+    ),
+  ];
+}
