@@ -220,10 +220,14 @@ Deno.test(
         ":::",
         ...range(40, "t"),
       ]);
+      let last = "";
       await until("5 tasks done", async () => {
         const s = await world.controller(["queue", "status", "aq", "--json"]);
+        last = s.stdout + s.stderr;
         return s.code === 0 && JSON.parse(s.stdout).done >= 5;
-      }, 30_000);
+      }, 90_000).catch((e) => {
+        throw new Error(`${e.message}; last status: ${last}; controller: ${c.stderr}`);
+      });
       await c.kill();
       const mid = await status(world, "aq");
       assert.equal(mid.total, 40);
