@@ -6,6 +6,7 @@
  * The controller stores; agents pull. Nothing here is held by a controller:
  * every count `queue status` prints comes from the KV bucket.
  */
+import { createHash } from "node:crypto";
 import { TuttiError } from "./errors.ts";
 import { Fields, requested } from "./fields.ts";
 import { parseTarget, type Target } from "./messages.ts";
@@ -215,7 +216,19 @@ export function pendingState(t: TaskMessage): TaskState {
   };
 }
 
-/** The process id of attempt `attempt` of task `id` on its host. */
-export function taskProcId(id: string, attempt: number): string {
-  return `${id}-${attempt}`;
+/**
+ * The process id of attempt `attempt` of task `id` of queue `queue` on its
+ * host: `<queue>-<task>-<attempt>`. The queue is in it because a task's id
+ * is a digest of its command line alone: the same sweep submitted to two
+ * queues has the same task ids, and an agent keeps exited processes, so
+ * without it the second queue's attempt would meet the first's process
+ * (EEXIST). A queue name too long for a 128-character id is replaced by a
+ * digest of it.
+ */
+export function taskProcId(queue: string, id: string, attempt: number): string {
+  const tail = `${id}-${attempt}`;
+  const q = queue.length + 1 + tail.length <= 128
+    ? queue
+    : "q" + createHash("sha256").update(queue).digest("hex").slice(0, 15);
+  return `${q}-${tail}`;
 }

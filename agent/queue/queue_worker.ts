@@ -280,7 +280,7 @@ export class QueueWorker {
         return null;
       }
       attempt = s.attempt + 1;
-      proc = taskProcId(task.id, attempt);
+      proc = taskProcId(req.name, task.id, attempt);
       const now = Date.now();
       return {
         ...s,

@@ -147,7 +147,7 @@ Deno.test("queue retry-failed: failed tasks run again; watch and joblog", opts, 
       ["done", 2, 0],
     ]);
     // Each attempt has its own process id: the first attempt's output is still there.
-    assert.ok(tasks.every((t) => t.proc === `${t.id}-2`));
+    assert.ok(tasks.every((t) => t.proc === `rq-${t.id}-2`));
     assert.equal((await Deno.readTextFile(log2)).trimEnd().split("\n").length, 4);
   } finally {
     await close();

@@ -349,3 +349,39 @@ Deno.test("queue: a server without JetStream is named, with how to enable it", o
     await world.close();
   }
 });
+
+Deno.test("queue: the same sweep in two queues on the same agents runs in both", opts, async () => {
+  const { world, close } = await jetStreamWorld();
+  try {
+    await world.agentsNamed(["tw-1"]);
+    for (const name of ["first", "second"]) {
+      const r = await world.controller([
+        "queue",
+        "submit",
+        "--hosts",
+        "tw-1",
+        "--slots",
+        "2",
+        "--name",
+        name,
+        "--",
+        "echo {} in $TUTTI_QUEUE",
+        ":::",
+        "a",
+        "b",
+        "c",
+      ]);
+      // The tasks have the same ids in both queues (their command lines are the same); the
+      // second queue's must not meet the first's processes, which the agent keeps.
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /3 tasks: 3 done/);
+      for (const t of await results(world, name)) {
+        assert.equal(t.proc, `${name}-${t.id}-1`);
+        const out = await world.controller(["logs", t.host, t.proc]);
+        assert.match(out.stdout, new RegExp(`^[abc] in ${name}\n$`));
+      }
+    }
+  } finally {
+    await close();
+  }
+});

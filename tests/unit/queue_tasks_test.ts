@@ -15,6 +15,7 @@ import {
   parseTaskState,
   pendingState,
   retryDelayMs,
+  taskProcId,
   type TaskStateName,
 } from "../../protocol/queue_messages.ts";
 import { assertTuttiError } from "./assert_tutti_error.ts";
@@ -83,4 +84,19 @@ Deno.test("queue messages: request and state parsers, names, backoff", () => {
     [false, false, true, true, true],
   );
   assert.deepEqual([1, 2, 3, 10].map((n) => retryDelayMs(1, n)), [1000, 2000, 4000, 60_000]);
+});
+
+Deno.test("process ids: the same task in two queues never shares one; long queue names fit", () => {
+  const [task] = makeTasks("echo {}", [["a"]]);
+  const [again] = makeTasks("echo {}", [["a"]]);
+  // A task's id is its command line's: the same sweep twice has the same ids ...
+  assert.equal(task.id, again.id);
+  // ... and its attempts still get a process id of their own in each queue.
+  assert.notEqual(taskProcId("sweep1", task.id, 1), taskProcId("sweep2", task.id, 1));
+  assert.equal(taskProcId("sweep1", task.id, 2), `sweep1-${task.id}-2`);
+  const long = "q".repeat(128);
+  const id = taskProcId(long, task.id, 12);
+  assert.ok(id.length <= 128, id);
+  assert.match(id, new RegExp(`^q[0-9a-f]{15}-${task.id}-12$`));
+  assert.notEqual(id, taskProcId(long.slice(1) + "r", task.id, 12));
 });
