@@ -3,14 +3,20 @@
  * `controller queue submit --slots 4` to N agents, from the submission to
  * the last task done (the tasks stored on JetStream, pulled a slot at a
  * time, each state written twice), beside the local limit of the same
- * number of processes, `xargs -P 4N` running `true` T times.
+ * number of processes, `xargs -P 4N` running `true` T times, and beside
+ * GNU parallel spreading the same tasks over the same N hosts through the
+ * loopback sshd (`parallel -S 4/host,...`: an ssh connection per task, as
+ * its users run it), on fewer tasks (its rate is what is compared).
  */
 import { DENO } from "./agents.ts";
 import { timed } from "./child.ts";
 import { type BenchContext, interleave, say } from "./context.ts";
-import { ratioAtMost, Recorder, type Row, row } from "./figures.ts";
+import { ratioAtMost, Recorder, type Row, row, series } from "./figures.ts";
+import { ensurePackage } from "./apt.ts";
 
 const SLOTS = 4;
+/** GNU parallel's tasks: an ssh connection each, so fewer (it is its rate that counts). */
+const PARALLEL_TASKS = 400;
 const TIMEOUT_MS = 600_000;
 
 export async function queueSection(ctx: BenchContext): Promise<Row[]> {
@@ -64,13 +70,53 @@ export async function queueSection(ctx: BenchContext): Promise<Row[]> {
     if (r.code !== 0) rec.fail(`exit ${r.code}: ${r.output}`);
     else rec.add(r.ms);
   };
+  const pt = Math.min(t, PARALLEL_TASKS);
+  const gnu = new Recorder(
+    `GNU parallel -S ${SLOTS}/host over ssh to the ${n} hosts, ${pt} x true`,
+    "ms",
+  );
+  let parallel: string | null = null;
+  try {
+    if (typeof ctx.sshd === "string") throw new Error(ctx.sshd);
+    parallel = await ensurePackage("parallel", ["/usr/bin/parallel"]);
+  } catch (e) {
+    gnu.fail(`GNU parallel not measured: ${(e as Error).message}`);
+  }
+  const parallelOnce = (rec: Recorder) => async () => {
+    if (parallel === null || typeof ctx.sshd === "string") return;
+    const logins = Array.from({ length: n }, (_, i) => `${SLOTS}/b-${i + 1}`).join(",");
+    const r = await timed(ctx.scope, parallel, [
+      "--ssh",
+      `ssh -F ${ctx.sshd.clientConfig}`,
+      "-S",
+      logins,
+      "true",
+      ":::",
+      ...Array.from({ length: pt }, (_, i) => String(i + 1)),
+    ], { timeoutMs: TIMEOUT_MS });
+    if (r.code !== 0) rec.fail(`exit ${r.code}: ${r.output}`);
+    else rec.add(r.ms);
+  };
   const rounds = ctx.opts.quick ? 1 : 3;
   say(`queue: ${t} tasks on ${n} agents x ${SLOTS} slots, ${rounds} round(s)`);
-  await interleave(rounds, [tuttiOnce(tutti), localOnce(local)]);
+  await interleave(rounds, [tuttiOnce(tutti), localOnce(local), parallelOnce(gnu)]);
   const a = tutti.done();
   const b = local.done();
+  const g = gnu.done();
   const rate = (ms: number) => Math.round(t / (ms / 1000));
+  const perThousand = (x: typeof a, tasks: number, label: string) =>
+    series(label, "ms", x.samples.map((ms) => ms / tasks * 1000), x.failures);
+  const gRate = Math.round(pt / (g.summary.median / 1000));
   return [
+    row(
+      "queue",
+      `work queue: ms per 1000 tasks of true on ${n} hosts x ${SLOTS}`,
+      perThousand(a, t, `tutti: queue submit, ${t} tasks`),
+      perThousand(g, pt, g.label),
+      // At least ten times GNU parallel's rate.
+      ratioAtMost(0.1),
+      `${rate(a.summary.median)} vs ${gRate} tasks/s (medians)`,
+    ),
     row(
       "queue",
       `work queue, ${t} tasks of true on ${n} agents x ${SLOTS} slots`,

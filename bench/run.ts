@@ -90,7 +90,7 @@ async function main(args: string[]): Promise<number> {
     scope.defer("close NATS connection", () => nc.close());
     const pool = new AgentPool(scope, nc, broker.url, dir, opts.agentJs);
     const ctx: BenchContext = { opts, scope, dir, broker, nc, pool, sshd: "not needed" };
-    const sshUsers: Section[] = ["fanout", "streaming", "install", "fanin", "transfer"];
+    const sshUsers: Section[] = ["fanout", "streaming", "install", "fanin", "transfer", "queue"];
     if (sshUsers.some((s) => opts.sections.includes(s))) ctx.sshd = await startSshd(scope);
 
     const rows: Row[] = [];
