@@ -81,6 +81,8 @@ export class QueueWorker {
   #stopping = false;
   /** Running attempts of this queue on this host, by process id. */
   readonly #running = new Set<string>();
+  /** The state and revision this agent last wrote, per task it holds (see `#record`). */
+  readonly #written = new Map<string, { state: TaskState; revision: number }>();
   /** Woken when the configuration changes (or the agent stops). */
   #wake = new Set<() => void>();
   #stopWatch = () => {};
@@ -343,6 +345,7 @@ export class QueueWorker {
       await this.#finish(m, task, proc, attempt, result, lost);
     } finally {
       clearInterval(renew);
+      this.#written.delete(task.id);
     }
   }
 
@@ -394,7 +397,9 @@ export class QueueWorker {
       host: this.ctx.host,
       proc,
     }));
-    await m.ackAck().catch(() => {});
+    // Not waited for: an acknowledgement lost on the way brings the message back after the
+    // lease, and its state, final by then, has it acknowledged without running it again.
+    m.ack();
   }
 
   /** Runs the task's command to its end; a command that cannot start is exit 127. */
@@ -440,6 +445,23 @@ export class QueueWorker {
     maxTries = RECORD_TRIES,
   ): Promise<boolean> {
     const key = `task.${id}`;
+    // What this agent last wrote of a task it holds: written over directly with its revision,
+    // without reading it first. Anyone else's write in between fails the revision check, and
+    // the state is then read afresh.
+    const known = this.#written.get(id);
+    if (known) {
+      const next = isFinal(known.state.state) ? null : change(known.state);
+      if (next) {
+        try {
+          const revision = await this.kv.update(key, JSON.stringify(next), known.revision);
+          this.#written.set(id, { state: next, revision });
+          return true;
+        } catch {
+          // Written by another since, or the broker away: the loop below reads and decides.
+        }
+      }
+      this.#written.delete(id);
+    }
     for (let tries = 1;; tries++) {
       try {
         const e = await this.kv.get(key);
@@ -448,7 +470,8 @@ export class QueueWorker {
         if (isFinal(s.state)) return false;
         const next = change(s);
         if (!next) return false;
-        await this.kv.update(key, JSON.stringify(next), e.revision);
+        const revision = await this.kv.update(key, JSON.stringify(next), e.revision);
+        this.#written.set(id, { state: next, revision });
         return true;
       } catch (err) {
         if (/wrong last sequence/i.test((err as Error).message)) continue;
