@@ -118,6 +118,13 @@ export { RECORD_FORMAT } from "./record/record_types.ts";
 export { RunRecorder } from "./record/run_record.ts";
 /** A plan operation's record: its definitions, steps, failures and Gantt chart. */
 export { type PlanBody, type PlanRecord, planRecord } from "./record/plan_record.ts";
+/** A followed work queue's record: its submission and every task's outcome and host. */
+export {
+  type QueueBody,
+  type QueueRecord,
+  queueRecord,
+  type QueueTaskResult,
+} from "./record/queue_record.ts";
 /** The header every kind shares, for a caller writing a kind of its own (a plan's record). */
 export { type HeaderParts, hostFacts, recorderInfo, recordHeader } from "./record/record_header.ts";
 export {

@@ -13,7 +13,18 @@
  */
 import { flag, type Parsed, str } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
-import { combinations, fold, type QueueOperation, splitSources } from "../mod.ts";
+import {
+  combinations,
+  type Controller,
+  fold,
+  type HostSpec,
+  openRecordDir,
+  type QueueBody,
+  type QueueOperation,
+  queueRecord,
+  splitSources,
+  writeRecord,
+} from "../mod.ts";
 import { JOBLOG_HEADER, joblogLine, QueueView, resultsText, statusText } from "../render/queue.ts";
 import { parseBytes } from "../../protocol/cli/sizes.ts";
 import { seconds } from "./run.ts";
@@ -34,6 +45,7 @@ export const queueVerb: Verb = {
     "max-load": { type: "string" },
     "min-free-mem": { type: "string" },
     joblog: { type: "string" },
+    record: { type: "string" },
     tasks: { type: "string" },
     detach: { type: "boolean" },
     json: { type: "boolean" },
@@ -42,7 +54,7 @@ export const queueVerb: Verb = {
     `usage: controller queue submit --hosts SEL --slots K [options] -- CMD... [::: ARG... [::: ARG...]]
        controller queue status Q [--json]
        controller queue results Q [--json]
-       controller queue watch Q [--json] [--joblog FILE]
+       controller queue watch Q [--json] [--joblog FILE] [--record DIR]
        controller queue cancel Q
        controller queue retry-failed Q
        controller queue drain Q HOST       (undrain Q HOST)
@@ -72,6 +84,9 @@ drain makes HOST finish its tasks of Q and take no more, undrain lets it take th
   --max-load X         a host takes no task while its 1-minute load average is above X
   --min-free-mem SIZE  a host takes no task while its available memory is below SIZE (4GiB)
   --joblog FILE        write a line per task over to FILE, in GNU parallel's --joblog format
+  --record DIR         at the end (submit, watch), write the queue's record into DIR: every
+                       task's arguments, host, attempts, exit and times, and the hosts' facts;
+                       see \`controller record\`
   --tasks FILE         one argument line per task
   --detach             return once the tasks are queued and the hosts told
   --json               one JSON object per event (submit) or task (results) on stdout
@@ -92,7 +107,9 @@ ${SELECTION_USAGE}`,
       const name = queueName(p, action, args, 0);
       const view = new QueueView(ctx.out, json);
       view.named(name);
-      return await follow((await ctx.connect()).queueWatch(name), view, p);
+      await openRecord(p);
+      const c = await ctx.connect();
+      return await follow(c.queueWatch(name), view, p, { c, selector: {} });
     }
     if (action === "cancel") {
       const name = queueName(p, action, args, 0);
@@ -144,7 +161,21 @@ function queueName(p: Parsed, action: string, args: string[], extra: number): st
 }
 
 /** Shows a queue's events (and writes the joblog) to its end; exit 1 unless every task is done. */
-async function follow(op: QueueOperation, view: QueueView, p: Parsed): Promise<number> {
+/** What a record of the queue says of where it came from (`--record`). */
+interface RecordSource {
+  c: Controller;
+  selector: HostSpec;
+  submission?: QueueBody["submission"];
+}
+
+async function follow(
+  op: QueueOperation,
+  view: QueueView,
+  p: Parsed,
+  source: RecordSource,
+): Promise<number> {
+  const started = Date.now();
+  const recordDir = str(p.values, "record");
   const joblog = str(p.values, "joblog");
   const file = joblog === undefined ? null : await Deno.open(joblog, {
     write: true,
@@ -166,6 +197,10 @@ async function follow(op: QueueOperation, view: QueueView, p: Parsed): Promise<n
     }
     const summary = await op.done;
     view.end(summary);
+    if (recordDir !== undefined && !summary.detached) {
+      const record = await queueRecord(source.c, summary, { started, ...source });
+      view.note(`record: ${await writeRecord(recordDir, record)}`);
+    }
     return summary.ok ? 0 : 1;
   } finally {
     file?.close();
@@ -202,6 +237,7 @@ async function submit(p: Parsed, ctx: CliContext): Promise<number> {
   }
   const maxLoad = str(p.values, "max-load");
   const minFree = str(p.values, "min-free-mem");
+  await openRecord(p);
   const c = await ctx.connect();
   const op = c.queueSubmit(spec, {
     name: str(p.values, "name"),
@@ -216,7 +252,23 @@ async function submit(p: Parsed, ctx: CliContext): Promise<number> {
     minFreeMem: minFree === undefined ? undefined : parseBytes("--min-free-mem", minFree),
     detach: flag(p.values, "detach"),
   });
-  return await follow(op, new QueueView(ctx.out, flag(p.values, "json")), p);
+  const submission = {
+    command: command.join(" "),
+    slots,
+    retries: retries ?? 0,
+    ...(dur("timeout") !== undefined && { timeout: dur("timeout") }),
+  };
+  return await follow(op, new QueueView(ctx.out, flag(p.values, "json")), p, {
+    c,
+    selector: spec,
+    submission,
+  });
+}
+
+/** `--record DIR`: made before anything is sent, so a record that cannot be written runs nothing. */
+async function openRecord(p: Parsed): Promise<void> {
+  const dir = str(p.values, "record");
+  if (dir !== undefined) await openRecordDir(dir);
 }
 
 function load(text: string): number {

@@ -93,7 +93,21 @@ export function checkRecord(data: unknown, source: string): AnyRecord {
   c.arr(r.facts, "facts").forEach((v, i) => checkFacts(c, v, `facts[${i}]`));
   if (kind === "run") checkRunBody(c, r.run, "run");
   if (kind === "plan") checkPlanBody(c, r.plan, "plan");
+  if (kind === "queue") checkQueueBody(c, r.queue, "queue");
   return r as AnyRecord;
+}
+
+/** What `record show` and `record diff` read of a queue's record. */
+function checkQueueBody(c: Checker, v: unknown, path: string): void {
+  const b = c.obj(v, path);
+  c.str(b.name, `${path}.name`);
+  c.obj(b.counts, `${path}.counts`);
+  c.arr(b.tasks, `${path}.tasks`).forEach((x, i) => {
+    const t = c.obj(x, `${path}.tasks[${i}]`);
+    c.num(t.seq, `${path}.tasks[${i}].seq`);
+    c.str(t.state, `${path}.tasks[${i}].state`);
+    c.arr(t.args, `${path}.tasks[${i}].args`);
+  });
 }
 
 /** What `record show` and `record diff` read of a plan's record. */

@@ -6,6 +6,7 @@
  * Pure: the same two records always give the same changes, in the same order.
  */
 import { planOutcomes, type PlanRecord } from "./plan_record.ts";
+import { queueOutcomes, type QueueRecord } from "./queue_record.ts";
 import { compareHosts } from "../../protocol/nodeset.ts";
 import type { AnyRecord, RecordOutcome, RunRecord } from "./record_types.ts";
 
@@ -73,6 +74,12 @@ export function diffRecords(a: AnyRecord, b: AnyRecord, opts: DiffOptions = {}):
     add("command", "env.keys", ca.env.keys, cb.env.keys);
     add("command", "env.sha256", ca.env.sha256, cb.env.sha256);
     add("command", "env.clear", ca.env.clear, cb.env.clear);
+  }
+  if (a.kind === "queue" && b.kind === "queue") {
+    const qa = (a as unknown as QueueRecord).queue;
+    const qb = (b as unknown as QueueRecord).queue;
+    add("command", "queue", qa.name, qb.name);
+    add("command", "submission", qa.submission, qb.submission);
   }
   add("selector", "selector", a.selector, b.selector);
   add("selector", "nodeset", a.nodeset, b.nodeset);
@@ -142,6 +149,7 @@ export function diffRecords(a: AnyRecord, b: AnyRecord, opts: DiffOptions = {}):
  */
 export function recordOutcomes(r: AnyRecord): RecordOutcome[] {
   if (r.kind === "plan") return planOutcomes(r as unknown as PlanRecord);
+  if (r.kind === "queue") return queueOutcomes(r as unknown as QueueRecord);
   if (r.kind !== "run") return [];
   return (r as RunRecord).run.results.map((x): RecordOutcome => {
     const o: RecordOutcome = { key: x.host, host: x.host, status: x.status };

@@ -53,6 +53,11 @@ export class QueueView {
     this.#name = name;
   }
 
+  /** A line of the CLI's own after the summary (`record: PATH`), on stderr. */
+  note(text: string): void {
+    this.out.stderr(`${text}\n`);
+  }
+
   end(s: QueueSummary): void {
     this.out.status(null);
     if (this.json) {

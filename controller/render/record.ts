@@ -7,6 +7,7 @@ import {
   type AnyRecord,
   type HostFacts,
   type PlanRecord,
+  type QueueRecord,
   type RecordChange,
   type RecordDiff,
   recordOutcomes,
@@ -20,7 +21,8 @@ export function recordText(r: AnyRecord): string {
   const lines: string[] = [];
   const run = r.kind === "run" ? (r as RunRecord).run : null;
   const plan = r.kind === "plan" ? (r as unknown as PlanRecord).plan : null;
-  const ok = run?.ok ?? plan?.ok;
+  const queue = r.kind === "queue" ? (r as unknown as QueueRecord).queue : null;
+  const ok = run?.ok ?? plan?.ok ?? queue?.ok;
   const verdict = ok === undefined ? "" : (ok ? "ok" : "FAILED") + ", ";
   lines.push(`${r.kind} ${r.id}: ${verdict}${seconds(span)}, ${r.started} → ${r.ended}`);
   if (run) {
@@ -37,6 +39,16 @@ export function recordText(r: AnyRecord): string {
       c.stdin ? "stdin fed" : "",
     ].filter((s) => s !== "");
     lines.push(`command: ${what} (${extra.join(", ")})`);
+  }
+  if (queue) {
+    const c = queue.counts;
+    const sub = queue.submission;
+    lines.push(
+      `queue: ${queue.name}, ${queue.tasks.length} tasks: ${c.done} done, ${c.failed} failed` +
+        `${c.cancelled ? `, ${c.cancelled} cancelled` : ""}` +
+        `${c.pending + c.running ? `, ${c.pending + c.running} not over` : ""}` +
+        (sub ? ` (${sub.command}, ${sub.slots} slots, ${sub.retries} retries)` : ""),
+    );
   }
   if (plan) {
     lines.push(
@@ -70,11 +82,14 @@ export function recordText(r: AnyRecord): string {
   const outcomes = recordOutcomes(r);
   if (outcomes.length > 0) {
     const results = run?.results ?? [];
+    // Plans and queues have several outcomes per host: each is named (step, task) beside its host.
+    const keyed = outcomes.some((o) => o.key !== o.host);
     const rows = outcomes.map((o) => {
       const res = results.find((x) => x.host === o.key);
       const lost = (res?.missing.stdout ?? 0) + (res?.missing.stderr ?? 0);
       return [
-        o.key,
+        ...(keyed ? [o.key.slice(o.key.startsWith(`${o.host}/`) ? o.host.length + 1 : 0)] : []),
+        o.host || "-",
         o.status,
         exitText(o.code, o.signal, o.timedOut, o.error),
         o.duration === undefined ? "-" : seconds(o.duration),
@@ -87,7 +102,17 @@ export function recordText(r: AnyRecord): string {
     lines.push("");
     lines.push(
       formatTable(
-        ["HOST", "STATUS", "EXIT", "DURATION", "OUT", "ERR", "LOST", ...FACT_HEADER],
+        [
+          ...(keyed ? [r.kind === "queue" ? "TASK" : "STEP"] : []),
+          "HOST",
+          "STATUS",
+          "EXIT",
+          "DURATION",
+          "OUT",
+          "ERR",
+          "LOST",
+          ...FACT_HEADER,
+        ],
         rows,
       ).trimEnd(),
     );

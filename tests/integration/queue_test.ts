@@ -385,3 +385,51 @@ Deno.test("queue: the same sweep in two queues on the same agents runs in both",
     await close();
   }
 });
+
+Deno.test("queue --record: every task's outcome and host; record show and diff", opts, async () => {
+  const { world, close } = await jetStreamWorld();
+  try {
+    await world.agentsNamed(["rd-1", "rd-2"]);
+    const flag = `${world.dir}/fixed`;
+    const records = `${world.dir}/records`;
+    const paths: string[] = [];
+    for (const name of ["first", "second"]) {
+      const r = await world.controller([
+        "queue",
+        "submit",
+        "--hosts",
+        "rd-[1-2]",
+        "--slots",
+        "2",
+        "--name",
+        name,
+        "--record",
+        records,
+        "--",
+        `[ {} != 2 ] || [ -e ${flag} ]`,
+        ":::",
+        "1",
+        "2",
+        "3",
+      ]);
+      assert.equal(r.code, name === "first" ? 1 : 0, r.stderr);
+      paths.push(/record: (\S+)/.exec(r.stderr)![1]);
+      await Deno.writeTextFile(flag, "");
+    }
+    const show = await world.controller(["record", "show", paths[0]]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /^queue first-\w+: FAILED, /);
+    assert.match(show.stdout, /queue: first, 3 tasks: 2 done, 1 failed \(.* 2 slots, 0 retries\)/);
+    assert.match(show.stdout, /#2\/2 +rd-[12] +failed +1 /);
+    const record = JSON.parse(await Deno.readTextFile(paths[0]));
+    assert.equal(record.kind, "queue");
+    assert.deepEqual(record.queue.tasks.map((t: { seq: number }) => t.seq), [1, 2, 3]);
+    assert.ok(record.queue.tasks.every((t: { host: string }) => /^rd-[12]$/.test(t.host)));
+    const diff = await world.controller(["record", "diff", paths[0], paths[1]]);
+    assert.equal(diff.code, 1, diff.stderr);
+    assert.match(diff.stdout, /#2\/2.*status.*failed.*done/);
+    assert.doesNotMatch(diff.stdout, /#1\/1.*status/);
+  } finally {
+    await close();
+  }
+});
