@@ -25,11 +25,24 @@ export const CONTROLLER_JS = `${ROOT}dist/controller.js`;
 /** Deno's own binary (the real one, not the npm wrapper: see .ci/run). */
 export const DENO = Deno.execPath();
 
+/**
+ * A port free now, for a server a test starts. Below the kernel's ephemeral
+ * range (32768-60999 on Linux): a port the kernel handed out with `port: 0`
+ * and was closed could be handed out again at once as the source port of
+ * any of the many connections the parallel tests open, before the server
+ * binds it (a cluster test once lost its monitor port so). Picked at random
+ * so that tests running at once rarely try the same one, and checked free.
+ */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    }
+  }
 }
 
 /** Resolves when `text` appears on a byte stream; keeps draining it afterwards. */
