@@ -7,7 +7,8 @@
  * every count `queue status` prints comes from the KV bucket.
  */
 import { createHash } from "node:crypto";
-import { TuttiError } from "./errors.ts";
+import { TuttiError, type WireError } from "./errors.ts";
+import { parseWireError } from "./replies.ts";
 import { Fields, requested } from "./fields.ts";
 import { parseTarget, type Target } from "./messages.ts";
 import { checkToken } from "./subjects.ts";
@@ -94,6 +95,11 @@ export interface TaskState extends TaskMessage {
   code: number | null;
   signal: string | null;
   timedOut: boolean;
+  /**
+   * Why the last attempt's command never ran (`ENOENT`, `EACCES`, `EIO`, ...):
+   * its `code` is then 127, as a shell's for a command not found.
+   */
+  error?: WireError;
 }
 
 /** `meta` in the queue's bucket: what every controller needs to show the queue. */
@@ -173,6 +179,7 @@ export function parseTaskState(m: unknown): TaskState {
     code: f.intOrNull("code"),
     signal: f.strOrNull("signal"),
     timedOut: f.bool("timedOut"),
+    ...(f.has("error") && { error: parseWireError((m as Record<string, unknown>).error) }),
   };
 }
 

@@ -45,6 +45,7 @@ import {
   type TaskState,
 } from "../../protocol/queue_messages.ts";
 import type { Subjects } from "../../protocol/subjects.ts";
+import { TuttiError, type WireError } from "../../protocol/errors.ts";
 import { log, RateLimitedLog } from "../log.ts";
 import type { ProcessTable } from "../process_table.ts";
 
@@ -71,7 +72,8 @@ export interface QueueContext {
   table: ProcessTable;
 }
 
-type Result = Pick<TaskState, "code" | "signal" | "timedOut" | "started" | "ended">;
+/** How an attempt ended; `error` (present, undefined when none) clears an earlier attempt's. */
+type Result = Pick<TaskState, "code" | "signal" | "timedOut" | "started" | "ended" | "error">;
 
 export class QueueWorker {
   #req: QueueRequest;
@@ -425,10 +427,14 @@ export class QueueWorker {
         timedOut: info.timedOut,
         started: info.started,
         ended: info.ended ?? Date.now(),
+        error: undefined,
       };
     } catch (e) {
       log(`queue ${req.name}: task ${task.id}: ${(e as Error).message}`);
-      return { code: 127, signal: null, timedOut: false, started, ended: Date.now() };
+      const error: WireError = e instanceof TuttiError
+        ? { code: e.code, message: e.message }
+        : { code: "ESPAWN", message: (e as Error).message };
+      return { code: 127, signal: null, timedOut: false, started, ended: Date.now(), error };
     }
   }
 

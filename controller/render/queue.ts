@@ -101,6 +101,7 @@ export function describeTask(t: TaskState): string {
   }
   if (t.state === "running") return `running on ${t.host}`;
   if (t.state === "cancelled") return "cancelled";
+  if (t.error) return `${t.error.code} ${t.error.message}`;
   if (t.timedOut) return "timed out";
   if (t.signal !== null) return `killed by ${t.signal}`;
   return `exit ${t.code}`;

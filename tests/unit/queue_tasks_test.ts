@@ -19,6 +19,7 @@ import {
   type TaskStateName,
 } from "../../protocol/queue_messages.ts";
 import { assertTuttiError } from "./assert_tutti_error.ts";
+import { describeTask } from "../../controller/render/queue.ts";
 
 Deno.test("queue tasks: ::: lists give every combination, the first list slowest", () => {
   const { command, lists } = splitSources(["echo", "{1}-{2}", ":::", "a", "b", ":::", "x", "y"]);
@@ -79,6 +80,16 @@ Deno.test("queue messages: request and state parsers, names, backoff", () => {
   const s = pendingState({ id: "t1", args: ["a"], shell: "echo a" });
   assert.deepEqual(parseTaskState(JSON.parse(JSON.stringify(s))), s);
   assertTuttiError(() => parseTaskState({ ...s, state: "lost" }), "EBADMSG", "state");
+  // An attempt whose command never ran says why.
+  const never = {
+    ...s,
+    state: "failed" as const,
+    code: 127,
+    error: { code: "EEXIST" as const, message: "process id q-t1-1 is already used" },
+  };
+  assert.deepEqual(parseTaskState(JSON.parse(JSON.stringify(never))), never);
+  assert.equal(describeTask(never), "EEXIST process id q-t1-1 is already used");
+  assert.equal(describeTask({ ...never, error: undefined }), "exit 127");
   assert.deepEqual(
     ["pending", "running", "done", "failed", "cancelled"].map((x) => isFinal(x as TaskStateName)),
     [false, false, true, true, true],
