@@ -11,7 +11,7 @@ import type { Verb } from "./verb.ts";
 
 export const recordVerb: Verb = {
   name: "record",
-  summary: "show a run's record (run --record DIR), or what changed between two",
+  summary: "show a record (run, plan, queue --record DIR), or what changed between two",
   options: {
     json: { type: "boolean" },
     tolerance: { type: "string" },
