@@ -142,6 +142,15 @@ function operate(
         `plan ${plan.name} was never brought up with this state directory (${file.path})`,
       );
     }
+    // A second `up` would start every service again beside the ones that run.
+    const left = Object.keys(previous?.components ?? {});
+    if (action === "up" && left.length > 0) {
+      throw new TuttiError(
+        "EEXIST",
+        `plan ${plan.name} is up already (${left.join(", ")}): plan apply changes it to the ` +
+          `file, plan down takes it down first`,
+      );
+    }
     const state: PlanState = previous ?? {
       v: 1,
       plan: plan.name,

@@ -287,6 +287,12 @@ components:
       const stateDir = `${world.dir}/plans`;
       const v1 = parsePlan(text("1", "1"), { source: "apply.yaml" });
       assert.ok((await follow(planUp(c, v1, { stateDir }))).summary.ok);
+      // A second up would start every service again beside the running ones: refused.
+      await assert.rejects(
+        planUp(c, v1, { stateDir }).done,
+        (e: Error & { code?: string }) =>
+          e.code === "EEXIST" && /plan apply changes it/.test(e.message),
+      );
       const procs = async () => {
         const s = await planState(c!, "apply", { stateDir });
         return Object.fromEntries(
