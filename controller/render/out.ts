@@ -9,7 +9,11 @@
 export interface Out {
   stdout(data: Uint8Array | string): void;
   stderr(data: Uint8Array | string): void;
-  /** Shows (or with null, removes) the status line; a no-op where there is no terminal. */
+  /**
+   * Shows (or with null, removes) the status line; a no-op where there is
+   * no terminal. Several lines (joined by newlines) make a status area, kept
+   * at the bottom the same way (cut to the terminal's height).
+   */
   status(line: string | null): void;
 }
 
@@ -37,6 +41,8 @@ const STATUS_EVERY_MS = 100;
 export class ProcessOut implements Out {
   readonly #tty: boolean;
   #shown = "";
+  /** Lines of the status area on the screen now. */
+  #shownLines = 0;
   #wanted: string | null = null;
   #lastDraw = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -79,17 +85,26 @@ export class ProcessOut implements Out {
 
   #clear(): void {
     if (!this.#shown) return;
-    writeAll(Deno.stderr, encoder.encode("\r\x1b[2K"));
+    // Up to the area's first line, then clear to the end of the screen.
+    const up = this.#shownLines > 1 ? `\x1b[${this.#shownLines - 1}A` : "";
+    writeAll(Deno.stderr, encoder.encode(`\r${up}\x1b[J`));
     this.#shown = "";
+    this.#shownLines = 0;
   }
 
   #draw(): void {
-    const line = this.#wanted;
-    if (line === null) return;
-    const width = Deno.consoleSize?.().columns ?? 80;
-    const text = line.length >= width ? line.slice(0, Math.max(0, width - 1)) : line;
-    writeAll(Deno.stderr, encoder.encode(`\r\x1b[2K${text}`));
+    const wanted = this.#wanted;
+    if (wanted === null) return;
+    const size = Deno.consoleSize?.() ?? { columns: 80, rows: 24 };
+    const cut = (l: string) =>
+      l.length >= size.columns ? l.slice(0, Math.max(0, size.columns - 1)) : l;
+    // A line always stays for the output above the area.
+    const lines = wanted.split("\n").slice(0, Math.max(1, size.rows - 1)).map(cut);
+    const up = this.#shownLines > 1 ? `\x1b[${this.#shownLines - 1}A` : "";
+    const text = lines.join("\n");
+    writeAll(Deno.stderr, encoder.encode(`\r${up}\x1b[J${text}`));
     this.#shown = text;
+    this.#shownLines = lines.length;
     this.#lastDraw = Date.now();
   }
 }

@@ -9,10 +9,10 @@
  *   1.37s client   failed     on c-[1-2]: step load on c-2: EEXIT exited with code 1: ...
  * ```
  *
- * and the status line keeps every component's state in one line
- * (`store ready · servers starting · client waiting`). At the end, one line
- * per component (the table of components × state), the failures, and the
- * summary. With `--json`, one JSON object per event on stdout instead.
+ * and below them a status area keeps a row per component (its state, for
+ * how long, its node set, how many hosts are ready), redrawn in place. At
+ * the end, one line per component, the failures, and the summary. With
+ * `--json`, one JSON object per event on stdout instead.
  */
 import {
   type ComponentLive,
@@ -29,7 +29,10 @@ const NAME_WIDTH = 10;
 
 export class PlanView {
   readonly #began = Date.now();
-  readonly #states = new Map<string, { status: ComponentStatus; ready?: string }>();
+  readonly #states = new Map<
+    string,
+    { status: ComponentStatus; hosts: string[]; ready?: string; since: number }
+  >();
 
   constructor(private readonly out: Out, private readonly json: boolean) {}
 
@@ -39,7 +42,13 @@ export class PlanView {
       return;
     }
     if (e.type === "component") {
-      this.#states.set(e.component, { status: e.status });
+      const was = this.#states.get(e.component);
+      this.#states.set(e.component, {
+        status: e.status,
+        hosts: e.hosts.length > 0 ? e.hosts : was?.hosts ?? [],
+        ready: was?.ready,
+        since: e.at,
+      });
       const where = e.hosts.length > 0 ? ` on ${fold(e.hosts)}` : "";
       const why = e.failure
         ? `: ${e.status === "failed" ? describeFailure(e.failure, false) : e.failure.error.message}`
@@ -61,11 +70,25 @@ export class PlanView {
     this.out.status(this.line());
   }
 
-  /** Every component's state in one line. */
+  /**
+   * The status area: a row per component (its state, since when, its node
+   * set, its readiness count while it waits for it), under a line of counts.
+   */
   line(): string {
-    return [...this.#states].map(([name, s]) =>
-      `${name} ${s.status}${s.ready && s.status === "started" ? ` (${s.ready})` : ""}`
-    ).join(" · ");
+    const now = Date.now();
+    const counts = new Map<string, number>();
+    for (const s of this.#states.values()) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+    const rows = [...this.#states].map(([name, s]) =>
+      `  ${name.padEnd(NAME_WIDTH)} ${s.status.padEnd(10)} ${
+        `${((now - s.since) / 1000).toFixed(1)}s`.padStart(7)
+      }  ${s.hosts.length ? fold(s.hosts) : "-"}${
+        s.ready && s.status === "started" ? `  ${s.ready}` : ""
+      }`
+    );
+    const head = `plan: ${[...counts].map(([k, n]) => `${n} ${k}`).join(", ")}, ${
+      ((now - this.#began) / 1000).toFixed(1)
+    }s`;
+    return [head, ...rows].join("\n");
   }
 
   end(summary: PlanSummary, files: string[] = []): void {
