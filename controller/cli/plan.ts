@@ -135,8 +135,15 @@ its down steps, then its services killed and its programs stopped. See README "P
         ? planApply(c, plan, opts)
         : planDown(c, plan, opts);
       const view = new PlanView(ctx.out, json);
-      for await (const e of op) view.event(e);
-      const summary = await op.done;
+      // The status area's times move on between events too.
+      const ticking = json ? undefined : setInterval(() => view.tick(), 1000);
+      let summary;
+      try {
+        for await (const e of op) view.event(e);
+        summary = await op.done;
+      } finally {
+        clearInterval(ticking);
+      }
       const base = `${stateDir}/plans/${c.prefix}/${plan.name}`;
       const gantt = str(p.values, "gantt") ?? `${base}.${summary.action}.svg`;
       await Deno.writeTextFile(gantt, ganttSvg(summary));

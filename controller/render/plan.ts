@@ -70,6 +70,11 @@ export class PlanView {
     this.out.status(this.line());
   }
 
+  /** Redraws the status area (its times), once something is shown. */
+  tick(): void {
+    if (!this.json && this.#states.size > 0) this.out.status(this.line());
+  }
+
   /**
    * The status area: a row per component (its state, since when, its node
    * set, its readiness count while it waits for it), under a line of counts.
