@@ -292,15 +292,17 @@ export class QueueStore {
    * took 6 s for 100,000 tasks), ended once it has caught up.
    */
   async tasks(): Promise<TaskState[]> {
-    const out: TaskState[] = [];
+    // By key: a task written while the pass goes comes twice (its value then, its update), and
+    // the later one is the truth.
+    const out = new Map<string, TaskState>();
     // How many to expect: a watch over no value at all would wait for the first update.
-    if ((await this.#ids()).length === 0) return out;
+    if ((await this.#ids()).length === 0) return [];
     const it = await this.kv.watch({ key: "task.>", ignoreDeletes: true });
     try {
       for await (const e of it) {
         if (e.operation === "PUT") {
           try {
-            out.push(parseTaskState(e.json()));
+            out.set(e.key, parseTaskState(e.json()));
           } catch {
             // A state this controller cannot read is left out, as a missing one would be.
           }
@@ -310,7 +312,7 @@ export class QueueStore {
     } finally {
       it.stop();
     }
-    return out;
+    return [...out.values()];
   }
 
   /**

@@ -166,7 +166,9 @@ Deno.test(
         "--",
         "sleep 0.3; echo {}",
         ":::",
-        ...range(30, "t"),
+        // Enough that d-1 alone cannot finish them all while d-2 is drained and undrained, on a
+        // machine loaded by the whole suite (with 30 it once had).
+        ...range(60, "t"),
       ]);
       await until("d-2 runs a task", async () => (await procs(world, "d-2")).length > 0, 30_000);
       const drain = await world.controller(["queue", "drain", "dq", "d-2"]);
@@ -272,7 +274,11 @@ Deno.test("queue: an agent that lost its lease kills its own copy", opts, async 
     const [first] = await until("the task runs", async () => {
       const ts = await results(world, "lq").catch(() => []);
       return ts.length === 1 && ts[0].state === "running" ? ts : null;
-    }, 30_000);
+    }, 60_000).catch((e) => {
+      // What the controller and the agents said, for a run where it never started.
+      const said = agents.map((a) => `${a.name}:\n${a.output.join("").slice(-2000)}`).join("\n");
+      throw new Error(`${e.message}\ncontroller:\n${c.stderr}\n${said}`);
+    });
     const holder = agents.find((a) => a.name === first.host)!;
     // Stopped, it cannot renew: the server gives the task to the other agent after the lease.
     Deno.kill(holder.pid, "SIGSTOP");
