@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { nkeyAuthenticator } from "@nats-io/transport-node";
-import { CONTROLLER_JS, DENO, World } from "./harness.ts";
+import { CONTROLLER_JS, DENO, until, World } from "./harness.ts";
 import { opts } from "./transfer_support.ts";
 
 Deno.test("queue under nats-config's permissions", opts, async () => {
@@ -53,7 +53,11 @@ Deno.test("queue under nats-config's permissions", opts, async () => {
     );
     assert.equal(long.code, 0, long.stderr);
     const late = await world.agent("qa-2", { args: ["--nkey", `${keys}/agents/qa-2.nk`] });
-    await until(() => late.output.join("").includes("queue aq: taking its tasks"));
+    await until(
+      "the late agent taking the queue",
+      () => late.output.join("").includes("queue aq: taking its tasks"),
+      20_000,
+    );
     const cancel = await world.controller(["queue", "cancel", "aq"], as("controller.nk"));
     assert.equal(cancel.code, 0, cancel.stderr);
     const status = await world.controller(["queue", "status", "aq", "--json"], as("controller.nk"));
@@ -76,11 +80,3 @@ Deno.test("queue under nats-config's permissions", opts, async () => {
     await Deno.remove(store, { recursive: true }).catch(() => {});
   }
 });
-
-async function until(check: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

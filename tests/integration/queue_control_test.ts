@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { ask, until, type World } from "./harness.ts";
 import { jetStreamWorld, opts } from "./transfer_support.ts";
+import { results as queueResults } from "./queue_support.ts";
 
+/** A task as `queue results` lists it, run or not. */
 interface Task {
   id: string;
   args: string[];
@@ -22,11 +24,7 @@ interface Task {
   ended: number | null;
 }
 
-async function results(world: World, name: string): Promise<Task[]> {
-  const r = await world.controller(["queue", "results", name, "--json"]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-}
+const results = (world: World, name: string) => queueResults<Task>(world, name);
 
 async function status(world: World, name: string): Promise<Record<string, number>> {
   const r = await world.controller(["queue", "status", name, "--json"]);

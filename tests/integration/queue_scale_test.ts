@@ -5,44 +5,9 @@
  * host; the broker killed and restarted mid-queue loses nothing.
  */
 import assert from "node:assert/strict";
-import { until, type World } from "./harness.ts";
+import { until } from "./harness.ts";
 import { jetStreamWorld, opts } from "./transfer_support.ts";
-
-interface Task {
-  id: string;
-  args: string[];
-  state: string;
-  host: string;
-  proc: string;
-  attempt: number;
-  started: number;
-  ended: number;
-}
-
-async function results(world: World, name: string): Promise<Task[]> {
-  const r = await world.controller(["queue", "results", name, "--json"]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-}
-
-/** The most tasks running at once on each host, from their start and end times. */
-function maxConcurrency(tasks: Task[]): Map<string, number> {
-  const byHost = new Map<string, [number, number][]>();
-  for (const t of tasks) {
-    const ev = byHost.get(t.host) ?? [];
-    ev.push([t.started, 1], [t.ended, -1]);
-    byHost.set(t.host, ev);
-  }
-  const out = new Map<string, number>();
-  for (const [host, ev] of byHost) {
-    ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    let n = 0;
-    let max = 0;
-    for (const [, d] of ev) max = Math.max(max, n += d);
-    out.set(host, max);
-  }
-  return out;
-}
+import { maxConcurrency, results } from "./queue_support.ts";
 
 /** Each task appended its argument to its own file: exactly once means one line each. */
 async function assertOnce(out: string, args: string[]): Promise<void> {

@@ -8,44 +8,7 @@
 import assert from "node:assert/strict";
 import { ask, reapKeeper, until, World } from "./harness.ts";
 import { jetStreamWorld, opts } from "./transfer_support.ts";
-
-interface Task {
-  id: string;
-  args: string[];
-  state: string;
-  host: string;
-  proc: string;
-  attempt: number;
-  code: number | null;
-  started: number;
-  ended: number;
-}
-
-async function results(world: World, name: string): Promise<Task[]> {
-  const r = await world.controller(["queue", "results", "--name", name, "--json"]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-}
-
-/** The most tasks running at once on each host, from their start and end times. */
-function maxConcurrency(tasks: Task[]): Map<string, number> {
-  const byHost = new Map<string, [number, number][]>();
-  for (const t of tasks) {
-    const ev = byHost.get(t.host) ?? [];
-    // An end sorts before a start at the same millisecond: the slot was freed first.
-    ev.push([t.started, 1], [t.ended, -1]);
-    byHost.set(t.host, ev);
-  }
-  const out = new Map<string, number>();
-  for (const [host, ev] of byHost) {
-    ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    let n = 0;
-    let max = 0;
-    for (const [, d] of ev) max = Math.max(max, n += d);
-    out.set(host, max);
-  }
-  return out;
-}
+import { maxConcurrency, results } from "./queue_support.ts";
 
 Deno.test(
   "queue: 210 tasks over 3 agents x 2 slots, each done once, slots respected",
