@@ -33,7 +33,7 @@ import {
   PlanStateFile,
   type ServiceState,
 } from "./plan_state.ts";
-import { procId, runStep } from "./step_runner.ts";
+import { howItEnded, procId, runStep, type StepContext } from "./step_runner.ts";
 import { defaultStateDir } from "../known_hosts.ts";
 
 export interface PlanOptions {
@@ -301,6 +301,11 @@ class PlanRun {
     this.emit({ type: "step", record });
   }
 
+  /** What a step of `component` runs with: its records go to the state and the events. */
+  #stepContext(component: Component, epoch: string, signal?: AbortSignal): StepContext {
+    return { c: this.c, plan: this.plan, component, epoch, signal, emit: (r) => this.#step(r) };
+  }
+
   #fail(failure: PlanFailure): void {
     this.failures.push(failure);
     this.opts.onFailure?.(failure);
@@ -375,14 +380,7 @@ class PlanRun {
     const hosts = new Set<string>();
     this.#status(x.name, "starting", []);
     await this.save();
-    const ctx = {
-      c: this.c,
-      plan: this.plan,
-      component: x,
-      epoch,
-      signal: this.signal,
-      emit: (r: StepRecord) => this.#step(r),
-    };
+    const ctx = this.#stepContext(x, epoch, this.signal);
     for (const step of x.steps) {
       if (this.signal?.aborted) return blocked(cancelled(x, step.name), "cancelled");
       const out = await runStep(ctx, step);
@@ -525,11 +523,7 @@ class PlanRun {
           end: proc?.ended ?? Date.now(),
           status: ok ? "ok" : "failed",
           proc: s.proc,
-          detail: proc
-            ? proc.signal ? `was killed by ${proc.signal}` : `exited with code ${proc.code}`
-            : !r.ok
-            ? r.error.message
-            : "no such process",
+          detail: proc ? howItEnded(proc) : !r.ok ? r.error.message : "no such process",
         };
         this.#step(record);
         if (!ok) {
@@ -560,13 +554,8 @@ class PlanRun {
     await Promise.all(dependents.map((y) => this.#gatesOf(y.name).down.promise));
     const st = this.state.components[x.name];
     this.#status(x.name, "stopping", st.hosts);
-    const ctx = {
-      c: this.c,
-      plan: this.plan,
-      component: x,
-      epoch: `${st.epoch}d`,
-      emit: (r: StepRecord) => this.#step(r),
-    };
+    // Not aborted by the operation's signal: a take-down goes to its end.
+    const ctx = this.#stepContext(x, `${st.epoch}d`);
     for (const step of x.down) {
       const out = await runStep(ctx, step, `down:${step.name}`);
       if (out.failure) this.#fail(out.failure);
@@ -625,13 +614,8 @@ class PlanRun {
 
   async #stopPrograms(x: Component, p: { names: string[]; hosts: string[] }): Promise<void> {
     const step: Step = { kind: "stop", names: p.names, name: `stop-${p.names.join("-")}`, line: 0 };
-    const ctx = {
-      c: this.c,
-      plan: this.plan,
-      component: { ...x, hosts: p.hosts.join(","), exclude: undefined, where: undefined },
-      epoch: "",
-      emit: (r: StepRecord) => this.#step(r),
-    };
+    const on = { ...x, hosts: p.hosts.join(","), exclude: undefined, where: undefined };
+    const ctx = this.#stepContext(on, "");
     const out = await runStep(ctx, step, `down:${step.name}`);
     if (out.failure) this.#fail(out.failure);
   }

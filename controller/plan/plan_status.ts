@@ -7,7 +7,7 @@ import type { Controller } from "../controller.ts";
 import type { ComponentStatus } from "./plan_events.ts";
 import type { PlanState } from "./plan_state.ts";
 import { conditionFor } from "./plan_file.ts";
-import { procId } from "./step_runner.ts";
+import { howItEnded, procId } from "./step_runner.ts";
 import { planState } from "./plan_runner.ts";
 
 /** Seconds a readiness condition is given to hold again when checked. */
@@ -65,7 +65,7 @@ export async function planStatus(
           else {
             live.ended.push({
               host: r.host,
-              how: p.signal ? `was killed by ${p.signal}` : `exited with code ${p.code}`,
+              how: howItEnded(p),
             });
           }
         }

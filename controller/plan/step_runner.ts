@@ -155,6 +155,11 @@ async function finalRecord(
   };
 }
 
+/** How an ended process ended, in a step's words: `exited with code 3`, `was killed by SIGTERM`. */
+export function howItEnded(proc: Pick<ProcInfo, "code" | "signal">): string {
+  return proc.signal ? `was killed by ${proc.signal}` : `exited with code ${proc.code}`;
+}
+
 /** `EEXIT`: how the process ended, with the end of its stderr. */
 async function exitError(
   ctx: StepContext,
@@ -163,11 +168,7 @@ async function exitError(
   proc: ProcInfo | undefined,
 ): Promise<WireError> {
   if (!proc) return { code: "EINTERNAL", message: "no outcome and no error" };
-  const how = proc.timedOut
-    ? "timed out and was killed"
-    : proc.signal
-    ? `was killed by ${proc.signal}`
-    : `exited with code ${proc.code}`;
+  const how = proc.timedOut ? "timed out and was killed" : howItEnded(proc);
   let tail = "";
   if (proc.stderr > 0) {
     try {
