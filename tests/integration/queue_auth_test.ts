@@ -7,39 +7,18 @@
  */
 import assert from "node:assert/strict";
 import { nkeyAuthenticator } from "@nats-io/transport-node";
-import { CONTROLLER_JS, DENO, until, World } from "./harness.ts";
-import { opts } from "./transfer_support.ts";
+import { until, World } from "./harness.ts";
+import { natsConfigured, opts } from "./transfer_support.ts";
 
 Deno.test("queue under nats-config's permissions", opts, async () => {
-  const keysDir = await Deno.makeTempDir({ prefix: "tutti-keys-" });
-  const store = await Deno.makeTempDir({ prefix: "tutti-js-" });
-  const keys = `${keysDir}/keys`;
-  const conf = `${keysDir}/auth.conf`;
-  const made = await new Deno.Command(DENO, {
-    args: [
-      "run",
-      "-A",
-      "--no-config",
-      CONTROLLER_JS,
-      "nats-config",
-      "--agents",
-      "qa-[1-2]",
-      "--keys",
-      keys,
-      "--out",
-      conf,
-    ],
-  }).output();
-  assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
-  const seed = async (f: string) =>
-    new TextEncoder().encode((await Deno.readTextFile(`${keys}/${f}`)).trim());
+  const auth = await natsConfigured("qa-[1-2]");
   const world = await World.create({
-    brokerArgs: ["-c", conf, "-js", "-sd", store],
-    connect: { authenticator: nkeyAuthenticator(await seed("controller.nk")) },
+    brokerArgs: ["-c", auth.conf, "-js", "-sd", auth.store],
+    connect: { authenticator: nkeyAuthenticator(await auth.seed("controller.nk")) },
   });
   try {
-    await world.agent("qa-1", { args: ["--nkey", `${keys}/agents/qa-1.nk`] });
-    const as = (who: string) => ({ env: { NATS_NKEY: `${keys}/${who}` } });
+    await world.agent("qa-1", { args: ["--nkey", `${auth.keys}/agents/qa-1.nk`] });
+    const as = auth.as;
     const submit = ["queue", "submit", "--hosts", "qa-*", "--slots", "2", "--name", "aq"];
     const r = await world.controller(
       [...submit, "--", "echo", "{}", ":::", ...Array.from({ length: 12 }, (_, i) => `t${i}`)],
@@ -52,7 +31,7 @@ Deno.test("queue under nats-config's permissions", opts, async () => {
       as("controller.nk"),
     );
     assert.equal(long.code, 0, long.stderr);
-    const late = await world.agent("qa-2", { args: ["--nkey", `${keys}/agents/qa-2.nk`] });
+    const late = await world.agent("qa-2", { args: ["--nkey", `${auth.keys}/agents/qa-2.nk`] });
     await until(
       "the late agent taking the queue",
       () => late.output.join("").includes("queue aq: taking its tasks"),
@@ -76,7 +55,6 @@ Deno.test("queue under nats-config's permissions", opts, async () => {
     assert.match(viewer.stderr, /EPERM/);
   } finally {
     await world.close();
-    await Deno.remove(keysDir, { recursive: true }).catch(() => {});
-    await Deno.remove(store, { recursive: true }).catch(() => {});
+    await auth.remove();
   }
 });

@@ -7,33 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { nkeyAuthenticator } from "@nats-io/transport-node";
-import { CONTROLLER_JS, DENO, World } from "./harness.ts";
-import { opts } from "./transfer_support.ts";
+import { World } from "./harness.ts";
+import { natsConfigured, opts } from "./transfer_support.ts";
 
 Deno.test(
   "put and get under nats-config's permissions; EPERM where they are refused",
   opts,
   async () => {
-    const keysDir = await Deno.makeTempDir({ prefix: "tutti-keys-" });
-    const store = await Deno.makeTempDir({ prefix: "tutti-js-" });
-    const keys = `${keysDir}/keys`;
-    const conf = `${keysDir}/auth.conf`;
-    const made = await new Deno.Command(DENO, {
-      args: [
-        "run",
-        "-A",
-        "--no-config",
-        CONTROLLER_JS,
-        "nats-config",
-        "--agents",
-        "au-[1-2]",
-        "--keys",
-        keys,
-        "--out",
-        conf,
-      ],
-    }).output();
-    assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
+    const auth = await natsConfigured("au-[1-2]");
+    const { conf, keys } = auth;
     // au-2's user loses the direct get of the transfer stream.
     const text = await Deno.readTextFile(conf);
     const au2 = text.indexOf("# agent au-2");
@@ -43,11 +25,9 @@ Deno.test(
       conf,
       text.slice(0, cut) + text.slice(cut + ', "$JS.API.DIRECT.GET.tutti_xfer"'.length),
     );
-    const seed = async (f: string) =>
-      new TextEncoder().encode((await Deno.readTextFile(`${keys}/${f}`)).trim());
     const world = await World.create({
-      brokerArgs: ["-c", conf, "-js", "-sd", store],
-      connect: { authenticator: nkeyAuthenticator(await seed("controller.nk")) },
+      brokerArgs: ["-c", conf, "-js", "-sd", auth.store],
+      connect: { authenticator: nkeyAuthenticator(await auth.seed("controller.nk")) },
     });
     try {
       for (const h of ["au-1", "au-2"]) {
@@ -55,7 +35,7 @@ Deno.test(
       }
       const src = `${world.dir}/f.txt`;
       await Deno.writeTextFile(src, "configuration\n");
-      const as = (who: string) => ({ env: { NATS_NKEY: `${keys}/${who}` } });
+      const as = auth.as;
       const put = await world.controller(
         ["put", "--hosts", "au-[1-2]", src, `${world.dir}/{host}/f.txt`],
         as("controller.nk"),
@@ -86,8 +66,7 @@ Deno.test(
       assert.match(viewerGet.stderr, /EPERM.*publish to "tutti\.all\.get"/);
     } finally {
       await world.close();
-      await Deno.remove(keysDir, { recursive: true }).catch(() => {});
-      await Deno.remove(store, { recursive: true }).catch(() => {});
+      await auth.remove();
     }
   },
 );

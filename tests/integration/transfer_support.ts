@@ -1,7 +1,11 @@
-/** What the transfer tests share: a world whose broker has JetStream, trees and digests. */
+/**
+ * What the transfer (and queue) tests share: a world whose broker has
+ * JetStream, trees and digests, and the users `nats-config` makes.
+ */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Controller } from "../../controller/mod.ts";
-import { World } from "./harness.ts";
+import { CONTROLLER_JS, DENO, World } from "./harness.ts";
 
 export const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -66,4 +70,45 @@ export async function describeTree(root: string): Promise<Record<string, string>
   };
   await walk(root, "");
   return out;
+}
+
+/**
+ * The recommended deployment's users, for a test: `controller nats-config
+ * --agents AGENTS` run into a temporary directory (the keys, the server
+ * configuration `conf`), and a JetStream store beside it; `remove()` at the
+ * end.
+ */
+export interface NatsConfigured {
+  keys: string;
+  conf: string;
+  store: string;
+  /** The seed in `<keys>/<file>`, for the test's own connection. */
+  seed(file: string): Promise<Uint8Array>;
+  /** The controller CLI's options to connect as `<keys>/<who>` (`controller.nk`, `viewer.nk`). */
+  as(who: string): { env: Record<string, string> };
+  remove(): Promise<void>;
+}
+
+export async function natsConfigured(agents: string): Promise<NatsConfigured> {
+  const dir = await Deno.makeTempDir({ prefix: "tutti-keys-" });
+  const store = await Deno.makeTempDir({ prefix: "tutti-js-" });
+  const keys = `${dir}/keys`;
+  const conf = `${dir}/auth.conf`;
+  const args = ["nats-config", "--agents", agents, "--keys", keys, "--out", conf];
+  const made = await new Deno.Command(DENO, {
+    args: ["run", "-A", "--no-config", CONTROLLER_JS, ...args],
+  }).output();
+  assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
+  return {
+    keys,
+    conf,
+    store,
+    seed: async (file) =>
+      new TextEncoder().encode((await Deno.readTextFile(`${keys}/${file}`)).trim()),
+    as: (who) => ({ env: { NATS_NKEY: `${keys}/${who}` } }),
+    remove: async () => {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.remove(store, { recursive: true }).catch(() => {});
+    },
+  };
 }
