@@ -79,3 +79,43 @@ Deno.test("zygote runs: argv, environment and directory arrive byte for byte", o
     await world.close();
   }
 });
+
+Deno.test(
+  "zygote runs of shell commands: no second shell, the same results as sh -c",
+  opts,
+  async () => {
+    const world = await World.create();
+    try {
+      await world.agent("z-1");
+      const watch = await ProcWatch.open(world, "z-1");
+      const shell = async (id: string, cmd: string) => {
+        const r = await ask(world, "z-1", "run", { id, shell: cmd });
+        assert.equal(r.body.ok, true, JSON.stringify(r.body.error));
+        return (r.body.proc as { pid: number }).pid;
+      };
+      // Evaluated by the zygote: none of its own variables shows, $0 is sh -c's.
+      await shell("vars", 'echo "[${NL-unset}][${line-unset}][$0]"');
+      assert.equal(await stdoutOf(world, watch, "vars"), "[unset][unset][/bin/sh]\n");
+      await shell("lines", "echo 'a\nb' | wc -l\necho \"it's\" $((6 * 7))");
+      assert.equal(await stdoutOf(world, watch, "lines"), "2\nit's 42\n");
+      await shell("exit", "exit 7");
+      assert.equal((await watch.exit("exit")).code, 7);
+      await shell("syntax", "if then");
+      assert.equal((await watch.exit("syntax")).code, 2);
+      // Plain words naming a program: exec'd, so the process is the program itself.
+      for (let i = 0; i < 2; i++) {
+        const pid = await shell(`plain${i}`, "sleep 30");
+        assert.equal((await Deno.readTextFile(`/proc/${pid}/comm`)).trim(), "sleep");
+        await ask(world, "z-1", "signal", { procs: [`plain${i}`], signal: "SIGKILL" });
+        assert.equal((await watch.exit(`plain${i}`)).signal, "SIGKILL");
+      }
+      await shell("args", "/bin/echo --opt=1 a,b x:y");
+      assert.equal(await stdoutOf(world, watch, "args"), "--opt=1 a,b x:y\n");
+      await shell("missing", "no-such-program-x arg");
+      assert.equal((await watch.exit("missing")).code, 127);
+      watch.close();
+    } finally {
+      await world.close();
+    }
+  },
+);
