@@ -114,7 +114,12 @@ export interface TimedRun {
   timedOut: boolean;
   /** The end of stderr (or stdout when stderr is empty), for failure reports. */
   output: string;
+  /** With `peak`: the child's peak resident memory (VmHWM) in MiB, read as it ran. */
+  peakMiB?: number;
 }
+
+/** How often `timed` reads a child's VmHWM: it only grows, so only the last moments are missed. */
+const HWM_POLL_MS = 50;
 
 export async function timed(
   scope: Scope,
@@ -124,10 +129,20 @@ export async function timed(
     timeoutMs: number;
     /** Every complete line of stdout (the kept tail is short: for counting what the child says). */
     onStdoutLine?: (line: string) => void;
+    /** Follow the child's peak resident memory (`peakMiB`). */
+    peak?: boolean;
   },
 ): Promise<TimedRun> {
   const t0 = performance.now();
   const s = start(scope, cmd, args, opts);
+  let peakMiB: number | undefined;
+  const poll = () => {
+    try {
+      const m = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${s.child.pid}/status`));
+      if (m) peakMiB = Number(m[1]) / 1024;
+    } catch { /* it has exited */ }
+  };
+  const poller = opts.peak ? setInterval(poll, HWM_POLL_MS) : undefined;
   // Registered before the first chunk is read: reading starts on a later turn.
   if (opts.onStdoutLine) s.stdout.onLine(opts.onStdoutLine);
   let timedOut = false;
@@ -140,9 +155,10 @@ export async function timed(
   const status = await s.child.status;
   const ms = performance.now() - t0;
   clearTimeout(timer);
+  clearInterval(poller);
   await Promise.all([s.stdout.done, s.stderr.done]);
   const output = String(s.stderr).trim() || String(s.stdout).trim();
-  return { ms, code: status.code, timedOut, output };
+  return { ms, code: status.code, timedOut, output, ...(opts.peak && { peakMiB }) };
 }
 
 /** Runs a command to completion and answers its stdout (for versions and setup steps). */

@@ -7,6 +7,11 @@
  * GNU parallel spreading the same tasks over the same N hosts through the
  * loopback sshd (`parallel -S 4/host,...`: an ssh connection per task, as
  * its users run it), on fewer tasks (its rate is what is compared).
+ *
+ * Then the controller's memory while it queues: its peak resident memory
+ * submitting 10T tasks beside T (`--detach`, to a host that is not there:
+ * the tasks stay queued and nothing runs them). Flat means the tenfold
+ * sweep costs at most a quarter more.
  */
 import { DENO } from "./agents.ts";
 import { timed } from "./child.ts";
@@ -100,6 +105,7 @@ export async function queueSection(ctx: BenchContext): Promise<Row[]> {
   const rounds = ctx.opts.quick ? 1 : 3;
   say(`queue: ${t} tasks on ${n} agents x ${SLOTS} slots, ${rounds} round(s)`);
   await interleave(rounds, [tuttiOnce(tutti), localOnce(local), parallelOnce(gnu)]);
+  const memory = await submitMemory(ctx, t, rounds);
   const a = tutti.done();
   const b = local.done();
   const g = gnu.done();
@@ -126,5 +132,54 @@ export async function queueSection(ctx: BenchContext): Promise<Row[]> {
       ratioAtMost(2),
       `${rate(a.summary.median)} vs ${rate(b.summary.median)} tasks/s (medians)`,
     ),
+    memory,
   ];
+}
+
+/** Peak memory of `queue submit --detach` of 10t tasks beside t tasks. */
+async function submitMemory(ctx: BenchContext, t: number, rounds: number): Promise<Row> {
+  const env = { NATS_URL: ctx.broker.url, NO_COLOR: "1" };
+  let round = 0;
+  const once = (tasks: number, rec: Recorder) => async () => {
+    const list = `${ctx.dir}/queue-memory-${tasks}`;
+    await Deno.writeTextFile(list, Array.from({ length: tasks }, (_, i) => `${i}\n`).join(""));
+    const r = await timed(ctx.scope, DENO, [
+      "run",
+      "-A",
+      "--no-config",
+      ctx.opts.controllerJs,
+      "queue",
+      "submit",
+      // Nobody takes them: the submission alone is measured, and nothing runs afterwards.
+      "--hosts",
+      "nobody-here",
+      "--slots",
+      "1",
+      "--name",
+      `mem${Date.now().toString(36)}r${round++}`,
+      "--tasks",
+      list,
+      "--detach",
+      "--",
+      "true",
+    ], { env, timeoutMs: TIMEOUT_MS, peak: true });
+    if (!r.output.includes(`${tasks} tasks queued`)) rec.fail(`not queued: ${r.output}`);
+    else if (r.peakMiB === undefined) rec.fail("no VmHWM read");
+    else rec.add(r.peakMiB);
+  };
+  const small = new Recorder(`controller peak VmHWM, queue submit of ${t} tasks`, "MiB");
+  const big = new Recorder(`controller peak VmHWM, queue submit of ${10 * t} tasks`, "MiB");
+  say(`queue: controller memory submitting ${t} and ${10 * t} tasks`);
+  await interleave(rounds, [once(t, small), once(10 * t, big)]);
+  const b = big.done();
+  const s = small.done();
+  return row(
+    "queue",
+    `controller memory while ${10 * t} tasks are queued (beside ${t})`,
+    b,
+    s,
+    // Flat: ten times the tasks, at most a quarter more memory.
+    ratioAtMost(1.25),
+    "peak VmHWM of queue submit --detach",
+  );
 }

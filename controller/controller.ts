@@ -51,7 +51,7 @@ import { type GetOptions, startGet } from "./transfer/get.ts";
 import { type PutOptions, startPut, type TransferOperation } from "./transfer/put.ts";
 import { countStates, type QueueCounts, QueueStore } from "./queue/queue_store.ts";
 import {
-  prepareTasks,
+  checkSubmit,
   type QueueOperation,
   type QueueSubmitOptions,
   startSubmit,
@@ -309,13 +309,14 @@ export class Controller {
 
   /**
    * Submits tasks to a work queue on JetStream and tells the selected agents
-   * to take them, `slots` at a time each; see queue/submit.ts. The tasks are
-   * checked (placeholders, queue name) before anything is sent.
+   * to take them, `slots` at a time each; see queue/submit.ts. The options
+   * (placeholders, queue name) are checked before anything is sent, and
+   * every task before any is stored.
    */
   queueSubmit(spec: HostSpec, opts: QueueSubmitOptions): QueueOperation {
     const resolved = resolveTarget(spec);
-    const tasks = prepareTasks(opts);
-    return this.#track(startSubmit(this.#scope, resolved, opts, tasks));
+    checkSubmit(opts);
+    return this.#track(startSubmit(this.#scope, resolved, opts));
   }
 
   /** Cancels queue `name`: see queue/manage.ts. Returns how many tasks were cancelled. */

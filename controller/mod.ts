@@ -166,6 +166,7 @@ export type {
   QueueOperation,
   QueueSubmitOptions,
   QueueSummary,
+  TaskRows,
 } from "./queue/submit.ts";
 export type { QueueStatus } from "./controller.ts";
 export type { RetryReport } from "./queue/manage.ts";
@@ -173,7 +174,7 @@ export type { QueueConfig } from "../protocol/queue_messages.ts";
 export type { QueueCounts } from "./queue/queue_store.ts";
 export type { TaskState } from "../protocol/queue_messages.ts";
 /** GNU parallel's argument lists: `CMD ::: a b ::: x y` split into the command and its lists. */
-export { combinations, splitSources } from "../protocol/queue_tasks.ts";
+export { combinationRows, combinations, splitSources } from "../protocol/queue_tasks.ts";
 
 // ---------------------------------------------------------------- logs, sub
 

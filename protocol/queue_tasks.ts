@@ -54,9 +54,7 @@ export function expandCommand(command: string, args: string[], seq: number): str
 
 /** Every combination of the lists, the first varying slowest (parallel's order). */
 export function combinations(lists: string[][]): string[][] {
-  let out: string[][] = [[]];
-  for (const list of lists) out = out.flatMap((prefix) => list.map((a) => [...prefix, a]));
-  return lists.length === 0 ? [] : out;
+  return [...combinationRows(lists)];
 }
 
 /**
@@ -83,17 +81,57 @@ export function splitSources(words: string[]): { command: string[]; lists: strin
   return { command, lists };
 }
 
+/**
+ * Names a submission's tasks one row at a time, so that a sweep of any size
+ * is never held whole: each task's number, command line and stable id.
+ */
+export class TaskNamer {
+  #seq = 0;
+  /**
+   * How many tasks each command line (by a 32-bit digest of it) had so far.
+   * Two lines with the same digest only share a count: each id still digests
+   * the whole line, so ids stay distinct and, for the same sweep, the same.
+   */
+  readonly #seen = new Map<number, number>();
+
+  constructor(private readonly command: string) {}
+
+  next(args: string[]): TaskMessage {
+    const seq = ++this.#seq;
+    const shell = expandCommand(this.command, args, seq);
+    const key = lineDigest(shell);
+    const dup = this.#seen.get(key) ?? 0;
+    this.#seen.set(key, dup + 1);
+    const id = "t" + createHash("sha256").update(`${dup}\0${shell}`).digest("hex").slice(0, 15);
+    return { id, args, shell, seq };
+  }
+}
+
+/** FNV-1a over the UTF-16 units: cheap, for `TaskNamer`'s counts only. */
+function lineDigest(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /** The tasks of a submission: one per argument row, numbered from 1, with stable ids. */
 export function makeTasks(command: string, rows: string[][]): TaskMessage[] {
   checkPlaceholders(command, rows.reduce((n, r) => Math.max(n, r.length), 1));
-  const seen = new Map<string, number>();
-  return rows.map((args, i) => {
-    const shell = expandCommand(command, args, i + 1);
-    const dup = seen.get(shell) ?? 0;
-    seen.set(shell, dup + 1);
-    const id = "t" + createHash("sha256").update(`${dup}\0${shell}`).digest("hex").slice(0, 15);
-    return { id, args, shell, seq: i + 1 };
-  });
+  const namer = new TaskNamer(command);
+  return rows.map((args) => namer.next(args));
+}
+
+/** Every combination of the lists, the first varying slowest (parallel's order), made as asked. */
+export function* combinationRows(lists: string[][]): Generator<string[]> {
+  if (lists.length === 0) return;
+  const at = lists.map(() => 0);
+  if (lists.some((l) => l.length === 0)) return;
+  while (true) {
+    yield lists.map((l, i) => l[at[i]]);
+    let i = lists.length - 1;
+    while (i >= 0 && ++at[i] === lists[i].length) at[i--] = 0;
+    if (i < 0) return;
+  }
 }
 
 /** One shell word: as is when it is plain, else in single quotes. */

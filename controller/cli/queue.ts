@@ -14,7 +14,7 @@
 import { flag, type Parsed, str } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 import {
-  combinations,
+  combinationRows,
   type Controller,
   fold,
   type HostSpec,
@@ -22,6 +22,7 @@ import {
   type QueueBody,
   type QueueOperation,
   queueRecord,
+  type QueueSubmitOptions,
   splitSources,
   writeRecord,
 } from "../mod.ts";
@@ -220,16 +221,18 @@ async function submit(p: Parsed, ctx: CliContext): Promise<number> {
   };
   const { command, lists } = splitSources(p.positionals.slice(1));
   const file = str(p.values, "tasks");
-  let rows: string[][];
+  let rows: QueueSubmitOptions["rows"];
+  let columns = 1;
   if (lists.length > 0) {
     if (file !== undefined) throw new UsageError("submit: ::: lists or --tasks FILE, not both");
-    rows = combinations(lists);
+    rows = () => combinationRows(lists);
+    columns = lists.length;
   } else if (file !== undefined) {
-    rows = lines(
-      await Deno.readTextFile(file).catch((e) => {
-        throw new UsageError(`submit: --tasks ${file}: ${(e as Error).message}`);
-      }),
-    );
+    // Opened now so that a file that cannot be read runs nothing; read as it is needed.
+    (await Deno.open(file).catch((e) => {
+      throw new UsageError(`submit: --tasks ${file}: ${(e as Error).message}`);
+    })).close();
+    rows = () => fileRows(file);
   } else if (!Deno.stdin.isTerminal()) {
     rows = lines(await new Response(Deno.stdin.readable).text());
   } else {
@@ -243,6 +246,7 @@ async function submit(p: Parsed, ctx: CliContext): Promise<number> {
     name: str(p.values, "name"),
     command: command.join(" "),
     rows,
+    columns,
     slots,
     retries,
     backoff: dur("backoff"),
@@ -251,6 +255,8 @@ async function submit(p: Parsed, ctx: CliContext): Promise<number> {
     maxLoad: maxLoad === undefined ? undefined : load(maxLoad),
     minFreeMem: minFree === undefined ? undefined : parseBytes("--min-free-mem", minFree),
     detach: flag(p.values, "detach"),
+    // A record lists every task; without one, the tasks that ended done are not kept.
+    keepDone: str(p.values, "record") !== undefined,
   });
   const submission = {
     command: command.join(" "),
@@ -283,6 +289,21 @@ function whole(f: string, text: string, min: number): number {
     throw new UsageError(`${f} ${text}: a whole number from ${min}`);
   }
   return n;
+}
+
+/** One task per line of `path` (its one argument), read as they are needed; as `lines`. */
+async function* fileRows(path: string): AsyncGenerator<string[]> {
+  const file = await Deno.open(path);
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const chunk of file.readable) {
+    rest += decoder.decode(chunk, { stream: true });
+    const ls = rest.split("\n");
+    rest = ls.pop()!;
+    for (const l of ls) yield [l];
+  }
+  rest += decoder.decode();
+  if (rest !== "") yield [rest];
 }
 
 /** One task per line (its one argument); a trailing empty line is no task. */

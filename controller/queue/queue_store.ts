@@ -133,29 +133,35 @@ export class QueueStore {
   }
 
   /**
-   * Stores `tasks`: a state `pending` for each, then its stream message. A
-   * task already there (the same sweep submitted again) is left as it is,
-   * but a pending one is published again (its first publish may have been
-   * lost with a controller killed in between; the server's deduplication
-   * drops it within two minutes). Returns how many were new.
+   * Stores `tasks` as they come, a window of them at a time: a state
+   * `pending` for each, then its stream message. A task already there (the
+   * same sweep submitted again) is left as it is, but a pending one is
+   * published again (its first publish may have been lost with a controller
+   * killed in between; the server's deduplication drops it within two
+   * minutes). `each` learns every task before its state is written, with
+   * the state it already had (null for a new one). Returns how many were new.
    */
-  async submit(tasks: TaskMessage[], sent: (n: number) => void): Promise<number> {
+  async submit(
+    tasks: AsyncIterable<TaskMessage>,
+    each: (t: TaskMessage, existing: TaskState | null) => void,
+  ): Promise<number> {
     let added = 0;
     const one = async (t: TaskMessage) => {
       const key = taskKey(t.id);
-      let fresh = true;
+      let existing: TaskState | null = null;
+      each(t, null);
       try {
         await this.kv.create(key, JSON.stringify(pendingState(t)));
+        added++;
       } catch (e) {
         if (!/wrong last sequence|key exists/i.test((e as Error).message)) throw e;
-        fresh = false;
+        existing = await this.task(t.id);
+        if (existing) each(t, existing);
+        if (existing?.state !== "pending") return;
       }
-      if (fresh) added++;
-      else if ((await this.task(t.id))?.state !== "pending") return;
       await this.js.publish(this.subjects.queueTasks(this.name), JSON.stringify(t), {
         msgID: t.id,
       });
-      sent(1);
     };
     await windowed(tasks, one);
     await this.#addToMeta(added);
@@ -364,12 +370,38 @@ function taskKey(id: string): string {
   return `task.${id}`;
 }
 
-async function windowed<T>(items: T[], fn: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
+/** Calls `fn` on every item, WINDOW calls at a time, taking the items only as calls finish. */
+async function windowed<T>(
+  items: Iterable<T> | AsyncIterable<T>,
+  fn: (x: T) => Promise<void>,
+): Promise<void> {
+  const it = Symbol.asyncIterator in items
+    ? items[Symbol.asyncIterator]()
+    : (items as Iterable<T>)[Symbol.iterator]();
+  // One taker at a time: an async generator must not be asked for two items at once.
+  let taking = Promise.resolve();
+  let done = false;
+  const take = (): Promise<IteratorResult<T>> => {
+    const next = taking.then(() => it.next());
+    taking = next.then(() => {}, () => {});
+    return next;
   };
-  await Promise.all(Array.from({ length: Math.min(WINDOW, items.length) }, worker));
+  const worker = async () => {
+    while (!done) {
+      const r = await take();
+      if (r.done) {
+        done = true;
+        return;
+      }
+      try {
+        await fn(r.value);
+      } catch (e) {
+        done = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: WINDOW }, worker));
 }
 
 function noJetStream(e: unknown): TuttiError {

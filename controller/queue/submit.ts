@@ -14,25 +14,33 @@ import {
   pendingState,
   type QueueReply,
   type QueueRequest,
+  TASK_STATES,
   type TaskMessage,
   type TaskState,
 } from "../../protocol/queue_messages.ts";
-import { makeTasks } from "../../protocol/queue_tasks.ts";
+import { checkPlaceholders, TaskNamer } from "../../protocol/queue_tasks.ts";
 import type { HostReply } from "../../protocol/replies.ts";
 import { newId } from "../../protocol/runtime/ids.ts";
 import type { Scope } from "../broadcast/scope.ts";
 import { fanout } from "../fanout.ts";
 import { Channel, type Operation } from "../operation.ts";
 import type { ResolvedTarget } from "../target.ts";
-import { countStates, type QueueCounts, QueueStore } from "./queue_store.ts";
+import { type QueueCounts, QueueStore } from "./queue_store.ts";
 
 export interface QueueSubmitOptions {
   /** The queue's name (a subject token; default: a new one). */
   name?: string;
   /** The command line, with `{}`, `{N}`, `{#}` placeholders (protocol/queue_tasks.ts). */
   command: string;
-  /** Each task's arguments. */
-  rows: string[][];
+  /**
+   * Each task's arguments: an array, or a function that gives them afresh at
+   * each call, as they are read (a file's lines): then the controller never
+   * holds the sweep whole. They are gone through twice: every task is checked
+   * before any is stored, then they are stored.
+   */
+  rows: string[][] | (() => TaskRows);
+  /** How many arguments a row has at most, for `{N}` (default: counted in an array, else 1). */
+  columns?: number;
   slots: number;
   retries?: number;
   /** Seconds before the first retry, doubled for each next one (default 1). */
@@ -46,7 +54,15 @@ export interface QueueSubmitOptions {
   minFreeMem?: number;
   /** Return once the tasks are stored and the agents told, without following them. */
   detach?: boolean;
+  /**
+   * Whether the summary keeps the tasks that ended done (default true). The
+   * others (failed, cancelled) are always kept; without the done ones, what
+   * the controller holds no longer grows with the number of tasks.
+   */
+  keepDone?: boolean;
 }
+
+export type TaskRows = Iterable<string[]> | AsyncIterable<string[]>;
 
 export type QueueEvent =
   | { type: "submitted"; name: string; tasks: number; added: number }
@@ -60,7 +76,10 @@ export interface QueueSummary {
   /** Tasks of this submission. */
   total: number;
   counts: QueueCounts;
-  /** This submission's tasks as they ended (all of them unless detached), in submission order. */
+  /**
+   * This submission's tasks as they ended, in submission order: all of them
+   * (none when detached), or only those not done (`keepDone: false`).
+   */
   tasks: TaskState[];
   /** Each selected host's answer to the `queue` request. */
   hosts: HostReply<QueueReply>[];
@@ -79,8 +98,8 @@ const PROGRESS_MS = 200;
 /** What a task's state may grow by once it ran (host, process id, times, exit). */
 const STATE_GROWTH = 512;
 
-/** Checks everything it can before anything is sent (EINVAL). */
-export function prepareTasks(opts: QueueSubmitOptions): TaskMessage[] {
+/** Checks the options before anything is sent (EINVAL); the tasks are checked by `startSubmit`. */
+export function checkSubmit(opts: QueueSubmitOptions): void {
   if (opts.name !== undefined) checkQueueName(opts.name);
   if (!Number.isInteger(opts.slots) || opts.slots < 1) {
     throw new TuttiError("EINVAL", `slots ${opts.slots}: a whole number from 1`);
@@ -88,70 +107,100 @@ export function prepareTasks(opts: QueueSubmitOptions): TaskMessage[] {
   if (opts.maxLoad !== undefined && !(opts.maxLoad >= 0)) {
     throw new TuttiError("EINVAL", `max load ${opts.maxLoad}: a load average from 0`);
   }
-  if (opts.rows.length === 0) throw new TuttiError("EINVAL", "no tasks to submit");
-  return makeTasks(opts.command, opts.rows);
+  const rows = opts.rows;
+  if (Array.isArray(rows) && rows.length === 0) {
+    throw new TuttiError("EINVAL", "no tasks to submit");
+  }
+  const columns = opts.columns ??
+    (Array.isArray(rows) ? rows.reduce((n, r) => Math.max(n, r.length), 1) : 1);
+  checkPlaceholders(opts.command, columns);
+}
+
+/** The submission's tasks, named as they are made from its rows (a fresh pass at each call). */
+async function* tasksOf(opts: QueueSubmitOptions): AsyncGenerator<TaskMessage> {
+  const namer = new TaskNamer(opts.command);
+  const rows = opts.rows;
+  for await (const args of Array.isArray(rows) ? rows : rows()) yield namer.next(args);
 }
 
 /**
- * EMSGSIZE for the first task whose state would not fit in one message of
- * the server (`max_payload`): it could be neither queued nor recorded.
+ * Goes through every task once before anything is stored: how many there
+ * are (EINVAL for none) and EMSGSIZE for the first whose state would not fit
+ * in one message of the server (`max_payload`): it could be neither queued
+ * nor recorded, and the tasks before it must not be queued alone.
  */
-export function checkTaskSizes(tasks: TaskMessage[], maxPayload: number): void {
+async function checkTasks(opts: QueueSubmitOptions, maxPayload: number): Promise<number> {
   const encoder = new TextEncoder();
-  tasks.forEach((t, i) => {
+  let n = 0;
+  for await (const t of tasksOf(opts)) {
+    n++;
     const size = encoder.encode(JSON.stringify(pendingState(t))).length + STATE_GROWTH;
     if (size > maxPayload) {
       throw new TuttiError(
         "EMSGSIZE",
-        `task ${i + 1} (${t.id}) takes ${size} bytes with its state, above the server's ` +
+        `task ${n} (${t.id}) takes ${size} bytes with its state, above the server's ` +
           `max_payload of ${maxPayload}: pass large inputs in files, not as arguments`,
       );
     }
-  });
+  }
+  if (n === 0) throw new TuttiError("EINVAL", "no tasks to submit");
+  return n;
 }
 
 export function startSubmit(
   scope: Scope,
   resolved: ResolvedTarget,
   opts: QueueSubmitOptions,
-  tasks: TaskMessage[],
 ): QueueOperation {
   const op = new Channel<QueueEvent, QueueSummary>();
   const name = opts.name ?? newId("q");
+  const keepDone = opts.keepDone ?? true;
   (async () => {
     const { nc, subjects } = scope.link;
-    checkTaskSizes(tasks, nc.info?.max_payload ?? 1 << 20);
+    const total = await checkTasks(opts, nc.info?.max_payload ?? 1 << 20);
     const store = await QueueStore.open(nc, subjects, name, {
       lease: opts.lease ?? DEFAULT_LEASE_S,
     });
-    const mine = new Map<string, TaskState | null>(tasks.map((t) => [t.id, null]));
-    const seqs = new Map(tasks.map((t, i) => [t.id, i + 1]));
-    // Followed from before the tasks are stored: no state change is missed.
-    const finals = new Map<string, TaskState>();
+    // Per task, only its number (by id) and its state as a byte (an index in TASK_STATES,
+    // pending first): the states themselves go out as events, and are kept as the summary asks.
+    const seqOf = new Map<string, number>();
+    const codes = new Uint8Array(total + 1);
+    const counts: QueueCounts = { pending: total, running: 0, done: 0, failed: 0, cancelled: 0 };
+    const kept: TaskState[] = [];
+    const ran = new Set<string>();
+    let over = 0;
     let wake = () => {};
     let last = 0;
     const progress = () => {
       last = Date.now();
-      const seen = [...mine.values()].filter((s): s is TaskState => s !== null);
-      const counts = countStates(seen);
-      counts.pending += mine.size - seen.length;
-      op.push({ type: "progress", counts, total: mine.size });
+      op.push({ type: "progress", counts: { ...counts }, total });
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const stopWatch = opts.detach ? () => {} : await store.watch((s) => {
-      if (!mine.has(s.id) || finals.has(s.id)) return;
-      mine.set(s.id, s);
+    const seen = (s: TaskState) => {
+      const seq = seqOf.get(s.id);
+      if (seq === undefined) return;
+      // The first end wins, as on the agents.
+      const was = TASK_STATES[codes[seq]];
+      if (isFinal(was)) return;
+      counts[was]--;
+      counts[s.state]++;
+      codes[seq] = TASK_STATES.indexOf(s.state);
       if (isFinal(s.state)) {
-        finals.set(s.id, s);
-        op.push({ type: "task", seq: seqs.get(s.id)!, task: s });
-        if (finals.size === mine.size) wake();
+        over++;
+        if (s.host !== null) ran.add(s.host);
+        if (keepDone || s.state !== "done") kept.push(s);
+        op.push({ type: "task", seq, task: s });
+        if (over === total) wake();
       }
       if (Date.now() - last >= PROGRESS_MS) progress();
       else {timer ??= setTimeout(() => {
           timer = undefined;
           progress();
         }, PROGRESS_MS);}
-    });
+    };
+    // Followed from before the tasks are stored: no state change is missed. A task already
+    // there (the same sweep submitted again) is given its state by the store instead.
+    const stopWatch = opts.detach ? () => {} : await store.watch(seen);
     try {
       const body: QueueRequest = {
         name,
@@ -171,8 +220,12 @@ export function startSubmit(
         cancelled: false,
         drained: cur?.drained ?? [],
       }));
-      const added = await store.submit(tasks, () => {});
-      op.push({ type: "submitted", name, tasks: tasks.length, added });
+      const added = await store.submit(tasksOf(opts), (t, existing) => {
+        if (opts.detach) return;
+        seqOf.set(t.id, t.seq!);
+        if (existing) seen(existing);
+      });
+      op.push({ type: "submitted", name, tasks: total, added });
       const hosts = await fanout(scope, { verb: "queue", body, parse: parseQueueReply }, resolved)
         .done;
       for (const h of hosts) {
@@ -182,36 +235,28 @@ export function startSubmit(
             : { type: "taken", host: h.host, ok: false, error: h.error },
         );
       }
-      const summary = (detached: boolean): QueueSummary => {
-        const states = tasks.map((t) => finals.get(t.id) ?? mine.get(t.id)).filter(
-          (s): s is TaskState => s !== null && s !== undefined,
-        );
-        const counts = countStates(states);
-        counts.pending += tasks.length - states.length;
-        const ran = new Set(states.flatMap((s) => s.host === null ? [] : [s.host]));
-        return {
-          name,
-          total: tasks.length,
-          counts,
-          tasks: states,
-          hosts,
-          ran: [...ran].sort(),
-          detached,
-          ok: detached ? hosts.every((h) => h.ok) : counts.done === tasks.length,
-        };
-      };
+      const summary = (detached: boolean): QueueSummary => ({
+        name,
+        total,
+        counts: { ...counts },
+        tasks: kept.sort((a, b) => seqOf.get(a.id)! - seqOf.get(b.id)!),
+        hosts,
+        ran: [...ran].sort(),
+        detached,
+        ok: detached ? hosts.every((h) => h.ok) : counts.done === total,
+      });
       if (opts.detach) {
         op.end(summary(true));
         return;
       }
-      if (!hosts.some((h) => h.ok) && finals.size < mine.size) {
+      if (!hosts.some((h) => h.ok) && over < total) {
         throw new TuttiError(
           "ENORESPONSE",
-          `no selected host took queue ${name}: its ${mine.size - finals.size} pending task(s) ` +
+          `no selected host took queue ${name}: its ${total - over} pending task(s) ` +
             `stay queued (submit again, or queue status --name ${name})`,
         );
       }
-      if (finals.size < mine.size) await new Promise<void>((r) => wake = r);
+      if (over < total) await new Promise<void>((r) => wake = r);
       clearTimeout(timer);
       progress();
       op.end(summary(false));

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import {
   checkPlaceholders,
+  combinationRows,
   combinations,
   expandCommand,
   makeTasks,
   shellQuote,
   splitSources,
+  TaskNamer,
 } from "../../protocol/queue_tasks.ts";
 import {
   checkQueueName,
@@ -56,6 +58,35 @@ Deno.test("queue tasks: stable ids, distinct for repeated arguments", () => {
   assert.equal(new Set(a.map((t) => t.id)).size, 3);
   assert.match(a[0].id, /^t[0-9a-f]{15}$/);
   assert.notEqual(makeTasks("echo -n {}", [["x"]])[0].id, a[0].id);
+});
+
+Deno.test("queue tasks: named one row at a time, as a whole array names them", () => {
+  const rows = Array.from({ length: 2000 }, (_, i) => [String(i % 300)]);
+  const namer = new TaskNamer("sleep {}");
+  const one = rows.map((r) => namer.next(r));
+  assert.deepEqual(one, makeTasks("sleep {}", rows));
+  // 2000 tasks over 300 command lines: each repeat gets an id of its own.
+  assert.equal(new Set(one.map((t) => t.id)).size, 2000);
+  assert.deepEqual(one.map((t) => t.seq), rows.map((_, i) => i + 1));
+});
+
+Deno.test("queue tasks: combinations made as asked, in parallel's order", () => {
+  const lists = [["a", "b"], ["x"], ["1", "2", "3"]];
+  assert.deepEqual([...combinationRows(lists)], [
+    ["a", "x", "1"],
+    ["a", "x", "2"],
+    ["a", "x", "3"],
+    ["b", "x", "1"],
+    ["b", "x", "2"],
+    ["b", "x", "3"],
+  ]);
+  assert.deepEqual([...combinationRows([])], []);
+  assert.deepEqual([...combinationRows([["a"], []])], []);
+  // Made one at a time: the first comes without the others being made.
+  const big = combinationRows([Array.from({ length: 1e6 }, (_, i) => `${i}`), ["p", "q"]]);
+  assert.deepEqual(big.next().value, ["0", "p"]);
+  assert.deepEqual(big.next().value, ["0", "q"]);
+  assert.deepEqual(big.next().value, ["1", "p"]);
 });
 
 Deno.test("queue messages: request and state parsers, names, backoff", () => {
