@@ -97,15 +97,25 @@ export class TaskNamer {
   constructor(private readonly command: string) {}
 
   next(args: string[]): TaskMessage {
+    const t = this.unnamed(args);
+    return { id: t.id(), args, shell: t.shell, seq: t.seq };
+  }
+
+  /** The next task with its id left to compute (a digest): for going through tasks to check them. */
+  unnamed(args: string[]): { shell: string; seq: number; id: () => string } {
     const seq = ++this.#seq;
     const shell = expandCommand(this.command, args, seq);
     const key = lineDigest(shell);
     const dup = this.#seen.get(key) ?? 0;
     this.#seen.set(key, dup + 1);
-    const id = "t" + createHash("sha256").update(`${dup}\0${shell}`).digest("hex").slice(0, 15);
-    return { id, args, shell, seq };
+    const id = () =>
+      "t" + createHash("sha256").update(`${dup}\0${shell}`).digest("hex").slice(0, 15);
+    return { shell, seq, id };
   }
 }
+
+/** A task id's length ("t" and 15 hex digits), for sizing a task before its id is computed. */
+export const TASK_ID_LENGTH = 16;
 
 /** FNV-1a over the UTF-16 units: cheap, for `TaskNamer`'s counts only. */
 function lineDigest(s: string): number {

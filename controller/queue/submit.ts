@@ -18,7 +18,7 @@ import {
   type TaskMessage,
   type TaskState,
 } from "../../protocol/queue_messages.ts";
-import { checkPlaceholders, TaskNamer } from "../../protocol/queue_tasks.ts";
+import { checkPlaceholders, TASK_ID_LENGTH, TaskNamer } from "../../protocol/queue_tasks.ts";
 import type { HostReply } from "../../protocol/replies.ts";
 import { newId } from "../../protocol/runtime/ids.ts";
 import type { Scope } from "../broadcast/scope.ts";
@@ -95,6 +95,8 @@ export type QueueOperation = Operation<QueueEvent, QueueSummary>;
 const DEFAULT_LEASE_S = 30;
 const PROGRESS_MS = 200;
 
+const ID_STAND_IN = "t".padEnd(TASK_ID_LENGTH, "0");
+
 /** What a task's state may grow by once it ran (host, process id, times, exit). */
 const STATE_GROWTH = 512;
 
@@ -131,14 +133,19 @@ async function* tasksOf(opts: QueueSubmitOptions): AsyncGenerator<TaskMessage> {
  */
 async function checkTasks(opts: QueueSubmitOptions, maxPayload: number): Promise<number> {
   const encoder = new TextEncoder();
+  const namer = new TaskNamer(opts.command);
+  const rows = opts.rows;
   let n = 0;
-  for await (const t of tasksOf(opts)) {
+  for await (const args of Array.isArray(rows) ? rows : rows()) {
     n++;
-    const size = encoder.encode(JSON.stringify(pendingState(t))).length + STATE_GROWTH;
+    // Sized with a stand-in id of an id's length: the digest is computed for the one named.
+    const t = namer.unnamed(args);
+    const state = pendingState({ id: ID_STAND_IN, args, shell: t.shell, seq: t.seq });
+    const size = encoder.encode(JSON.stringify(state)).length + STATE_GROWTH;
     if (size > maxPayload) {
       throw new TuttiError(
         "EMSGSIZE",
-        `task ${n} (${t.id}) takes ${size} bytes with its state, above the server's ` +
+        `task ${n} (${t.id()}) takes ${size} bytes with its state, above the server's ` +
           `max_payload of ${maxPayload}: pass large inputs in files, not as arguments`,
       );
     }

@@ -7,6 +7,7 @@ import {
   makeTasks,
   shellQuote,
   splitSources,
+  TASK_ID_LENGTH,
   TaskNamer,
 } from "../../protocol/queue_tasks.ts";
 import {
@@ -57,6 +58,8 @@ Deno.test("queue tasks: stable ids, distinct for repeated arguments", () => {
   assert.deepEqual(a, b);
   assert.equal(new Set(a.map((t) => t.id)).size, 3);
   assert.match(a[0].id, /^t[0-9a-f]{15}$/);
+  // A submission sizes its tasks before computing their ids, with this length.
+  assert.equal(a[0].id.length, TASK_ID_LENGTH);
   assert.notEqual(makeTasks("echo -n {}", [["x"]])[0].id, a[0].id);
 });
 
