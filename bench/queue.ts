@@ -29,10 +29,7 @@ export async function queueSection(ctx: BenchContext): Promise<Row[]> {
   const t = ctx.opts.queueTasks;
   await ctx.pool.grow(n);
   const hosts = `b-[1-${n}]`;
-  const list = `${ctx.dir}/queue-tasks`;
-  await Deno.writeTextFile(list, Array.from({ length: t }, (_, i) => `${i + 1}\n`).join(""));
-  const env = { NATS_URL: ctx.broker.url, NO_COLOR: "1" };
-  let round = 0;
+  const list = await taskList(ctx, t);
 
   const tutti = new Recorder(
     `tutti: queue submit --slots ${SLOTS} of ${t} x true on ${n} agents`,
@@ -40,26 +37,7 @@ export async function queueSection(ctx: BenchContext): Promise<Row[]> {
   );
   const local = new Recorder(`local limit: xargs -P ${n * SLOTS} running true ${t} times`, "ms");
   const tuttiOnce = (rec: Recorder) => async () => {
-    // A queue per round: each measures a fresh stream and bucket.
-    const name = `bench${Date.now().toString(36)}r${round++}`;
-    const r = await timed(ctx.scope, DENO, [
-      "run",
-      "-A",
-      "--no-config",
-      ctx.opts.controllerJs,
-      "queue",
-      "submit",
-      "--hosts",
-      hosts,
-      "--slots",
-      String(SLOTS),
-      "--name",
-      name,
-      "--tasks",
-      list,
-      "--",
-      "true",
-    ], { env, timeoutMs: TIMEOUT_MS });
+    const r = await submit(ctx, ["--hosts", hosts, "--slots", String(SLOTS), "--tasks", list]);
     if (r.timedOut) rec.fail(`killed after ${TIMEOUT_MS} ms`);
     else if (r.code !== 0) rec.fail(`exit ${r.code}: ${r.output}`);
     else if (!r.output.includes(`${t} tasks: ${t} done`)) rec.fail(`no summary: ${r.output}`);
@@ -105,7 +83,7 @@ export async function queueSection(ctx: BenchContext): Promise<Row[]> {
   const rounds = ctx.opts.quick ? 1 : 3;
   say(`queue: ${t} tasks on ${n} agents x ${SLOTS} slots, ${rounds} round(s)`);
   await interleave(rounds, [tuttiOnce(tutti), localOnce(local), parallelOnce(gnu)]);
-  const memory = await submitMemory(ctx, t, rounds);
+  const memory = await submitMemory(ctx, t, list, rounds);
   const a = tutti.done();
   const b = local.done();
   const g = gnu.done();
@@ -136,33 +114,53 @@ export async function queueSection(ctx: BenchContext): Promise<Row[]> {
   ];
 }
 
+/** A file of `tasks` lines, one argument each, written once per size. */
+async function taskList(ctx: BenchContext, tasks: number): Promise<string> {
+  const list = `${ctx.dir}/queue-tasks-${tasks}`;
+  await Deno.writeTextFile(list, Array.from({ length: tasks }, (_, i) => `${i + 1}\n`).join(""));
+  return list;
+}
+
+let submissions = 0;
+
+/** `controller queue submit ARGS -- true` into a queue of its own: a fresh stream and bucket. */
+function submit(ctx: BenchContext, args: string[], peak = false) {
+  const name = `bench${Date.now().toString(36)}r${submissions++}`;
+  return timed(ctx.scope, DENO, [
+    "run",
+    "-A",
+    "--no-config",
+    ctx.opts.controllerJs,
+    "queue",
+    "submit",
+    "--name",
+    name,
+    ...args,
+    "--",
+    "true",
+  ], { env: { NATS_URL: ctx.broker.url, NO_COLOR: "1" }, timeoutMs: TIMEOUT_MS, peak });
+}
+
 /** Peak memory of `queue submit --detach` of 10t tasks beside t tasks. */
-async function submitMemory(ctx: BenchContext, t: number, rounds: number): Promise<Row> {
-  const env = { NATS_URL: ctx.broker.url, NO_COLOR: "1" };
-  let round = 0;
+async function submitMemory(
+  ctx: BenchContext,
+  t: number,
+  /** The file of t tasks. */
+  list: string,
+  rounds: number,
+): Promise<Row> {
+  const lists = new Map([[t, list], [10 * t, await taskList(ctx, 10 * t)]]);
   const once = (tasks: number, rec: Recorder) => async () => {
-    const list = `${ctx.dir}/queue-memory-${tasks}`;
-    await Deno.writeTextFile(list, Array.from({ length: tasks }, (_, i) => `${i}\n`).join(""));
-    const r = await timed(ctx.scope, DENO, [
-      "run",
-      "-A",
-      "--no-config",
-      ctx.opts.controllerJs,
-      "queue",
-      "submit",
-      // Nobody takes them: the submission alone is measured, and nothing runs afterwards.
+    // Nobody takes them: the submission alone is measured, and nothing runs afterwards.
+    const r = await submit(ctx, [
       "--hosts",
       "nobody-here",
       "--slots",
       "1",
-      "--name",
-      `mem${Date.now().toString(36)}r${round++}`,
       "--tasks",
-      list,
+      lists.get(tasks)!,
       "--detach",
-      "--",
-      "true",
-    ], { env, timeoutMs: TIMEOUT_MS, peak: true });
+    ], true);
     if (!r.output.includes(`${tasks} tasks queued`)) rec.fail(`not queued: ${r.output}`);
     else if (r.peakMiB === undefined) rec.fail("no VmHWM read");
     else rec.add(r.peakMiB);
