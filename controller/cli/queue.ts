@@ -232,9 +232,12 @@ async function submit(p: Parsed, ctx: CliContext): Promise<number> {
     (await Deno.open(file).catch((e) => {
       throw new UsageError(`submit: --tasks ${file}: ${(e as Error).message}`);
     })).close();
-    rows = () => fileRows(file);
+    rows = async function* () {
+      yield* lineRows((await Deno.open(file)).readable);
+    };
   } else if (!Deno.stdin.isTerminal()) {
-    rows = lines(await new Response(Deno.stdin.readable).text());
+    // Read whole: stdin cannot be gone through twice.
+    rows = await Array.fromAsync(lineRows(Deno.stdin.readable));
   } else {
     throw new UsageError("submit: no tasks: give ::: lists, --tasks FILE or lines on stdin");
   }
@@ -291,12 +294,11 @@ function whole(f: string, text: string, min: number): number {
   return n;
 }
 
-/** One task per line of `path` (its one argument), read as they are needed; as `lines`. */
-async function* fileRows(path: string): AsyncGenerator<string[]> {
-  const file = await Deno.open(path);
+/** One task per line (its one argument), as the bytes come; a trailing empty line is no task. */
+async function* lineRows(bytes: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
   const decoder = new TextDecoder();
   let rest = "";
-  for await (const chunk of file.readable) {
+  for await (const chunk of bytes) {
     rest += decoder.decode(chunk, { stream: true });
     const ls = rest.split("\n");
     rest = ls.pop()!;
@@ -304,11 +306,4 @@ async function* fileRows(path: string): AsyncGenerator<string[]> {
   }
   rest += decoder.decode();
   if (rest !== "") yield [rest];
-}
-
-/** One task per line (its one argument); a trailing empty line is no task. */
-function lines(text: string): string[][] {
-  const ls = text.split("\n");
-  if (ls.at(-1) === "") ls.pop();
-  return ls.map((l) => [l]);
 }

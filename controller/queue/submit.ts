@@ -118,11 +118,15 @@ export function checkSubmit(opts: QueueSubmitOptions): void {
   checkPlaceholders(opts.command, columns);
 }
 
+/** A fresh pass over the submission's rows. */
+function rowsOf(opts: QueueSubmitOptions): TaskRows {
+  return Array.isArray(opts.rows) ? opts.rows : opts.rows();
+}
+
 /** The submission's tasks, named as they are made from its rows (a fresh pass at each call). */
 async function* tasksOf(opts: QueueSubmitOptions): AsyncGenerator<TaskMessage> {
   const namer = new TaskNamer(opts.command);
-  const rows = opts.rows;
-  for await (const args of Array.isArray(rows) ? rows : rows()) yield namer.next(args);
+  for await (const args of rowsOf(opts)) yield namer.next(args);
 }
 
 /**
@@ -134,9 +138,8 @@ async function* tasksOf(opts: QueueSubmitOptions): AsyncGenerator<TaskMessage> {
 async function checkTasks(opts: QueueSubmitOptions, maxPayload: number): Promise<number> {
   const encoder = new TextEncoder();
   const namer = new TaskNamer(opts.command);
-  const rows = opts.rows;
   let n = 0;
-  for await (const args of Array.isArray(rows) ? rows : rows()) {
+  for await (const args of rowsOf(opts)) {
     n++;
     // Sized with a stand-in id of an id's length: the digest is computed for the one named.
     const t = namer.unnamed(args);
