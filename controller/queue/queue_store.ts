@@ -147,15 +147,13 @@ export class QueueStore {
   ): Promise<number> {
     let added = 0;
     const one = async (t: TaskMessage) => {
-      const key = taskKey(t.id);
-      let existing: TaskState | null = null;
       each(t, null);
       try {
-        await this.kv.create(key, JSON.stringify(pendingState(t)));
+        await this.kv.create(taskKey(t.id), JSON.stringify(pendingState(t)));
         added++;
       } catch (e) {
         if (!/wrong last sequence|key exists/i.test((e as Error).message)) throw e;
-        existing = await this.task(t.id);
+        const existing = await this.task(t.id);
         if (existing) each(t, existing);
         if (existing?.state !== "pending") return;
       }
@@ -375,20 +373,15 @@ async function windowed<T>(
   items: Iterable<T> | AsyncIterable<T>,
   fn: (x: T) => Promise<void>,
 ): Promise<void> {
+  // Several workers may ask at once: an async generator queues their requests and answers them
+  // in order, and a plain iterator answers at once.
   const it = Symbol.asyncIterator in items
     ? items[Symbol.asyncIterator]()
     : (items as Iterable<T>)[Symbol.iterator]();
-  // One taker at a time: an async generator must not be asked for two items at once.
-  let taking = Promise.resolve();
   let done = false;
-  const take = (): Promise<IteratorResult<T>> => {
-    const next = taking.then(() => it.next());
-    taking = next.then(() => {}, () => {});
-    return next;
-  };
   const worker = async () => {
     while (!done) {
-      const r = await take();
+      const r = await it.next();
       if (r.done) {
         done = true;
         return;
