@@ -28,6 +28,7 @@ import {
 } from "../mod.ts";
 import { JOBLOG_HEADER, joblogLine, QueueView, resultsText, statusText } from "../render/queue.ts";
 import { parseBytes } from "../../protocol/cli/sizes.ts";
+import { LineSplitter } from "../../protocol/text/line_splitter.ts";
 import { seconds } from "./run.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
 import type { CliContext, Verb } from "./verb.ts";
@@ -297,13 +298,16 @@ function whole(f: string, text: string, min: number): number {
 /** One task per line (its one argument), as the bytes come; a trailing empty line is no task. */
 async function* lineRows(bytes: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
   const decoder = new TextDecoder();
-  let rest = "";
+  let rows: string[][] = [];
+  // No bound on a line: a task's line is cut nowhere (one too large is EMSGSIZE).
+  const splitter = new LineSplitter((l) => {
+    rows.push([decoder.decode(l)]);
+  }, { maxLine: Infinity });
   for await (const chunk of bytes) {
-    rest += decoder.decode(chunk, { stream: true });
-    const ls = rest.split("\n");
-    rest = ls.pop()!;
-    for (const l of ls) yield [l];
+    splitter.push(chunk);
+    yield* rows;
+    rows = [];
   }
-  rest += decoder.decode();
-  if (rest !== "") yield [rest];
+  splitter.flush();
+  yield* rows;
 }
