@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { TuttiError } from "./errors.ts";
+import { shellQuote } from "./text/shell_word.ts";
 import type { TaskMessage } from "./queue_messages.ts";
 
 /** What looks like one of parallel's replacement strings: `{}`, `{2}`, `{.}`, `{1/}`, `{#}`... */
@@ -144,8 +145,4 @@ export function* combinationRows(lists: string[][]): Generator<string[]> {
   }
 }
 
-/** One shell word: as is when it is plain, else in single quotes. */
-export function shellQuote(s: string): string {
-  if (/^[A-Za-z0-9_\/.,:=+@%^-]+$/.test(s)) return s;
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
+export { shellQuote };

@@ -21,6 +21,7 @@
  * command is evaluated by the zygote itself, its own variables unset first.
  */
 import { checkProgram, spawnGroup, type SpawnSpec } from "../spawn.ts";
+import { PLAIN_SHELL_WORD } from "../../protocol/text/shell_word.ts";
 
 // NL is a literal newline: a command substitution to make it would cost a fork per run.
 const SCRIPT = "NL='\n'; IFS= read -r line || exit 0; eval \"$line\"";
@@ -98,10 +99,6 @@ function commandLine(spec: SpawnSpec): string {
   return parts.join("; ");
 }
 
-/** Words that need no quoting and expand to themselves (no `~`, globs, `$`, quotes). */
-const PLAIN_WORD = /^[A-Za-z0-9_\/.,:+@%=-]+$/;
-/** A program name: a plain word that is no assignment (`=`) and no option of exec (`-`). */
-const PROGRAM = /^[A-Za-z0-9_\/.,:+@%][A-Za-z0-9_\/.,:+@%-]*$/;
 /**
  * Names the shell gives a meaning of its own, as reserved words or
  * builtins: `exec NAME` would find a program instead, or nothing.
@@ -123,9 +120,10 @@ function shellCommand(argv: string[]): string | null {
   // The zygote is /bin/sh: another shell's `-c` is left to that shell.
   if (argv.length !== 3 || argv[0] !== "/bin/sh" || argv[1] !== "-c") return null;
   const words = argv[2].trim().split(/[ \t]+/);
-  if (
-    PROGRAM.test(words[0]) && !SHELL_NAMES.has(words[0]) && words.every((w) => PLAIN_WORD.test(w))
-  ) {
+  const first = words[0];
+  // The first word names a program: no assignment (`=`), no option of exec (`-`), no builtin.
+  const program = !first.startsWith("-") && !first.includes("=") && !SHELL_NAMES.has(first);
+  if (program && words.every((w) => PLAIN_SHELL_WORD.test(w))) {
     return "exec " + words.join(" ");
   }
   return "unset line; eval " + quote("unset NL; " + argv[2]);
