@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { TuttiError } from "./errors.ts";
-import { shellQuote } from "./text/shell_word.ts";
+import { shellQuote } from "./shell_word.ts";
 import type { TaskMessage } from "./queue_messages.ts";
 
 /** What looks like one of parallel's replacement strings: `{}`, `{2}`, `{.}`, `{1/}`, `{#}`... */

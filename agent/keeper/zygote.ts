@@ -21,7 +21,7 @@
  * command is evaluated by the zygote itself, its own variables unset first.
  */
 import { checkProgram, spawnGroup, type SpawnSpec } from "../spawn.ts";
-import { PLAIN_SHELL_WORD } from "../../protocol/text/shell_word.ts";
+import { PLAIN_SHELL_WORD } from "../../protocol/shell_word.ts";
 
 // NL is a literal newline: a command substitution to make it would cost a fork per run.
 const SCRIPT = "NL='\n'; IFS= read -r line || exit 0; eval \"$line\"";
