@@ -4,11 +4,11 @@
  * output stops while nobody can receive it and `hello` is said again.
  */
 import {
-  connect,
   type MsgHdrs,
   type NatsConnection,
   PermissionViolationError,
 } from "@nats-io/transport-node";
+import { connect } from "../protocol/connection/nats_connect.ts";
 import {
   type ConnectFlags,
   DEFAULT_PING_INTERVAL_MS,

@@ -18,6 +18,11 @@ const READ_MAX = 256 * 1024;
 
 export interface TailOptions {
   deliver(offset: number, data: Uint8Array): void;
+  /**
+   * Memory to read the next `want` bytes into (at most its length is read),
+   * handed back in the `deliver` that follows; undefined for a new array.
+   */
+  buffer?(want: number): Uint8Array | undefined;
   problem(why: string): void;
   /** True when nobody needs `[offset, offset + bytes)` now: it is passed over unread. */
   unwanted?(offset: number, bytes: number): boolean;
@@ -92,8 +97,9 @@ export class FileTail {
         }
         if (this.opts.held?.()) return;
         this.file ??= Deno.openSync(this.path, { read: true });
-        const want = Math.min(READ_MAX, this.readable - this.read);
-        const buf = new Uint8Array(want);
+        const size = Math.min(READ_MAX, this.readable - this.read);
+        const buf = this.opts.buffer?.(size) ?? new Uint8Array(size);
+        const want = buf.length;
         this.file.seekSync(this.read, Deno.SeekMode.Start);
         let got = 0;
         while (got < want) {

@@ -19,6 +19,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { DroppedEvent, StreamName } from "../protocol/messages.ts";
+import { ChunkPool } from "./chunk_pool.ts";
 import type { Connection } from "./connection.ts";
 import type { ProcEvents } from "./proc_events.ts";
 
@@ -32,8 +33,11 @@ export class LiveBudget {
   /** Bumped on every disconnect: answers to flushes of an older link are ignored. */
   private epoch = 0;
   private readonly drainListeners = new Set<() => void>();
+  /** Read chunks of fast output, back once acknowledged: what the window holds, and a few more. */
+  readonly pool: ChunkPool;
 
   constructor(private readonly conn: Connection, readonly window: number) {
+    this.pool = new ChunkPool(Math.ceil(window / LIVE_CHUNK_MAX) + POOL_SPARE);
     conn.onLink(() => {
       this.reset();
       // After the other listeners: the agent's `hello` goes out before any replayed output,
@@ -76,8 +80,10 @@ export class LiveBudget {
     return Math.max(1024, Math.min(LIVE_CHUNK_MAX, this.conn.maxPayload - 4096));
   }
 
-  sent(bytes: number): void {
+  /** `bytes` were published; `chunk`, from the pool, held them and returns after their ack. */
+  sent(bytes: number, chunk?: Uint8Array): void {
     this.published += bytes;
+    if (chunk) this.pool.lend(chunk, this.published);
     if (!this.flushing && this.published - this.acked >= this.window / 4) this.flush();
   }
 
@@ -89,6 +95,7 @@ export class LiveBudget {
       () => {
         if (epoch !== this.epoch) return;
         this.acked = Math.max(this.acked, mark);
+        this.pool.acked(this.acked);
         this.flushing = false;
         if (this.published - this.acked >= this.window / 4) this.flush();
         this.drained();
@@ -103,6 +110,7 @@ export class LiveBudget {
   /** A new link starts empty: whatever was in flight on the old one is gone. */
   private reset(): void {
     this.epoch++;
+    this.pool.forget();
     this.published = 0;
     this.acked = 0;
     this.flushing = false;
@@ -114,6 +122,8 @@ export class LiveBudget {
 export const LIVE_CHUNK_MAX = 256 * 1024;
 /** How long gathered output may wait for more before it is published. */
 export const LIVE_LINGER_MS = 2;
+/** Free read chunks kept beyond a window's worth while streaming, and all that stay after. */
+const POOL_SPARE = 4;
 
 export class LiveStream {
   private skipFrom = 0;
@@ -124,6 +134,8 @@ export class LiveStream {
   private gatheredBytes = 0;
   private gatherFrom = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The pooled chunk handed to the reader by readBuffer, until its bytes come back in chunk(). */
+  private pooled: Uint8Array | null = null;
 
   constructor(
     private readonly budget: LiveBudget,
@@ -140,11 +152,32 @@ export class LiveStream {
    */
   chunk(offset: number, data: Uint8Array): void {
     this.announceDropped();
+    const pooled = this.pooled;
+    if (pooled !== null && data.buffer === pooled.buffer) {
+      this.pooled = null;
+      this.publishGathered(); // smaller reads before it come first
+      this.publishPooled(offset, data, pooled);
+      return;
+    }
     if (this.gatheredBytes === 0) this.gatherFrom = offset;
     this.gathered.push(data);
     this.gatheredBytes += data.length;
     if (this.gatheredBytes >= this.budget.maxChunk()) this.publishGathered();
     else this.timer ??= setTimeout(() => this.publishGathered(), LIVE_LINGER_MS);
+  }
+
+  /**
+   * Where the reader puts its next `want` bytes: a chunk of the budget's pool
+   * when they make at least half a message (a process writing fast: the chunk
+   * is published as soon as it is read), else undefined, a new array of their
+   * size (slow output is gathered for the linger, and a pooled chunk held by
+   * each of many quiet processes would cost more than the arrays it saves).
+   */
+  readBuffer(want: number): Uint8Array | undefined {
+    const max = this.budget.maxChunk();
+    if (want < max / 2) return undefined;
+    this.pooled = this.budget.pool.take(max);
+    return this.pooled.subarray(0, Math.min(want, max));
   }
 
   /**
@@ -176,6 +209,7 @@ export class LiveStream {
   finish(): void {
     this.publishGathered();
     this.announceDropped();
+    this.budget.pool.trim(POOL_SPARE);
   }
 
   private publishGathered(): void {
@@ -204,6 +238,22 @@ export class LiveStream {
       this.budget.sent(part.length);
     }
     this.gatheredBytes = 0;
+  }
+
+  /** One read of at most a message, in `chunk` from the pool: published as it is. */
+  private publishPooled(offset: number, data: Uint8Array, chunk: Uint8Array): void {
+    if (!this.budget.linkUp) {
+      // Skipped like gathered output (and contiguous with whatever publishGathered skipped).
+      if (this.skipped === 0) {
+        this.skipFrom = offset;
+        this.reason = "disconnected";
+      }
+      this.skipped += data.length;
+      this.budget.pool.giveBack(chunk);
+      return;
+    }
+    this.events.output(this.stream, offset, data);
+    this.budget.sent(data.length, chunk);
   }
 
   /** Publishes the pending `dropped` range, if any. */

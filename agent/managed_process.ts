@@ -111,6 +111,10 @@ export class ManagedProcess {
     const tail = (stream: StreamName) =>
       new FileTail(ctx.spool.path(kept.id, stream), from(stream), {
         deliver: (offset, data) => this.output(stream, offset, data),
+        // A pooled chunk is used again once published: only when no listener (an output
+        // watch) is there to keep what it is given.
+        buffer: (want) =>
+          this.outputListeners.size === 0 ? this.live?.[stream].readBuffer(want) : undefined,
         problem: (why) => log(`process ${kept.id}: spool ${why}`),
         // Output nobody takes (no live stream and no watch) is not read at all: `logs` reads it
         // when asked. Live output the link cannot take now waits in the spool.

@@ -6,7 +6,6 @@
  * same readable headers the agents put on their messages.
  */
 import {
-  connect,
   headers,
   type Msg,
   type MsgHdrs,
@@ -15,6 +14,7 @@ import {
   PermissionViolationError,
   type Subscription,
 } from "@nats-io/transport-node";
+import { connect } from "../protocol/connection/nats_connect.ts";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../protocol/codec.ts";
 import {
   type ConnectFlags,
