@@ -12,6 +12,7 @@
  * names the same tasks (those already there are not queued twice).
  */
 import { createHash } from "node:crypto";
+import { DigestCounts } from "./digest_counts.ts";
 import { TuttiError } from "./errors.ts";
 import { shellQuote } from "./shell_word.ts";
 import type { TaskMessage } from "./queue_messages.ts";
@@ -93,7 +94,7 @@ export class TaskNamer {
    * Two lines with the same digest only share a count: each id still digests
    * the whole line, so ids stay distinct and, for the same sweep, the same.
    */
-  readonly #seen = new Map<number, number>();
+  readonly #seen = new DigestCounts();
 
   constructor(private readonly command: string) {}
 
@@ -107,8 +108,7 @@ export class TaskNamer {
     const seq = ++this.#seq;
     const shell = expandCommand(this.command, args, seq);
     const key = lineDigest(shell);
-    const dup = this.#seen.get(key) ?? 0;
-    this.#seen.set(key, dup + 1);
+    const dup = this.#seen.bump(key);
     const id = () =>
       "t" + createHash("sha256").update(`${dup}\0${shell}`).digest("hex").slice(0, 15);
     return { shell, seq, id };
