@@ -116,6 +116,8 @@ export interface TimedRun {
   output: string;
   /** With `peak`: the child's peak resident memory (VmHWM) in MiB, read as it ran. */
   peakMiB?: number;
+  /** With `peak`: each reading, as [ms since the spawn, VmHWM in MiB]. */
+  peakTrace?: [number, number][];
 }
 
 /** How often `timed` reads a child's VmHWM: it only grows, so only the last moments are missed. */
@@ -136,10 +138,14 @@ export async function timed(
   const t0 = performance.now();
   const s = start(scope, cmd, args, opts);
   let peakMiB: number | undefined;
+  const peakTrace: [number, number][] = [];
   const poll = () => {
     try {
       const m = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${s.child.pid}/status`));
-      if (m) peakMiB = Number(m[1]) / 1024;
+      if (m) {
+        peakMiB = Number(m[1]) / 1024;
+        peakTrace.push([performance.now() - t0, peakMiB]);
+      }
     } catch { /* it has exited */ }
   };
   const poller = opts.peak ? setInterval(poll, HWM_POLL_MS) : undefined;
@@ -158,7 +164,7 @@ export async function timed(
   clearInterval(poller);
   await Promise.all([s.stdout.done, s.stderr.done]);
   const output = String(s.stderr).trim() || String(s.stdout).trim();
-  return { ms, code: status.code, timedOut, output, ...(opts.peak && { peakMiB }) };
+  return { ms, code: status.code, timedOut, output, ...(opts.peak && { peakMiB, peakTrace }) };
 }
 
 /** Runs a command to completion and answers its stdout (for versions and setup steps). */
