@@ -79,6 +79,14 @@ export interface TaskState extends TaskMessage {
   state: TaskStateName;
   /** Attempts started so far (a delivery of the task to an agent is one). */
   attempt: number;
+  /**
+   * Attempts that failed (an exit status not 0, a signal, a timeout, a
+   * command that could not start) since the task was submitted or retried:
+   * what `retries` counts. An attempt cut short by a lost agent or lease is
+   * not one, nor a delivery from a broker that lost track of one. Absent in
+   * states written before it existed: 0.
+   */
+  failures: number;
   /** Where the last attempt ran, and its process id there (`logs HOST PROC`). */
   host: string | null;
   proc: string | null;
@@ -171,6 +179,7 @@ export function parseTaskState(m: unknown): TaskState {
     ...parseTaskMessage(m),
     state,
     attempt: f.int("attempt"),
+    failures: f.has("failures") ? f.int("failures") : 0,
     host: f.strOrNull("host"),
     proc: f.strOrNull("proc"),
     started: f.intOrNull("started"),
@@ -212,6 +221,7 @@ export function pendingState(t: TaskMessage): TaskState {
     ...t,
     state: "pending",
     attempt: 0,
+    failures: 0,
     host: null,
     proc: null,
     started: null,

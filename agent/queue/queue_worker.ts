@@ -380,20 +380,26 @@ export class QueueWorker {
       return;
     }
     const ok = result.code === 0;
-    const delivery = m.info.deliveryCount;
-    if (!ok && delivery <= req.retries) {
-      const again = await this.#record(
-        task.id,
-        (s) => s.proc === proc ? { ...s, ...result, state: "pending" } : null,
-      );
-      if (again) m.nak(retryDelayMs(req.backoff, delivery));
-      else await m.ackAck().catch(() => {});
-      return;
+    if (!ok) {
+      // The budget counts failures, read from the state: the message's delivery count also
+      // counts deliveries after a lost agent or a broker restart, which failed nothing.
+      let failures = 0;
+      const again = await this.#record(task.id, (s) => {
+        failures = s.failures + 1;
+        if (failures > req.retries || s.proc !== proc) return null;
+        return { ...s, ...result, failures, state: "pending" };
+      });
+      if (failures <= req.retries) {
+        if (again) m.nak(retryDelayMs(req.backoff, failures));
+        else await m.ackAck().catch(() => {});
+        return;
+      }
     }
     await this.#record(task.id, (s) => ({
       ...s,
       ...result,
       state: ok ? "done" : "failed",
+      failures: ok ? s.failures : s.failures + 1,
       // What this attempt did, whichever attempt the state last named.
       attempt: Math.max(s.attempt, attempt),
       host: this.ctx.host,

@@ -225,7 +225,8 @@ export class QueueStore {
       const held: TaskState[] = [];
       const rev = await this.#change(id, (s) => {
         if (s.state !== "failed" && s.state !== "cancelled") return null;
-        held[0] = { ...s, state: "pending" };
+        // Its full retry budget again, as when it was submitted.
+        held[0] = { ...s, state: "pending", failures: 0 };
         return held[0];
       });
       if (rev === null) return;

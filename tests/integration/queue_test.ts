@@ -186,6 +186,64 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "queue: an attempt ended by a lost agent does not use up a retry; failures do",
+  opts,
+  async () => {
+    const { world, close } = await jetStreamWorld();
+    try {
+      const agents = await world.agentsNamed(["f-1", "f-2"]);
+      const m = `${world.dir}/marks`;
+      await Deno.mkdir(m);
+      // The first attempt marks its start and waits to be killed with its agent; every later
+      // attempt fails. With one retry: the lost attempt, then two failures, then failed.
+      const c = world.spawnController([
+        "queue",
+        "submit",
+        "--hosts",
+        "f-[1-2]",
+        "--slots",
+        "1",
+        "--name",
+        "fq",
+        "--lease",
+        "2s",
+        "--retries",
+        "1",
+        "--backoff",
+        "100ms",
+        "--",
+        `: {}; [ -e ${m}/started ] && exit 5; echo $TUTTI_HOST > ${m}/started; sleep 60`,
+        ":::",
+        "only",
+      ]);
+      await until("the first attempt started", async () => {
+        try {
+          return (await Deno.readTextFile(`${m}/started`)).trim() !== "";
+        } catch {
+          return false;
+        }
+      }, 30_000);
+      const holder = (await Deno.readTextFile(`${m}/started`)).trim();
+      const victim = agents.find((a) => a.name === holder)!;
+      await victim.kill();
+      reapKeeper(victim.stateDir);
+      const r = await c.result(90_000);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /1 task: 0 done, 1 failed/);
+      const [t] = await results<Record<string, unknown>>(world, "fq");
+      assert.deepEqual(
+        [t.state, t.attempt, t.failures, t.code],
+        ["failed", 3, 2, 5],
+        "the lost attempt, then a failure and its one retry",
+      );
+      assert.notEqual(t.host, holder);
+    } finally {
+      await close();
+    }
+  },
+);
+
 Deno.test("queue: tasks from a file and from stdin", opts, async () => {
   const { world, close } = await jetStreamWorld();
   try {
