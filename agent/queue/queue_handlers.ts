@@ -9,6 +9,10 @@
  * it without being asked (`scan`): it lists the queues' streams and takes
  * each one whose `config` selects it and still holds tasks, so a host
  * added to the node set while a queue runs starts taking its tasks.
+ *
+ * A queue with nothing left is let go (the worker's `finished`), and
+ * looked at once more right after: a submission that came between the
+ * worker's last look and its removal was asked of the worker let go.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -42,12 +46,17 @@ export class Queues {
   }
 
   async #take(req: QueueRequest): Promise<void> {
-    let w = this.#workers.get(req.name);
-    if (w) {
-      (await w).update(req);
-      return;
+    const existing = this.#workers.get(req.name);
+    if (existing) {
+      const w = await existing;
+      if (!w.retired) {
+        w.update(req);
+        return;
+      }
+      // Let go a moment ago (its removal is on its way): a new worker takes the request.
+      if (this.#workers.get(req.name) === existing) this.#workers.delete(req.name);
     }
-    w = QueueWorker.open(this.ctx(), req).catch((e) => {
+    const opened = QueueWorker.open(this.ctx(), req).catch((e) => {
       this.#workers.delete(req.name);
       const why = (e as Error).message;
       if (/not found/i.test(why)) {
@@ -55,8 +64,14 @@ export class Queues {
       }
       throw new TuttiError("EIO", `queue ${req.name}: ${why}`);
     });
-    this.#workers.set(req.name, w);
-    await w;
+    this.#workers.set(req.name, opened);
+    const worker = await opened;
+    worker.finished.then(() => {
+      if (this.#workers.get(req.name) !== opened) return;
+      this.#workers.delete(req.name);
+      log(`queue ${req.name}: no task left; not pulling until it has tasks again`);
+      this.#takeIfLeft(req.name).catch((err) => log(`queue ${req.name}: ${err.message}`));
+    });
   }
 
   /**
@@ -77,24 +92,30 @@ export class Queues {
     try {
       for await (const stream of jsm.streams.names(ctx.subjects.queueTasks("*"))) {
         if (!stream.startsWith(prefix)) continue;
-        const name = stream.slice(prefix.length);
-        if (this.#workers.has(name)) continue;
-        const info = await jsm.streams.info(stream);
-        if (info.state.messages === 0) continue;
-        const kv = await kvm.open(ctx.subjects.queueBucket(name));
-        const e = await kv.get("config");
-        if (e?.operation !== "PUT") continue;
-        const c = parseQueueConfig(e.json());
-        if (c.cancelled || !matchTarget(c.target, ctx.host, ctx.labels)) continue;
-        if (this.#stopped) return;
-        log(`queue ${name}: taking its tasks (${info.state.messages} left)`);
-        await this.#take({ ...c, name }).catch((err) => {
-          log(`queue ${name}: ${(err as Error).message}`);
-        });
+        await this.#takeIfLeft(stream.slice(prefix.length));
       }
     } catch (e) {
       log(`looking for queues: ${(e as Error).message}`);
     }
+  }
+
+  /** Takes queue `name` if this host does not yet, it still has tasks, and selects this host. */
+  async #takeIfLeft(name: string): Promise<void> {
+    if (this.#stopped || this.#workers.has(name)) return;
+    const ctx = this.ctx();
+    const jsm = await jetstreamManager(ctx.nc);
+    const info = await jsm.streams.info(ctx.subjects.queueStream(name));
+    if (info.state.messages === 0) return;
+    const kv = await new Kvm(ctx.nc).open(ctx.subjects.queueBucket(name));
+    const e = await kv.get("config");
+    if (e?.operation !== "PUT") return;
+    const c = parseQueueConfig(e.json());
+    if (c.cancelled || !matchTarget(c.target, ctx.host, ctx.labels)) return;
+    if (this.#stopped || this.#workers.has(name)) return;
+    log(`queue ${name}: taking its tasks (${info.state.messages} left)`);
+    await this.#take({ ...c, name }).catch((err) => {
+      log(`queue ${name}: ${(err as Error).message}`);
+    });
   }
 
   /** No more tasks taken; those running are handed back as they end. */

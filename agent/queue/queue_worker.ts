@@ -23,14 +23,26 @@
  *   acknowledged (a redelivery after a lost acknowledgement).
  * - A failed attempt (exit status not 0, a signal, a timeout) is retried up
  *   to `retries` times: its message is negatively acknowledged with the
- *   backoff as delay. Every delivery is an attempt, a lost lease included.
+ *   backoff as delay. Every delivery is an attempt, a lost lease included,
+ *   but only failures count against `retries` (the state's `failures`).
+ * - Finished: when a pull finds nothing, nothing runs here and the queue's
+ *   stream holds no message (every task acknowledged), the worker retires
+ *   (`finished` resolves): an agent does not poll a finished queue for
+ *   ever. A later submission's `queue` request, or tasks found at a
+ *   reconnection, open it again.
  * - Load limits: while the load average is above `maxLoad` or the available
  *   memory below `minFreeMem`, no slot pulls.
  * - Stopping: no new pulls; tasks ended by the agent's own stop are handed
  *   back at once (negative acknowledgement, state pending again).
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { type Consumer, jetstream, type JsMsg } from "@nats-io/jetstream";
+import {
+  type Consumer,
+  jetstream,
+  type JetStreamManager,
+  jetstreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import {
   isFinal,
@@ -90,14 +102,26 @@ export class QueueWorker {
   #stopWatch = () => {};
   #heldFor: string | null = null;
   readonly #errors = new RateLimitedLog(60_000);
+  readonly #finished = Promise.withResolvers<void>();
+  #retired = false;
 
   private constructor(
     private readonly ctx: QueueContext,
     private readonly consumer: Consumer,
     private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
     req: QueueRequest,
   ) {
     this.#req = req;
+  }
+
+  /** Resolves when the queue had nothing left and this worker stopped pulling. */
+  get finished(): Promise<void> {
+    return this.#finished.promise;
+  }
+
+  get retired(): boolean {
+    return this.#retired;
   }
 
   /**
@@ -108,7 +132,7 @@ export class QueueWorker {
     const js = jetstream(ctx.nc);
     const consumer = await js.consumers.get(ctx.subjects.queueStream(req.name), CONSUMER);
     const kv = await new Kvm(js).open(ctx.subjects.queueBucket(req.name));
-    const w = new QueueWorker(ctx, consumer, kv, req);
+    const w = new QueueWorker(ctx, consumer, kv, await jetstreamManager(ctx.nc), req);
     const first = await kv.get("config");
     if (first?.operation === "PUT") w.#configure(parseQueueConfig(first.json()));
     await w.#watchConfig();
@@ -215,7 +239,7 @@ export class QueueWorker {
   }
 
   async #loop(slot: number): Promise<void> {
-    while (!this.#stopping && slot < this.#req.slots) {
+    while (!this.#stopping && !this.#retired && slot < this.#req.slots) {
       const hold = this.#holdReason();
       if (hold !== null) {
         if (hold !== this.#heldFor && hold !== "cancelled" && hold !== "drained") {
@@ -243,9 +267,13 @@ export class QueueWorker {
         await new Promise((r) => setTimeout(r, PULL_RETRY_MS));
         continue;
       }
-      if (!m) continue;
-      if (this.#stopping || this.#cancelled || this.#drained) {
-        // Taken while the pull waited: back to the queue for another host.
+      if (!m) {
+        if (await this.#nothingLeft()) this.#retire();
+        continue;
+      }
+      if (this.#stopping || this.#cancelled || this.#drained || this.#retired) {
+        // Taken while the pull waited: back to the queue for another host (or the worker that
+        // takes this queue again after this one let it go).
         m.nak();
         continue;
       }
@@ -257,6 +285,25 @@ export class QueueWorker {
       }
     }
     this.#loops--;
+  }
+
+  /** Nothing runs here, and the stream holds no task (every one acknowledged). */
+  async #nothingLeft(): Promise<boolean> {
+    if (this.#running.size > 0 || this.#stopping || this.#retired) return false;
+    try {
+      const info = await this.jsm.streams.info(this.ctx.subjects.queueStream(this.#req.name));
+      return info.state.messages === 0 && this.#running.size === 0;
+    } catch {
+      return false; // the broker away, or the queue gone: the next pull says which
+    }
+  }
+
+  #retire(): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    this.#stopWatch();
+    this.#notify();
+    this.#finished.resolve();
   }
 
   async #runTask(m: JsMsg): Promise<void> {

@@ -369,3 +369,49 @@ Deno.test("queue --min-free-mem: an agent over the limit takes nothing", opts, a
     await close();
   }
 });
+
+Deno.test(
+  "queue: agents stop pulling from a finished queue, and take it again for its next submission",
+  opts,
+  async () => {
+    const { world, close } = await jetStreamWorld();
+    try {
+      const agents = await world.agentsNamed(["f-1", "f-2"]);
+      // Every pull request of the queue's consumer (the agents' `next`), as the server sees it.
+      let pulls = 0;
+      const sub = world.nc.subscribe(
+        `$JS.API.CONSUMER.MSG.NEXT.${world.subjects.queueStream("fq")}.agents`,
+        {
+          callback: () => {
+            pulls++;
+          },
+        },
+      );
+      await world.nc.flush();
+      const first = await world.controller([...submitArgs("f-[1-2]", "fq", 2), "--", "echo {}"]
+        .concat([":::", ...range(6, "a")]));
+      assert.equal(first.code, 0, first.stderr);
+      assert.ok(pulls > 0, "the agents pulled");
+      // Nothing left: each agent lets the queue go once a pull has found nothing.
+      await until(
+        "both agents let the finished queue go",
+        () => agents.every((a) => /queue fq: no task left/.test(a.output.join(""))),
+        30_000,
+      );
+      // From then on no agent asks for a task: over a whole pull period (10 s), none comes.
+      pulls = 0;
+      await new Promise((r) => setTimeout(r, 11_000));
+      assert.equal(pulls, 0, "pull requests to a finished queue");
+      // A new submission is asked of the agents, which open the queue again.
+      const second = await world.controller([...submitArgs("f-[1-2]", "fq", 2), "--", "echo {}"]
+        .concat([":::", ...range(6, "b")]));
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stderr, /6 tasks: 6 done/);
+      const tasks = await results(world, "fq");
+      assert.equal(tasks.filter((t) => t.state === "done").length, 12);
+      sub.unsubscribe();
+    } finally {
+      await close();
+    }
+  },
+);
