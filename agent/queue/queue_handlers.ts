@@ -88,7 +88,6 @@ export class Queues {
       return;
     }
     const prefix = ctx.subjects.queueStream("");
-    const kvm = new Kvm(ctx.nc);
     try {
       for await (const stream of jsm.streams.names(ctx.subjects.queueTasks("*"))) {
         if (!stream.startsWith(prefix)) continue;
