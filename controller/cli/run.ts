@@ -140,6 +140,12 @@ names the hosts still running the process, which keeps running there.`,
     main.end(interrupt.partial());
     progress.end();
     out.stderr(interrupt.stopLines().join("\n") + "\n");
+    if (recorder !== null) {
+      // What is known is recorded: the hosts that ended, and which had not.
+      recorder.pings(await facts!);
+      const record = await recorder.finish(interrupt.partial(), Date.now(), interrupt.unended());
+      out.stderr(`record: ${await writeRecord(recordDir!, record)}\n`);
+    }
     return 130;
   },
 };

@@ -160,6 +160,12 @@ function checkRunBody(c: Checker, v: unknown, path: string): void {
   c.str(env.sha256, `${path}.command.env.sha256`);
   c.arr(b.results, `${path}.results`).forEach((x, i) => checkResult(c, x, `${path}.results[${i}]`));
   if (typeof b.ok !== "boolean") c.fail(`${path}.ok`, "true or false", b.ok);
+  c.optional(b, "interrupted", path, (x, p) => {
+    const i = c.obj(x, p);
+    for (const k of ["running", "scheduled"] as const) {
+      c.arr(i[k], `${p}.${k}`).forEach((h, n) => c.str(h, `${p}.${k}[${n}]`));
+    }
+  });
   c.optional(b, "sync", path, (x, p) => {
     const s = c.obj(x, p);
     c.num(s.at, `${p}.at`);

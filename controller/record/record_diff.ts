@@ -151,7 +151,13 @@ export function recordOutcomes(r: AnyRecord): RecordOutcome[] {
   if (r.kind === "plan") return planOutcomes(r as unknown as PlanRecord);
   if (r.kind === "queue") return queueOutcomes(r as unknown as QueueRecord);
   if (r.kind !== "run") return [];
-  return (r as RunRecord).run.results.map((x): RecordOutcome => {
+  const run = (r as RunRecord).run;
+  // An interrupted run's hosts that had not ended: their status is that.
+  const unended = [
+    ...(run.interrupted?.running ?? []).map((h) => ({ key: h, host: h, status: "still running" })),
+    ...(run.interrupted?.scheduled ?? []).map((h) => ({ key: h, host: h, status: "to start" })),
+  ];
+  return run.results.map((x): RecordOutcome => {
     const o: RecordOutcome = { key: x.host, host: x.host, status: x.status };
     if (x.code !== undefined) o.code = x.code;
     if (x.signal !== undefined) o.signal = x.signal;
@@ -161,7 +167,7 @@ export function recordOutcomes(r: AnyRecord): RecordOutcome[] {
     if (x.bytes) o.bytes = x.bytes;
     o.missing = x.missing;
     return o;
-  });
+  }).concat(unended).sort((x, y) => compareHosts(x.host, y.host));
 }
 
 function byKey<T>(items: T[], key: (t: T) => string): Map<string, T> {

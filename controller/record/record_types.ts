@@ -118,10 +118,16 @@ export interface RunBody {
   command: RecordedCommand;
   /** A run at an instant: the instant, how close together the starts were, each host's clock. */
   sync?: RunSync & { clocks: HostClock[] };
-  /** Every host, sorted by name. */
+  /** Every host, sorted by name (an interrupted run: every host that had ended). */
   results: HostResult[];
   /** Every host exited 0. */
   ok: boolean;
+  /**
+   * The controller stopped waiting (a second Ctrl-C) before every host had
+   * ended: the hosts that still ran the process then, and those still to
+   * start it (a run at an instant), sorted. The processes went on.
+   */
+  interrupted?: { running: string[]; scheduled: string[] };
 }
 
 export interface RunRecord extends RecordHeader {

@@ -40,8 +40,15 @@ export class RunRecorder {
     this.replies = replies;
   }
 
-  /** The record of the ended run. */
-  async finish(summary: RunSummary, now = Date.now()): Promise<RunRecord> {
+  /**
+   * The record of the ended run; of an interrupted one, `interrupted` names
+   * the hosts that had not ended (their outcome is not known).
+   */
+  async finish(
+    summary: RunSummary,
+    now = Date.now(),
+    interrupted?: { running: string[]; scheduled: string[] },
+  ): Promise<RunRecord> {
     const results = summary.hosts.map((o): HostResult => {
       const p = o.proc;
       const r: HostResult = {
@@ -73,7 +80,11 @@ export class RunRecorder {
         started: this.started,
         ended: now,
         selector: this.prepared.options,
-        hosts: summary.hosts.map((o) => o.host),
+        hosts: [
+          ...summary.hosts.map((o) => o.host),
+          ...(interrupted?.running ?? []),
+          ...(interrupted?.scheduled ?? []),
+        ],
         pings: this.replies,
       }),
       kind: "run",
@@ -82,6 +93,12 @@ export class RunRecorder {
         ...(summary.sync ? { sync: { ...summary.sync, clocks } } : {}),
         results,
         ok: summary.ok,
+        ...(interrupted && {
+          interrupted: {
+            running: [...interrupted.running].sort(compareHosts),
+            scheduled: [...interrupted.scheduled].sort(compareHosts),
+          },
+        }),
       },
     };
   }

@@ -79,6 +79,11 @@ export class InterruptView implements RunView {
   }
 
   /** The hosts that finished, as a summary (the views' end of an interrupted run). */
+  /** The hosts that still run the process, and those still to start it. */
+  unended(): { running: string[]; scheduled: string[] } {
+    return { running: [...this.#running], scheduled: [...this.#scheduled] };
+  }
+
   partial(): RunSummary {
     return { id: this.id, hosts: this.#outcomes, ok: false };
   }

@@ -5,6 +5,7 @@
  */
 import {
   type AnyRecord,
+  fold,
   type HostFacts,
   type PlanRecord,
   type QueueRecord,
@@ -70,6 +71,14 @@ export function recordText(r: AnyRecord): string {
   lines.push(`hosts: ${sel} → ${r.nodeset || "(none)"}`);
   const ctl = r.controller;
   lines.push(`controller: ${ctl.version} on ${ctl.host || "?"} (pid ${ctl.pid})`);
+  if (run?.interrupted) {
+    const { running, scheduled } = run.interrupted;
+    lines.push(
+      "interrupted: the controller stopped waiting" +
+        (running.length ? `; still running: ${fold(running)}` : "") +
+        (scheduled.length ? `; still to start: ${fold(scheduled)}` : ""),
+    );
+  }
   if (run?.sync) {
     const s = run.sync;
     const skew = s.skew === null ? "none started" : `skew ${s.skew.toFixed(3)} ms`;

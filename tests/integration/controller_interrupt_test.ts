@@ -1,8 +1,9 @@
 /**
  * Ctrl-C during `controller run`: a first SIGINT prints where the run stands
  * and the run goes on; a second one within a second stops waiting, prints
- * what finished, which hosts still run the process and how to stop it, and
- * exits 130. The processes keep running on their hosts.
+ * what finished, which hosts still run the process and how to stop it,
+ * writes the `--record` of what it knows, and exits 130. The processes keep
+ * running on their hosts.
  */
 import assert from "node:assert/strict";
 import { alive, jsonLines, World } from "./harness.ts";
@@ -16,10 +17,13 @@ Deno.test(
     const world = await World.create();
     try {
       await world.agentsNamed(["i-1", "i-2", "i-3"]);
+      const records = `${world.dir}/records`;
       const c = world.spawnController([
         "run",
         "--hosts",
         "i-[1-3]",
+        "--record",
+        records,
         "--json",
         "--",
         "sh",
@@ -59,8 +63,29 @@ Deno.test(
         r.stderr.slice(r.stderr.lastIndexOf(status) + status.length),
         "i-1: exit 3\n" +
           `interrupted: i-[2-3] still running ${id}; stop it with: controller kill --hosts 'i-[2-3]' ${id}\n` +
-          "3 hosts: 0 ok, 1 failed (i-1), 2 still running (i-[2-3])\n",
+          "3 hosts: 0 ok, 1 failed (i-1), 2 still running (i-[2-3])\n" +
+          `record: ${records}/${(await Array.fromAsync(Deno.readDir(records)))[0].name}\n`,
       );
+      // The record has what was known: i-1's exit, and the hosts that had not ended.
+      const [file] = await Array.fromAsync(Deno.readDir(records));
+      const record = JSON.parse(await Deno.readTextFile(`${records}/${file.name}`));
+      assert.deepEqual(
+        record.run.results.map((x: { host: string; status: string; code: number }) => [
+          x.host,
+          x.status,
+          x.code,
+        ]),
+        [["i-1", "failed", 3]],
+      );
+      assert.deepEqual(record.run.interrupted, { running: ["i-2", "i-3"], scheduled: [] });
+      assert.equal(record.run.ok, false);
+      const show = await world.controller(["record", "show", `${records}/${file.name}`]);
+      assert.equal(show.code, 0, show.stderr);
+      assert.match(
+        show.stdout,
+        /interrupted: the controller stopped waiting; still running: i-\[2-3\]/,
+      );
+      assert.match(show.stdout, /\ni-2 +still running /);
       const summary = jsonLines(r.stdout).at(-1)!;
       assert.equal(summary.type, "summary");
       assert.deepEqual((summary.hosts as { host: string }[]).map((h) => h.host), ["i-1"]);
