@@ -51,6 +51,8 @@ export interface ProgramStatus {
   exitSignal: ExitSignalName | null;
   /** Why the last start failed (BACKOFF, FATAL), else null. */
   spawnerr: string | null;
+  /** Its program runs under a pseudo-terminal (`tty: true`: `programs attach`); absent: pipes. */
+  tty?: boolean;
 }
 
 // ---------------------------------------------------------------- programs

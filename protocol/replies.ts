@@ -203,6 +203,7 @@ export function parseProgramStatus(f: Fields): ProgramStatus {
     exitCode: f.intOrNull("exitCode"),
     exitSignal: exitSignal(f, "exitSignal"),
     spawnerr: f.strOrNull("spawnerr"),
+    ...(f.has("tty") && { tty: f.bool("tty") }),
   };
 }
 

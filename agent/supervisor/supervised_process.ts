@@ -298,6 +298,7 @@ export class SupervisedProcess implements RunOwner {
       exitCode: this.lastExit?.code ?? null,
       exitSignal: this.lastExit?.signal ?? null,
       spawnerr: this.current === "BACKOFF" || this.current === "FATAL" ? this.spawnerr : null,
+      ...(this.spec.program.tty && { tty: true }),
     };
   }
 

@@ -6,6 +6,9 @@
  *
  *   g5k-3: nginx                             RUNNING   pid 4121, uptime 0:03:12
  *   g5k-3: web:0                             FATAL     Exited too quickly (process log may have details)
+ *   g5k-3: shell                             RUNNING   pid 4133, uptime 0:00:41 [tty]
+ *
+ * A process under a pseudo-terminal (`programs attach` reaches it) ends with `[tty]`.
  */
 import { compareHosts } from "../../protocol/nodeset.ts";
 import type {
@@ -33,7 +36,7 @@ export function statusLines(replies: HostReply<ProgramsReply>[]): string[] {
   return rows.map(({ host, row }) =>
     `${`${host}:`.padEnd(hostWidth)} ${row.name.padEnd(nameWidth)}${
       row.state.padEnd(STATE_WIDTH)
-    }${row.description}`.trimEnd()
+    }${row.description}${row.tty ? " [tty]" : ""}`.trimEnd()
   );
 }
 

@@ -135,6 +135,7 @@ Deno.test(
       // SIGTERM; script's end hangs its terminal up).
       const [status] = await c.programs("status", { hosts: "h1", names: ["repl"] }).done;
       ok(status.ok);
+      strictEqual(status.processes[0].tty, true, "the status says it has a terminal");
       const scriptPid = status.processes[0].pid!;
       const program = Deno.readTextFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`).trim();
       ok(/^\d+$/.test(program), `one program under script, got "${program}"`);
@@ -215,7 +216,10 @@ Deno.test(
       });
       strictEqual(exit.trim(), "0");
       const s = await world.controller(["programs", "status", "--hosts", "h1", "repl"]);
-      ok(/^h1: repl\s+RUNNING/m.test(s.stdout), `detaching left it running:\n${s.stdout}`);
+      ok(
+        /^h1: repl\s+RUNNING .* \[tty\]$/m.test(s.stdout),
+        `detaching left it running:\n${s.stdout}`,
+      );
     } finally {
       await tmux?.kill();
       await closeWorld(world);
