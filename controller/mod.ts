@@ -113,6 +113,7 @@ export type {
   RunBody,
   RunRecord,
   StreamBytes,
+  Unended,
 } from "./record/record_types.ts";
 export { RECORD_FORMAT } from "./record/record_types.ts";
 export { RunRecorder } from "./record/run_record.ts";

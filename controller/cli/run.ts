@@ -17,7 +17,15 @@ import { ScheduleView } from "../render/schedule.ts";
 import { parseInstant } from "./instant.ts";
 import { SummaryView } from "../render/summary.ts";
 import { present, type RunView } from "../render/view.ts";
-import { openRecordDir, prepareRun, type RunOptions, RunRecorder, writeRecord } from "../mod.ts";
+import {
+  openRecordDir,
+  prepareRun,
+  type RunOptions,
+  RunRecorder,
+  type RunSummary,
+  type Unended,
+  writeRecord,
+} from "../mod.ts";
 import { flag, list, str, type Values } from "../../protocol/cli/argv.ts";
 import { UsageError } from "../../protocol/cli/usage_error.ts";
 import { selection, SELECTION_OPTIONS, SELECTION_USAGE } from "./selection.ts";
@@ -122,14 +130,17 @@ names the hosts still running the process, which keeps running there.`,
       flush: () => stopped || v.flush?.(),
       end: (summary) => stopped || v.end(summary),
     }));
+    /** Writes the record, when asked for: of the ended run, or of what is known of it. */
+    const record = async (summary: RunSummary, unended?: Unended) => {
+      if (recorder === null) return;
+      recorder.pings(await facts!);
+      const r = await recorder.finish(summary, Date.now(), unended);
+      out.stderr(`record: ${await writeRecord(recordDir!, r)}\n`);
+    };
     try {
       const summary = await Promise.race([present(run, gated), stop.promise]);
       if (summary) {
-        if (recorder !== null) {
-          recorder.pings(await facts!);
-          const path = await writeRecord(recordDir!, await recorder.finish(summary));
-          out.stderr(`record: ${path}\n`);
-        }
+        await record(summary);
         return summary.ok ? 0 : 1;
       }
       stopped = true;
@@ -140,12 +151,8 @@ names the hosts still running the process, which keeps running there.`,
     main.end(interrupt.partial());
     progress.end();
     out.stderr(interrupt.stopLines().join("\n") + "\n");
-    if (recorder !== null) {
-      // What is known is recorded: the hosts that ended, and which had not.
-      recorder.pings(await facts!);
-      const record = await recorder.finish(interrupt.partial(), Date.now(), interrupt.unended());
-      out.stderr(`record: ${await writeRecord(recordDir!, record)}\n`);
-    }
+    // What is known is recorded: the hosts that ended, and which had not.
+    await record(interrupt.partial(), interrupt.unended());
     return 130;
   },
 };

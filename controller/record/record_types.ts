@@ -124,10 +124,15 @@ export interface RunBody {
   ok: boolean;
   /**
    * The controller stopped waiting (a second Ctrl-C) before every host had
-   * ended: the hosts that still ran the process then, and those still to
-   * start it (a run at an instant), sorted. The processes went on.
+   * ended: the hosts that still ran the process then. The processes went on.
    */
-  interrupted?: { running: string[]; scheduled: string[] };
+  interrupted?: Unended;
+}
+
+/** The hosts of a run that had not ended: still running it, and still to start it (`--at`), sorted. */
+export interface Unended {
+  running: string[];
+  scheduled: string[];
 }
 
 export interface RunRecord extends RecordHeader {

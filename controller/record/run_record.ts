@@ -10,7 +10,13 @@ import { compareHosts } from "../../protocol/nodeset.ts";
 import type { HostClock, HostReply, RunEvent, RunSummary } from "../events.ts";
 import type { PreparedRun } from "../run_request.ts";
 import { recordHeader } from "./record_header.ts";
-import type { HostResult, RecordedCommand, RunRecord, StreamBytes } from "./record_types.ts";
+import type {
+  HostResult,
+  RecordedCommand,
+  RunRecord,
+  StreamBytes,
+  Unended,
+} from "./record_types.ts";
 
 export class RunRecorder {
   private readonly started: number;
@@ -47,7 +53,7 @@ export class RunRecorder {
   async finish(
     summary: RunSummary,
     now = Date.now(),
-    interrupted?: { running: string[]; scheduled: string[] },
+    interrupted?: Unended,
   ): Promise<RunRecord> {
     const results = summary.hosts.map((o): HostResult => {
       const p = o.proc;

@@ -14,6 +14,7 @@ import {
   type HostOutcome,
   type RunEvent,
   type RunSummary,
+  type Unended,
 } from "../mod.ts";
 import { formatInstant } from "./schedule.ts";
 import { failureLines, summaryLine } from "./summary.ts";
@@ -78,12 +79,12 @@ export class InterruptView implements RunView {
       `(the processes keep running)`;
   }
 
-  /** The hosts that finished, as a summary (the views' end of an interrupted run). */
   /** The hosts that still run the process, and those still to start it. */
-  unended(): { running: string[]; scheduled: string[] } {
+  unended(): Unended {
     return { running: [...this.#running], scheduled: [...this.#scheduled] };
   }
 
+  /** The hosts that finished, as a summary (the views' end of an interrupted run). */
   partial(): RunSummary {
     return { id: this.id, hosts: this.#outcomes, ok: false };
   }
