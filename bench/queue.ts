@@ -17,10 +17,9 @@
  * says more about V8's warm-up than about growth with the sweep.
  */
 import { DENO } from "./agents.ts";
-import { timed } from "./child.ts";
+import { timed, type TimedRun } from "./child.ts";
 import { type BenchContext, interleave, say } from "./context.ts";
 import { ratioAtMost, Recorder, type Row, row, series } from "./figures.ts";
-import type { TimedRun } from "./child.ts";
 import { ensurePackage } from "./apt.ts";
 
 const SLOTS = 4;

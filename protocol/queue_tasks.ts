@@ -144,5 +144,3 @@ export function* combinationRows(lists: string[][]): Generator<string[]> {
     if (i < 0) return;
   }
 }
-
-export { shellQuote };

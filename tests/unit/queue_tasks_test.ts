@@ -5,11 +5,11 @@ import {
   combinations,
   expandCommand,
   makeTasks,
-  shellQuote,
   splitSources,
   TASK_ID_LENGTH,
   TaskNamer,
 } from "../../protocol/queue_tasks.ts";
+import { shellQuote } from "../../protocol/shell_word.ts";
 import {
   checkQueueName,
   isFinal,
