@@ -243,12 +243,9 @@ export class LiveStream {
   /** One read of at most a message, in `chunk` from the pool: published as it is. */
   private publishPooled(offset: number, data: Uint8Array, chunk: Uint8Array): void {
     if (!this.budget.linkUp) {
-      // Skipped like gathered output (and contiguous with whatever publishGathered skipped).
-      if (this.skipped === 0) {
-        this.skipFrom = offset;
-        this.reason = "disconnected";
-      }
-      this.skipped += data.length;
+      // Skipped as any range given up on (its reason: the link is down), after whatever
+      // publishGathered skipped, which it continues.
+      this.skip(offset, data.length);
       this.budget.pool.giveBack(chunk);
       return;
     }
