@@ -17,6 +17,7 @@ import {
 } from "@nats-io/transport-node";
 import { decodeMap, encode, PROTOCOL_VERSION } from "../../protocol/codec.ts";
 import { Subjects } from "../../protocol/subjects.ts";
+import { startTicks } from "../../agent/supervisor/process_group.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const AGENT_JS = `${ROOT}dist/agent.js`;
@@ -99,11 +100,19 @@ export class Broker {
       stdout: "null",
       stderr: "piped",
     });
-    this.proc = cmd.spawn();
+    const proc = cmd.spawn();
+    this.proc = proc;
     const notify = () => {
       for (const fn of [...this.#logged]) fn();
     };
-    await waitForLine(this.proc.stderr, "Server is ready", this.log, notify);
+    // A server that dies on its own says so in its log, which a failing test prints: a test
+    // whose agents all went "disconnected" then shows whether the broker was killed, and how.
+    proc.status.then((s) => {
+      if (this.proc === proc) {
+        this.log.push(`[nats-server exited: ${s.signal ?? `code ${s.code}`}]\n`);
+      }
+    });
+    await waitForLine(proc.stderr, "Server is ready", this.log, notify);
   }
 
   /**
@@ -401,6 +410,10 @@ export function reapKeeper(stateDir: string): void {
     for (const e of Deno.readDirSync(`${stateDir}/procs`)) {
       if (!e.name.endsWith(".json")) continue;
       const r = JSON.parse(Deno.readTextFileSync(`${stateDir}/procs/${e.name}`));
+      // Pids wrap (pid_max is often 32768) while the suite spawns thousands: a leader alive
+      // with another start time is someone else's process, maybe another test's broker.
+      const now = startTicks(r.pid);
+      if (now !== null && typeof r.startTicks === "number" && now !== r.startTicks) continue;
       if (r.ended === null && r.pid > 1) kill(-r.pid);
     }
   } catch { /* no records */ }

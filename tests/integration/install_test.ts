@@ -70,7 +70,10 @@ async function teardown(s: Setup): Promise<void> {
   for (const host of exists(s.nodes) ? [...Deno.readDirSync(s.nodes)].map((e) => e.name) : []) {
     const dir = `${s.nodes}/${host}`;
     try {
-      Deno.kill(Number(Deno.readTextFileSync(`${dir}/agent.pid`).trim()), "SIGKILL");
+      // A pid file outlives its agent and pids are reused: only the agent of this dir is killed.
+      const pid = Number(Deno.readTextFileSync(`${dir}/agent.pid`).trim());
+      const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+      if (argv.includes(`${dir}/state`)) Deno.kill(pid, "SIGKILL");
     } catch { /* not running */ }
     reapKeeper(`${dir}/state`);
   }

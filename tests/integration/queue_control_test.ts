@@ -275,7 +275,8 @@ Deno.test("queue: an agent that lost its lease kills its own copy", opts, async 
     }, 60_000).catch((e) => {
       // What the controller and the agents said, for a run where it never started.
       const said = agents.map((a) => `${a.name}:\n${a.output.join("").slice(-2000)}`).join("\n");
-      throw new Error(`${e.message}\ncontroller:\n${c.stderr}\n${said}`);
+      const broker = world.broker.log.join("").slice(-2000);
+      throw new Error(`${e.message}\ncontroller:\n${c.stderr}\n${said}\nbroker:\n${broker}`);
     });
     const holder = agents.find((a) => a.name === first.host)!;
     // Stopped, it cannot renew: the server gives the task to the other agent after the lease.
