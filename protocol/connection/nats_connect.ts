@@ -19,6 +19,7 @@ import {
   setTransportFactory,
 } from "@nats-io/transport-node";
 import { nodeResolveHost, NodeTransport } from "@nats-io/transport-node/lib/node_transport.js";
+import { MessageFramer } from "./message_framer.ts";
 
 /** Frames at least this large are released once written. */
 const RELEASE_MIN = 64 * 1024;
@@ -34,6 +35,12 @@ class ReleasingTransport extends NodeTransport {
       written.then(release, release);
     }
     return written;
+  }
+
+  /** The server's bytes, regrouped so that no message spans two frames (message_framer.ts). */
+  override async *iterate(): AsyncIterableIterator<Uint8Array> {
+    const framer = new MessageFramer();
+    for await (const frame of super.iterate()) yield* framer.push(frame);
   }
 }
 
