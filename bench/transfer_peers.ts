@@ -135,6 +135,28 @@ export function putPeers(
     p.names.map((host) => ({ host, path: `${out}/${name}`, source: job.file }));
   const moves: Move[] = [];
 
+  // No network, no tool: what writing the copies alone costs this machine (its page cache and
+  // disk), the floor under every contender.
+  moves.push({
+    label: `local limit: ${n} parallel cp, each to its own directory`,
+    prepare: async (out) => {
+      for (const host of p.names) await Deno.mkdir(`${out}/${host}`);
+      return p.names.map((host) => ({ host, path: `${out}/${host}/${name}`, source: job.file }));
+    },
+    run: async (out) =>
+      fromParallel(
+        await parallel(
+          ctx.scope,
+          n,
+          n,
+          "cp",
+          (i) => [job.file, `${out}/${p.names[i]}/`],
+          TIMEOUT_MS,
+        ),
+        n,
+      ),
+  });
+
   const scpLabel = `${n} parallel scp, each to its own directory`;
   const scp = needs(p, "scp");
   if (typeof scp === "string") moves.push(missing(scpLabel, scp, goals.scp));
@@ -263,6 +285,30 @@ export function getPeers(ctx: BenchContext, p: PeerSetup, job: GetJob): Move[] {
       source: job.shared,
     }));
   const moves: Move[] = [];
+
+  moves.push({
+    label: `local limit: ${n} parallel cp, each host's own file`,
+    prepare: async (out) => {
+      for (const host of p.names) await Deno.mkdir(`${out}/${host}`);
+      return p.names.map((host) => ({
+        host,
+        path: `${out}/${host}/${basename(job.src(host))}`,
+        source: job.src(host),
+      }));
+    },
+    run: async (out) =>
+      fromParallel(
+        await parallel(
+          ctx.scope,
+          n,
+          n,
+          "cp",
+          (i) => [job.src(p.names[i]), `${out}/${p.names[i]}/`],
+          TIMEOUT_MS,
+        ),
+        n,
+      ),
+  });
 
   const scpLabel = `${n} parallel scp, each host's own file`;
   const scp = needs(p, "scp");
