@@ -1,16 +1,23 @@
 /**
- * `connect` of @nats-io/transport-node, with one change to its transport:
- * a large frame's memory is released as soon as the socket has written it.
+ * `connect` of @nats-io/transport-node, with two changes to its transport,
+ * both about the memory that bytes cost on their way:
  *
- * The client packs what it publishes into one new array per write (the
- * protocol line, the headers, the payload), which is garbage once written.
- * V8 frees such arrays only when it collects, and it waits for some 64 MiB of
- * them first: an agent streaming output, or a controller uploading a file,
- * carried that much dead memory most of the time. A packed frame belongs to
- * the transport alone, so it is detached (`ArrayBuffer.prototype.transfer(0)`)
- * once written, which frees its memory at once. Only frames that own their
- * whole buffer and are large are released: small ones are the client's
- * shared constants (PING, PONG) or cost nothing to leave to V8.
+ * - Going out, a large frame's memory is released as soon as the socket has
+ *   written it. The client packs what it publishes into one new array per
+ *   write (the protocol line, the headers, the payload), which is garbage
+ *   once written. V8 frees such arrays only when it collects, and it waits for
+ *   some 64 MiB of them first: an agent streaming output, or a controller
+ *   uploading a file, carried that much dead memory most of the time. A packed
+ *   frame belongs to the transport alone, so it is detached
+ *   (`ArrayBuffer.prototype.transfer(0)`) once written, which frees its memory
+ *   at once. Only frames that own their whole buffer and are large are
+ *   released: small ones are the client's shared constants (PING, PONG) or
+ *   cost nothing to leave to V8.
+ * - Coming in, the server's bytes are regrouped so that no message spans two
+ *   frames (message_framer.ts): a message longer than a socket read is one
+ *   array of its size, not a buffer the parser grew by doubling. The reads
+ *   themselves are not released like the frames going out, even those only
+ *   copied from: node:net still holds them (detaching them lost bytes).
  */
 import {
   type ConnectionOptions,
@@ -24,7 +31,7 @@ import { MessageFramer } from "./message_framer.ts";
 /** Frames at least this large are released once written. */
 const RELEASE_MIN = 64 * 1024;
 
-class ReleasingTransport extends NodeTransport {
+class LeanTransport extends NodeTransport {
   override _send(frame: Uint8Array): Promise<void> {
     const written = super._send(frame);
     if (
@@ -46,7 +53,7 @@ class ReleasingTransport extends NodeTransport {
 
 export function connect(opts: ConnectionOptions): Promise<NatsConnection> {
   setTransportFactory({
-    factory: () => new ReleasingTransport(),
+    factory: () => new LeanTransport(),
     dnsResolveFn: nodeResolveHost,
   });
   return NatsConnectionImpl.connect(opts);
