@@ -97,6 +97,37 @@ function missing(label: string, why: string, goal?: Goal): Move {
 }
 
 /**
+ * No network, no tool: `cp` of every file at once (`copy_file_range`, in the
+ * kernel), what writing them alone costs this machine: the floor under every
+ * contender.
+ */
+function localLimit(
+  ctx: BenchContext,
+  names: string[],
+  what: string,
+  prepare: Move["prepare"],
+  src: (host: string) => string,
+): Move {
+  const n = names.length;
+  return {
+    label: `local limit: ${n} parallel cp, ${what}`,
+    prepare,
+    run: async (out) =>
+      fromParallel(
+        await parallel(
+          ctx.scope,
+          n,
+          n,
+          "cp",
+          (i) => [src(names[i]), `${out}/${names[i]}/`],
+          TIMEOUT_MS,
+        ),
+        n,
+      ),
+  };
+}
+
+/**
  * The tool's path and the ssh configuration, why the peer cannot run, or
  * null when it is not selected.
  */
@@ -133,29 +164,19 @@ export function putPeers(
   const name = basename(job.file);
   const same = (out: string): Expected[] =>
     p.names.map((host) => ({ host, path: `${out}/${name}`, source: job.file }));
+  /** A directory per host (the ssh account's), for a copy each. */
+  const hostDirs = async (out: string): Promise<Expected[]> => {
+    for (const host of p.names) {
+      await Deno.mkdir(`${out}/${host}`);
+      if (p.owner) await Deno.chown(`${out}/${host}`, p.owner.uid, p.owner.gid);
+    }
+    return p.names.map((host) => ({ host, path: `${out}/${host}/${name}`, source: job.file }));
+  };
   const moves: Move[] = [];
 
-  // No network, no tool: what writing the copies alone costs this machine (its page cache and
-  // disk), the floor under every contender.
-  moves.push({
-    label: `local limit: ${n} parallel cp, each to its own directory`,
-    prepare: async (out) => {
-      for (const host of p.names) await Deno.mkdir(`${out}/${host}`);
-      return p.names.map((host) => ({ host, path: `${out}/${host}/${name}`, source: job.file }));
-    },
-    run: async (out) =>
-      fromParallel(
-        await parallel(
-          ctx.scope,
-          n,
-          n,
-          "cp",
-          (i) => [job.file, `${out}/${p.names[i]}/`],
-          TIMEOUT_MS,
-        ),
-        n,
-      ),
-  });
+  moves.push(
+    localLimit(ctx, p.names, `each to its own directory`, hostDirs, () => job.file),
+  );
 
   const scpLabel = `${n} parallel scp, each to its own directory`;
   const scp = needs(p, "scp");
@@ -165,13 +186,7 @@ export function putPeers(
     moves.push({
       label: scpLabel,
       goal: goals.scp,
-      prepare: async (out) => {
-        for (const host of p.names) {
-          await Deno.mkdir(`${out}/${host}`);
-          if (p.owner) await Deno.chown(`${out}/${host}`, p.owner.uid, p.owner.gid);
-        }
-        return p.names.map((host) => ({ host, path: `${out}/${host}/${name}`, source: job.file }));
-      },
+      prepare: hostDirs,
       run: async (out) =>
         fromParallel(
           await parallel(
@@ -284,31 +299,18 @@ export function getPeers(ctx: BenchContext, p: PeerSetup, job: GetJob): Move[] {
       path: `${out}/${basename(job.shared)}.${host}`,
       source: job.shared,
     }));
+  /** A directory per host, for each host's own file. */
+  const hostDirs = async (out: string): Promise<Expected[]> => {
+    for (const host of p.names) await Deno.mkdir(`${out}/${host}`);
+    return p.names.map((host) => ({
+      host,
+      path: `${out}/${host}/${basename(job.src(host))}`,
+      source: job.src(host),
+    }));
+  };
   const moves: Move[] = [];
 
-  moves.push({
-    label: `local limit: ${n} parallel cp, each host's own file`,
-    prepare: async (out) => {
-      for (const host of p.names) await Deno.mkdir(`${out}/${host}`);
-      return p.names.map((host) => ({
-        host,
-        path: `${out}/${host}/${basename(job.src(host))}`,
-        source: job.src(host),
-      }));
-    },
-    run: async (out) =>
-      fromParallel(
-        await parallel(
-          ctx.scope,
-          n,
-          n,
-          "cp",
-          (i) => [job.src(p.names[i]), `${out}/${p.names[i]}/`],
-          TIMEOUT_MS,
-        ),
-        n,
-      ),
-  });
+  moves.push(localLimit(ctx, p.names, `each host's own file`, hostDirs, job.src));
 
   const scpLabel = `${n} parallel scp, each host's own file`;
   const scp = needs(p, "scp");
@@ -317,14 +319,7 @@ export function getPeers(ctx: BenchContext, p: PeerSetup, job: GetJob): Move[] {
     const { bin, cfg } = scp;
     moves.push({
       label: scpLabel,
-      prepare: async (out) => {
-        for (const host of p.names) await Deno.mkdir(`${out}/${host}`);
-        return p.names.map((host) => ({
-          host,
-          path: `${out}/${host}/${basename(job.src(host))}`,
-          source: job.src(host),
-        }));
-      },
+      prepare: hostDirs,
       run: async (out) =>
         fromParallel(
           await parallel(
