@@ -19,6 +19,8 @@
  * the same, only its work differs.
  */
 
+import { concatBytes } from "../runtime/bytes.ts";
+
 /** A message larger than this is passed on as it comes, not held whole. */
 const MAX_ASSEMBLED = 64 * 1024 * 1024;
 /** A control line longer than this (an INFO is a few KiB) is passed on as it comes. */
@@ -105,7 +107,7 @@ export class MessageFramer {
     const head = this.#head!;
     const nl = frame.indexOf(NL);
     if (nl < 0) {
-      this.#head = concat(head, frame);
+      this.#head = concatBytes([head, frame]);
       if (this.#head.length > this.maxLine) {
         out.push(this.#head);
         this.#head = null;
@@ -113,7 +115,7 @@ export class MessageFramer {
       return -1;
     }
     this.#head = null;
-    const line = concat(head, frame.subarray(0, nl + 1));
+    const line = concatBytes([head, frame.subarray(0, nl + 1)]);
     const size = payloadSize(line, 0, line.length - 1);
     if (size < 0) {
       out.push(line);
@@ -155,11 +157,4 @@ export function payloadSize(frame: Uint8Array, from: number, nl: number): number
   }
   const spaced = frame[q] === SPACE || frame[q] === TAB;
   return q === e - 1 || q <= p + 3 || !spaced || scale > 1e12 ? -1 : size;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const c = new Uint8Array(a.length + b.length);
-  c.set(a);
-  c.set(b, a.length);
-  return c;
 }

@@ -14,6 +14,7 @@ import { GatherView } from "../../controller/render/gather.ts";
 import { MemoryOut } from "../../controller/render/out.ts";
 import { PIECE_BYTES } from "../../controller/render/prefixed_lines.ts";
 import { present } from "../../controller/render/view.ts";
+import { concatBytes } from "../../protocol/runtime/bytes.ts";
 import { CONTROLLER_JS, DENO, World } from "./harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -56,16 +57,6 @@ function startsWith(a: Uint8Array, p: Uint8Array): boolean {
   return true;
 }
 
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** What each host writes: numbered lines naming it, and one line of 100,000 bytes in the middle. */
 const SCRIPT = `i=0; while [ $i -lt 3 ]; do seq -f "$TUTTI_HOST %g" 1 40000; ` +
   `head -c 100000 /dev/zero | tr '\\0' "$i"; echo; i=$((i+1)); done; echo "$TUTTI_HOST" >&2`;
@@ -92,7 +83,7 @@ Deno.test(
       assert.equal(r.stderr.trimEnd().split("\n").at(-1), "12 hosts: 12 ok");
       const by = unprefix(r.stdoutBytes, names);
       for (const h of names) {
-        const got = join(by.get(h)!);
+        const got = concatBytes(by.get(h)!);
         const want = expected(h);
         assert.equal(got.length, want.length, `${h}: bytes`);
         assert.equal(await sha256(got), await sha256(want), `${h}: checksum`);
@@ -136,7 +127,7 @@ Deno.test(
       const want = await sha256(enc.encode(
         Array.from({ length: lines }, (_, i) => `${i + 1}\n`).join(""),
       ));
-      for (const h of names) assert.equal(await sha256(join(parts.get(h)!)), want, h);
+      for (const h of names) assert.equal(await sha256(concatBytes(parts.get(h)!)), want, h);
       // Held chunks and spool reads join the backlog when delivered: its bound is theirs.
       const bound = FLOW_LIMITS.backlog + FLOW_LIMITS.reading + 1024 * 1024;
       assert.ok(most <= bound, `backlog reached ${most} bytes, bound ${bound}`);

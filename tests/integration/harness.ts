@@ -401,28 +401,34 @@ export class World {
  * say runs, by group) and the keeper itself. For the end of a test only.
  */
 export function reapKeeper(stateDir: string): void {
-  const kill = (target: number) => {
-    try {
-      Deno.kill(target, "SIGKILL");
-    } catch { /* gone */ }
-  };
   try {
     for (const e of Deno.readDirSync(`${stateDir}/procs`)) {
       if (!e.name.endsWith(".json")) continue;
       const r = JSON.parse(Deno.readTextFileSync(`${stateDir}/procs/${e.name}`));
+      if (r.ended !== null || !(r.pid > 1)) continue;
       // Pids wrap (pid_max is often 32768) while the suite spawns thousands: a leader alive
       // with another start time is someone else's process, maybe another test's broker.
       const now = startTicks(r.pid);
       if (now !== null && typeof r.startTicks === "number" && now !== r.startTicks) continue;
-      if (r.ended === null && r.pid > 1) kill(-r.pid);
+      try {
+        Deno.kill(-r.pid, "SIGKILL");
+      } catch { /* gone */ }
     }
   } catch { /* no records */ }
+  killPidFile(`${stateDir}/keeper.lock`, "keeper", stateDir);
+}
+
+/**
+ * SIGKILLs the process whose pid `file` holds, only if its argv still has
+ * every word of `argv`: a pid file outlives its process, and pids are reused.
+ * For the end of a test only; a missing file or process is fine.
+ */
+export function killPidFile(file: string, ...argv: string[]): void {
   try {
-    const pid = Number(Deno.readTextFileSync(`${stateDir}/keeper.lock`).trim());
-    // The lock keeps the pid of a keeper that has exited: only a live keeper of this dir is killed.
-    const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
-    if (pid > 1 && argv.includes("keeper") && argv.includes(stateDir)) kill(pid);
-  } catch { /* no keeper */ }
+    const pid = Number(Deno.readTextFileSync(file).trim());
+    const has = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    if (pid > 1 && argv.every((a) => has.includes(a))) Deno.kill(pid, "SIGKILL");
+  } catch { /* not running */ }
 }
 
 /**

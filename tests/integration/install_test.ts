@@ -17,7 +17,16 @@
  * agent's log says), a file for another machine type, a disk too small.
  */
 import assert from "node:assert/strict";
-import { AGENT_JS, CONTROLLER_JS, DENO, exists, freePort, reapKeeper, World } from "./harness.ts";
+import {
+  AGENT_JS,
+  CONTROLLER_JS,
+  DENO,
+  exists,
+  freePort,
+  killPidFile,
+  reapKeeper,
+  World,
+} from "./harness.ts";
 import { buildOneFile, otherMachineFile, sharedOneFile } from "./one_file.ts";
 import { TestSshd } from "./sshd.ts";
 
@@ -69,12 +78,7 @@ async function mkdir(path: string): Promise<string> {
 async function teardown(s: Setup): Promise<void> {
   for (const host of exists(s.nodes) ? [...Deno.readDirSync(s.nodes)].map((e) => e.name) : []) {
     const dir = `${s.nodes}/${host}`;
-    try {
-      // A pid file outlives its agent and pids are reused: only the agent of this dir is killed.
-      const pid = Number(Deno.readTextFileSync(`${dir}/agent.pid`).trim());
-      const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
-      if (argv.includes(`${dir}/state`)) Deno.kill(pid, "SIGKILL");
-    } catch { /* not running */ }
+    killPidFile(`${dir}/agent.pid`, `${dir}/state`);
     reapKeeper(`${dir}/state`);
   }
   await s.sshd.stop();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Kind, Parser, type ParserEvent } from "@nats-io/nats-core/internal";
 import { MessageFramer, payloadSize } from "../../protocol/connection/message_framer.ts";
+import { concatBytes } from "../../protocol/runtime/bytes.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -57,13 +58,7 @@ function serverStream(seed: number, count: number, big: number): {
       }
     }
   }
-  const bytes = new Uint8Array(at);
-  let o = 0;
-  for (const p of parts) {
-    bytes.set(p, o);
-    o += p.length;
-  }
-  return { bytes, ends };
+  return { bytes: concatBytes(parts), ends };
 }
 
 /** The stream cut into reads of random sizes, each in a buffer of its own (as a socket gives). */
@@ -98,21 +93,11 @@ function framed(frames: Uint8Array[], framer = new MessageFramer()): Uint8Array[
   return frames.flatMap((f) => framer.push(f));
 }
 
-function joined(frames: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let o = 0;
-  for (const f of frames) {
-    out.set(f, o);
-    o += f.length;
-  }
-  return out;
-}
-
 Deno.test("the same bytes in the same order, cut only where an operation ends", () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     const { bytes, ends } = serverStream(seed, 400, 200_000);
     const out = framed(reads(bytes, seed * 7, seed % 2 ? 65536 : 300));
-    assert.deepEqual(joined(out), bytes, `seed ${seed}`);
+    assert.deepEqual(concatBytes(out), bytes, `seed ${seed}`);
     const boundaries = new Set(ends);
     let at = 0;
     for (const f of out) {
@@ -170,7 +155,7 @@ Deno.test("a message over the limit, and a line over the limit, pass on as they 
     [te.encode("-ERR 'a long"), te.encode(" reason'\r\n")],
     new MessageFramer(16, 8),
   );
-  assert.equal(td.decode(joined(long)), "-ERR 'a long reason'\r\n");
+  assert.equal(td.decode(concatBytes(long)), "-ERR 'a long reason'\r\n");
 });
 
 Deno.test("payload sizes: the last word of MSG and HMSG lines only", () => {
